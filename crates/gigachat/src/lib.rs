@@ -1,0 +1,23 @@
+//! # gigachat — the upstream side of gpt2giga
+//!
+//! A map of the crate:
+//!
+//! * [`types`] — GigaChat wire types: v1 chat ([`types::v1`]), v2 chat ([`types::v2`]),
+//!   embeddings, models, tokens/count, balance, files, error bodies, token responses.
+//!   Pure data, shared by the client and by the `gigachat-mock` emulator.
+//! * [`sse`] — a byte-level server-sent-events decoder for both stream framings
+//!   (v1 `data:` lines ending in `[DONE]`, v2 named events).
+//! * [`Client`] — the async client: four ways to authenticate, a token cache with
+//!   single-flight refresh, one re-auth on 401, retries with backoff before the first
+//!   response byte, connection cap, timeouts and request-id propagation.
+//! * [`Error`] — typed errors carrying the upstream status, message, `Retry-After` and
+//!   request id; never a URL or a secret.
+//!
+//! The crate knows nothing of OpenAI or Anthropic.
+
+pub mod types;
+mod config;
+mod secret;
+
+pub use config::{ClientConfig, DEFAULT_AUTH_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE};
+pub use secret::Secret;

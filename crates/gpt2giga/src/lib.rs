@@ -1,0 +1,3 @@
+//! gpt2giga — an OpenAI- and Anthropic-compatible proxy in front of GigaChat.
+
+pub mod config;
