@@ -126,6 +126,7 @@ pub enum Tool {
     UrlContentExtraction(Value),
     CodeInterpreter(Value),
     ImageGenerate(Value),
+    #[serde(rename = "model_3d_generate")]
     Model3dGenerate(Value),
 }
 
