@@ -15,9 +15,16 @@
 //!
 //! The crate knows nothing of OpenAI or Anthropic.
 
-pub mod types;
+mod auth;
+mod client;
 mod config;
+mod error;
 mod secret;
+pub mod sse;
+mod tls;
+pub mod types;
 
+pub use client::{ChatStream, ChatStreamV2, Client, FileUpload, RequestContext};
 pub use config::{ClientConfig, DEFAULT_AUTH_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE};
+pub use error::{Error, ErrorKind};
 pub use secret::Secret;

@@ -158,7 +158,10 @@ pub struct ErrorBody {
 #[serde(untagged)]
 pub enum TokenResponse {
     /// OAuth shape: `expires_at` in milliseconds.
-    AccessToken { access_token: String, expires_at: i64 },
+    AccessToken {
+        access_token: String,
+        expires_at: i64,
+    },
     /// `/token` shape: `exp` in seconds.
     Tok { tok: String, exp: i64 },
 }
@@ -178,7 +181,11 @@ impl TokenResponse {
             TokenResponse::AccessToken { expires_at, .. } => *expires_at,
             TokenResponse::Tok { exp, .. } => *exp,
         };
-        if raw < 1_000_000_000_000 { raw.saturating_mul(1000) } else { raw }
+        if raw < 1_000_000_000_000 {
+            raw.saturating_mul(1000)
+        } else {
+            raw
+        }
     }
 }
 
@@ -205,7 +212,8 @@ mod tests {
 
     #[test]
     fn embeddings_input_accepts_a_string() {
-        let r: EmbeddingsRequest = serde_json::from_str(r#"{"input":"x","model":"Embeddings"}"#).unwrap();
+        let r: EmbeddingsRequest =
+            serde_json::from_str(r#"{"input":"x","model":"Embeddings"}"#).unwrap();
         assert_eq!(r.input, vec!["x".to_string()]);
     }
 }

@@ -249,10 +249,7 @@ mod tests {
         let auto: FunctionCallMode = serde_json::from_str(r#""auto""#).unwrap();
         assert_eq!(auto, FunctionCallMode::Mode(FunctionCallKeyword::Auto));
         let named: FunctionCallMode = serde_json::from_str(r#"{"name":"f"}"#).unwrap();
-        assert_eq!(
-            serde_json::to_string(&named).unwrap(),
-            r#"{"name":"f"}"#
-        );
+        assert_eq!(serde_json::to_string(&named).unwrap(), r#"{"name":"f"}"#);
     }
 
     #[test]

@@ -121,7 +121,9 @@ pub struct FunctionResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tool {
-    Functions { specifications: Vec<super::v1::Function> },
+    Functions {
+        specifications: Vec<super::v1::Function>,
+    },
     WebSearch(Value),
     UrlContentExtraction(Value),
     CodeInterpreter(Value),
