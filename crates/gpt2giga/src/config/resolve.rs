@@ -1,0 +1,364 @@
+//! Per-field resolution across the sources, the typed setters, warnings and
+//! cross-field validation.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use gigachat::Secret;
+use serde_json::Value;
+
+use super::cli::{self, CliValues};
+use super::env::{self, EnvLayer};
+use super::parse::{self, Parsed, Raw};
+use super::spec::{DEMO_ENV, DEMO_FLAG, FIELDS, FieldSpec, Group, Kind};
+use super::{Config, ConfigError, LogLevel};
+
+pub fn load(
+    args: impl IntoIterator<Item = String>,
+    env: &HashMap<String, String>,
+    cwd: &Path,
+) -> Result<Config, ConfigError> {
+    let cli = cli::parse(args)?;
+    let env_path = env::dotenv_path(cli.env_path.as_deref(), cwd)?;
+    let process = EnvLayer::from_vars(env);
+    let dotenv = match &env_path {
+        Some(path) => EnvLayer::read_dotenv(path)?,
+        None => EnvLayer::default(),
+    };
+    let sources = Sources {
+        cli: &cli,
+        layers: [&process, &dotenv],
+    };
+
+    let mut config = Config {
+        env_path,
+        ..Config::default()
+    };
+    for f in FIELDS {
+        sources.apply(f, &mut config)?;
+    }
+    config.demo = sources.demo()?;
+    config.warnings = sources.warnings(&config);
+    validate(&config)?;
+    Ok(config)
+}
+
+struct Sources<'a> {
+    cli: &'a CliValues,
+    /// Process environment first, then the `.env` file.
+    layers: [&'a EnvLayer; 2],
+}
+
+impl Sources<'_> {
+    /// Set one field from the highest-priority source that has it.
+    fn apply(&self, f: &FieldSpec, config: &mut Config) -> Result<(), ConfigError> {
+        if let Some(values) = self.cli.dotted.get(&(f.group, f.name)) {
+            let name = f.flag();
+            if f.kind == Kind::List && values.len() > 1 {
+                // Repeated list flags are concatenated.
+                let mut items = Vec::new();
+                for v in values {
+                    let raw = Raw::Text(v);
+                    items.extend(parse::list_items(raw).map_err(|r| invalid(f, &name, raw, r))?);
+                }
+                let combined = Value::Array(items);
+                return set(config, f, Some(Raw::Json(&combined)), &name);
+            }
+            if let Some(v) = values.last() {
+                // pydantic-settings reads `null` on the command line as None.
+                let raw = (!(f.optional && v.trim() == "null")).then_some(Raw::Text(v));
+                return set(config, f, raw, &name);
+            }
+        }
+        if let Some((key, value)) = self.cli.groups.get(&(f.group, f.name)) {
+            let name = format!("\"{key}\" in --{}", f.group.name());
+            let raw = (!(f.optional && value.is_null())).then_some(Raw::Json(value));
+            return set(config, f, raw, &name);
+        }
+        for layer in self.layers {
+            if let Some((var, value)) = layer.get(&f.env_var()) {
+                let name = var_name(var, layer);
+                let raw = (!(f.optional && value.trim().is_empty())).then_some(Raw::Text(value));
+                return set(config, f, raw, &name);
+            }
+        }
+        Ok(())
+    }
+
+    fn demo(&self) -> Result<bool, ConfigError> {
+        let (name, value) = if let Some(v) = &self.cli.demo {
+            (format!("--{DEMO_FLAG}"), v.as_str())
+        } else if let Some((name, v)) = self
+            .layers
+            .iter()
+            .find_map(|l| l.get(DEMO_ENV).map(|(n, v)| (var_name(n, l), v)))
+        {
+            (name, v)
+        } else {
+            return Ok(false);
+        };
+        parse::boolean(Raw::Text(value)).map_err(|reason| ConfigError::InvalidValue {
+            name,
+            value: Raw::Text(value).display(),
+            reason,
+        })
+    }
+
+    fn warnings(&self, config: &Config) -> Vec<String> {
+        let mut out = Vec::new();
+        for f in FIELDS.iter().filter(|f| f.secret) {
+            if self.cli.dotted.contains_key(&(f.group, f.name)) {
+                out.push(secret_warning(&f.flag(), f));
+            }
+            if let Some((key, value)) = self.cli.groups.get(&(f.group, f.name))
+                && !value.is_null()
+            {
+                out.push(secret_warning(
+                    &format!("\"{key}\" in --{}", f.group.name()),
+                    f,
+                ));
+            }
+        }
+
+        let mut unknown = Vec::new();
+        for layer in self.layers {
+            for name in layer.names_with_prefix(Group::Proxy.env_prefix()) {
+                let known = name.eq_ignore_ascii_case(DEMO_ENV)
+                    || FIELDS.iter().any(|f| {
+                        f.group == Group::Proxy && name.eq_ignore_ascii_case(&f.env_var())
+                    });
+                if !known {
+                    unknown.push(format!(
+                        "Unknown variable {} is ignored",
+                        var_name(name, layer)
+                    ));
+                }
+            }
+        }
+        unknown.sort();
+        out.extend(unknown);
+
+        let p = &config.proxy;
+        if p.is_prod() {
+            // The warnings of Python's ProxySettings._validate_prod_security
+            // and api_server.run().
+            if p.cors_allow_origins.iter().any(|o| o == "*") {
+                out.push(
+                    "PROD mode with wildcard CORS origins ('*') is insecure. \
+                     Set GPT2GIGA_CORS_ALLOW_ORIGINS to a list of trusted origins."
+                        .to_string(),
+                );
+            }
+            if !p.enable_api_key_auth && p.api_key().is_none() {
+                out.push(
+                    "PROD mode without API-key auth is insecure. \
+                     Set GPT2GIGA_ENABLE_API_KEY_AUTH=True and GPT2GIGA_API_KEY."
+                        .to_string(),
+                );
+            }
+            if !p.log_redact_sensitive {
+                out.push(
+                    "PROD mode with log_redact_sensitive=False may leak secrets to logs."
+                        .to_string(),
+                );
+            }
+            if p.log_level == LogLevel::Debug {
+                out.push(
+                    "DEBUG log level in PROD mode may expose sensitive data. \
+                     Consider using INFO or higher."
+                        .to_string(),
+                );
+            }
+        }
+        out
+    }
+}
+
+fn var_name(var: &str, layer: &EnvLayer) -> String {
+    match layer.file() {
+        Some(path) => format!("{var} (from {})", path.display()),
+        None => var.to_string(),
+    }
+}
+
+fn secret_warning(what: &str, f: &FieldSpec) -> String {
+    format!(
+        "Security warning: secret {what} was given on the command line, where other users \
+         of this host can read it (e.g. with `ps aux`); set {} in the environment or a .env \
+         file instead.",
+        f.env_var()
+    )
+}
+
+fn invalid(f: &FieldSpec, name: &str, raw: Raw<'_>, reason: String) -> ConfigError {
+    ConfigError::InvalidValue {
+        name: name.to_string(),
+        value: if f.secret {
+            "***".to_string()
+        } else {
+            raw.display()
+        },
+        reason,
+    }
+}
+
+fn set(
+    config: &mut Config,
+    f: &FieldSpec,
+    raw: Option<Raw<'_>>,
+    name: &str,
+) -> Result<(), ConfigError> {
+    set_field(config, f, raw).map_err(|reason| match raw {
+        Some(raw) => invalid(f, name, raw, reason),
+        None => ConfigError::InvalidValue {
+            name: name.to_string(),
+            value: "null".to_string(),
+            reason,
+        },
+    })
+}
+
+fn req(raw: Option<Raw<'_>>) -> Parsed<Raw<'_>> {
+    raw.ok_or_else(|| "a value is required".to_string())
+}
+
+fn opt<'a, T>(raw: Option<Raw<'a>>, parse: impl FnOnce(Raw<'a>) -> Parsed<T>) -> Parsed<Option<T>> {
+    raw.map(parse).transpose()
+}
+
+fn secret(raw: Raw<'_>) -> Parsed<Secret> {
+    parse::string(raw).map(Secret::new)
+}
+
+/// The typed setter for every field of the table.
+fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
+    use parse::{
+        boolean, http_url, log_format, log_level, mode, non_negative_float, path, port,
+        positive_seconds, positive_usize, status_codes, string, string_list, u32_value, u64_value,
+        word,
+    };
+    let p = &mut c.proxy;
+    let g = &mut c.gigachat;
+    match (f.group, f.name) {
+        (Group::Proxy, "mode") => p.mode = mode(req(raw)?)?,
+        (Group::Proxy, "host") => p.host = word(req(raw)?)?,
+        (Group::Proxy, "port") => p.port = port(req(raw)?)?,
+        (Group::Proxy, "use_https") => p.use_https = boolean(req(raw)?)?,
+        (Group::Proxy, "https_key_file") => p.https_key_file = opt(raw, path)?,
+        (Group::Proxy, "https_cert_file") => p.https_cert_file = opt(raw, path)?,
+        (Group::Proxy, "pass_model") => p.pass_model = boolean(req(raw)?)?,
+        (Group::Proxy, "pass_token") => p.pass_token = boolean(req(raw)?)?,
+        (Group::Proxy, "embeddings") => p.embeddings = word(req(raw)?)?,
+        (Group::Proxy, "cors_allow_origins") => p.cors_allow_origins = string_list(req(raw)?)?,
+        (Group::Proxy, "cors_allow_methods") => p.cors_allow_methods = string_list(req(raw)?)?,
+        (Group::Proxy, "cors_allow_headers") => p.cors_allow_headers = string_list(req(raw)?)?,
+        (Group::Proxy, "enable_images") => p.enable_images = boolean(req(raw)?)?,
+        (Group::Proxy, "enable_reasoning") => p.enable_reasoning = boolean(req(raw)?)?,
+        (Group::Proxy, "max_request_body_bytes") => {
+            p.max_request_body_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "max_audio_file_size_bytes") => {
+            p.max_audio_file_size_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "max_image_file_size_bytes") => {
+            p.max_image_file_size_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "max_text_file_size_bytes") => {
+            p.max_text_file_size_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "max_audio_image_total_size_bytes") => {
+            p.max_audio_image_total_size_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "log_level") => p.log_level = log_level(req(raw)?)?,
+        (Group::Proxy, "log_filename") => p.log_filename = path(req(raw)?)?,
+        (Group::Proxy, "log_max_size") => p.log_max_size = u64_value(req(raw)?)?,
+        (Group::Proxy, "log_redact_sensitive") => p.log_redact_sensitive = boolean(req(raw)?)?,
+        (Group::Proxy, "logs_ip_allowlist") => p.logs_ip_allowlist = string_list(req(raw)?)?,
+        (Group::Proxy, "enable_api_key_auth") => p.enable_api_key_auth = boolean(req(raw)?)?,
+        (Group::Proxy, "api_key") => p.api_key = opt(raw, secret)?,
+        (Group::Proxy, "log_format") => p.log_format = log_format(req(raw)?)?,
+        (Group::Proxy, "shutdown_timeout_secs") => p.shutdown_timeout_secs = u64_value(req(raw)?)?,
+
+        (Group::GigaChat, "base_url") => g.base_url = http_url(req(raw)?)?,
+        (Group::GigaChat, "auth_url") => g.auth_url = http_url(req(raw)?)?,
+        (Group::GigaChat, "credentials") => g.credentials = opt(raw, secret)?,
+        (Group::GigaChat, "scope") => g.scope = word(req(raw)?)?,
+        (Group::GigaChat, "user") => g.user = opt(raw, string)?,
+        (Group::GigaChat, "password") => g.password = opt(raw, secret)?,
+        (Group::GigaChat, "access_token") => g.access_token = opt(raw, secret)?,
+        (Group::GigaChat, "model") => g.model = opt(raw, word)?,
+        (Group::GigaChat, "profanity_check") => g.profanity_check = opt(raw, boolean)?,
+        (Group::GigaChat, "timeout") => g.timeout = positive_seconds(req(raw)?)?,
+        (Group::GigaChat, "verify_ssl_certs") => g.verify_ssl_certs = boolean(req(raw)?)?,
+        (Group::GigaChat, "ca_bundle_file") => g.ca_bundle_file = opt(raw, path)?,
+        (Group::GigaChat, "cert_file") => g.cert_file = opt(raw, path)?,
+        (Group::GigaChat, "key_file") => g.key_file = opt(raw, path)?,
+        (Group::GigaChat, "key_file_password") => g.key_file_password = opt(raw, secret)?,
+        (Group::GigaChat, "flags") => g.flags = string_list(req(raw)?)?,
+        (Group::GigaChat, "max_connections") => g.max_connections = opt(raw, positive_usize)?,
+        (Group::GigaChat, "max_retries") => g.max_retries = u32_value(req(raw)?)?,
+        (Group::GigaChat, "retry_backoff_factor") => {
+            g.retry_backoff_factor = non_negative_float(req(raw)?)?;
+        }
+        (Group::GigaChat, "retry_on_status_codes") => {
+            g.retry_on_status_codes = status_codes(req(raw)?)?;
+        }
+        (Group::GigaChat, "token_expiry_buffer_ms") => {
+            g.token_expiry_buffer_ms = u64_value(req(raw)?)?;
+        }
+        (group, name) => {
+            return Err(format!(
+                "internal error: no setter for {}.{name}",
+                group.name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate(config: &Config) -> Result<(), ConfigError> {
+    let p = &config.proxy;
+    if p.use_https && (p.https_key_file.is_none() || p.https_cert_file.is_none()) {
+        let mut missing = Vec::new();
+        if p.https_key_file.is_none() {
+            missing.push("--proxy.https-key-file");
+        }
+        if p.https_cert_file.is_none() {
+            missing.push("--proxy.https-cert-file");
+        }
+        return Err(ConfigError::Inconsistent(format!(
+            "--proxy.use-https (GPT2GIGA_USE_HTTPS) needs both --proxy.https-key-file \
+             (GPT2GIGA_HTTPS_KEY_FILE) and --proxy.https-cert-file (GPT2GIGA_HTTPS_CERT_FILE); \
+             missing: {}",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_has_a_setter() {
+        for f in FIELDS {
+            let mut c = Config::default();
+            // Any parse error is fine here; "no setter" is not.
+            if let Err(e) = set_field(&mut c, f, Some(Raw::Text("x"))) {
+                assert!(!e.contains("no setter"), "{}: {e}", f.name);
+            }
+        }
+    }
+
+    #[test]
+    fn null_only_resets_optional_fields() {
+        let mut c = Config::default();
+        c.gigachat.model = Some("m".into());
+        for f in FIELDS {
+            let r = set_field(&mut c, f, None);
+            assert_eq!(r.is_ok(), f.optional, "{}", f.name);
+        }
+        assert_eq!(c.gigachat.model, None);
+    }
+}

@@ -1,0 +1,614 @@
+//! The table of every setting: one row drives the clap flag, the environment
+//! variable, the key accepted in group JSON, the `--help` text and the tests.
+
+/// Which settings group a field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// `ProxySettings`: flags `--proxy.*`, variables `GPT2GIGA_*`.
+    Proxy,
+    /// `GigaChatSettings`: flags `--gigachat.*`, variables `GIGACHAT_*`.
+    GigaChat,
+}
+
+impl Group {
+    /// The group flag (`--proxy`, `--gigachat`) without dashes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Proxy => "proxy",
+            Group::GigaChat => "gigachat",
+        }
+    }
+
+    /// Upper-case environment prefix including the trailing underscore.
+    pub fn env_prefix(self) -> &'static str {
+        match self {
+            Group::Proxy => "GPT2GIGA_",
+            Group::GigaChat => "GIGACHAT_",
+        }
+    }
+}
+
+/// How the command line treats a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A boolean: `--x true`, `--x=false`, or bare `--x` (= true).
+    Bool,
+    /// A single value; the last occurrence wins.
+    Value,
+    /// A list: each occurrence is a JSON array or a comma-separated list, and
+    /// repeated occurrences are concatenated (like pydantic-settings).
+    List,
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub group: Group,
+    /// Field name in snake_case, as in the Python model and in group JSON.
+    pub name: &'static str,
+    /// `--help` section.
+    pub heading: &'static str,
+    pub value_name: &'static str,
+    pub help: &'static str,
+    /// Default as shown in `--help` (`None` = unset).
+    pub default: Option<&'static str>,
+    pub kind: Kind,
+    /// The field is an `Option` (CLI value `null` resets it; an empty
+    /// environment value means unset).
+    pub optional: bool,
+    /// A secret: masked in summaries, warned about on the command line.
+    pub secret: bool,
+    /// Rust-only setting that the Python 0.1.4 proxy does not have.
+    pub extension: bool,
+}
+
+impl FieldSpec {
+    /// The dotted long flag without the leading dashes, e.g. `proxy.use-https`.
+    pub fn long(&self) -> String {
+        format!("{}.{}", self.group.name(), self.name.replace('_', "-"))
+    }
+
+    /// The dotted long flag with dashes, e.g. `--proxy.use-https`.
+    pub fn flag(&self) -> String {
+        format!("--{}", self.long())
+    }
+
+    /// The environment variable, e.g. `GPT2GIGA_USE_HTTPS`.
+    pub fn env_var(&self) -> String {
+        format!(
+            "{}{}",
+            self.group.env_prefix(),
+            self.name.to_ascii_uppercase()
+        )
+    }
+}
+
+pub const HEADING_GENERAL: &str = "General";
+pub const HEADING_PROXY: &str = "Proxy";
+pub const HEADING_HTTPS: &str = "HTTPS";
+pub const HEADING_SECURITY: &str = "Security";
+pub const HEADING_LIMITS: &str = "Limits";
+pub const HEADING_LOGGING: &str = "Logging";
+pub const HEADING_GIGACHAT: &str = "GigaChat";
+pub const HEADING_GIGACHAT_AUTH: &str = "GigaChat authentication";
+pub const HEADING_GIGACHAT_TLS: &str = "GigaChat TLS";
+pub const HEADING_GIGACHAT_NET: &str = "GigaChat connection";
+
+/// Headings in `--help` order.
+pub const HEADINGS: &[&str] = &[
+    HEADING_GENERAL,
+    HEADING_PROXY,
+    HEADING_HTTPS,
+    HEADING_SECURITY,
+    HEADING_LIMITS,
+    HEADING_LOGGING,
+    HEADING_GIGACHAT,
+    HEADING_GIGACHAT_AUTH,
+    HEADING_GIGACHAT_TLS,
+    HEADING_GIGACHAT_NET,
+];
+
+const fn field(
+    group: Group,
+    name: &'static str,
+    heading: &'static str,
+    value_name: &'static str,
+    default: Option<&'static str>,
+    kind: Kind,
+    help: &'static str,
+) -> FieldSpec {
+    FieldSpec {
+        group,
+        name,
+        heading,
+        value_name,
+        help,
+        default,
+        kind,
+        optional: default.is_none(),
+        secret: false,
+        extension: false,
+    }
+}
+
+const fn secret(mut f: FieldSpec) -> FieldSpec {
+    f.secret = true;
+    f
+}
+
+const fn extension(mut f: FieldSpec) -> FieldSpec {
+    f.extension = true;
+    f
+}
+
+const fn required(mut f: FieldSpec) -> FieldSpec {
+    f.optional = false;
+    f
+}
+
+use Group::{GigaChat as G, Proxy as P};
+use Kind::{Bool, List, Value};
+
+/// Every `--proxy.*` / `GPT2GIGA_*` and `--gigachat.*` / `GIGACHAT_*` setting.
+pub const FIELDS: &[FieldSpec] = &[
+    // ---- Proxy ----
+    field(
+        P,
+        "mode",
+        HEADING_PROXY,
+        "DEV|PROD",
+        Some("DEV"),
+        Value,
+        "Run mode. PROD disables /docs, /redoc, /openapi.json and /logs*, requires an API key and drops wildcard CORS (case-insensitive)",
+    ),
+    field(
+        P,
+        "host",
+        HEADING_PROXY,
+        "HOST",
+        Some("localhost"),
+        Value,
+        "Address to listen on",
+    ),
+    field(
+        P,
+        "port",
+        HEADING_PROXY,
+        "PORT",
+        Some("8090"),
+        Value,
+        "Port to listen on (0-65535)",
+    ),
+    field(
+        P,
+        "pass_model",
+        HEADING_PROXY,
+        "BOOL",
+        Some("false"),
+        Bool,
+        "Pass the client's `model` to GigaChat instead of the configured model",
+    ),
+    field(
+        P,
+        "pass_token",
+        HEADING_PROXY,
+        "BOOL",
+        Some("false"),
+        Bool,
+        "Pass the token from the client's Authorization header to GigaChat",
+    ),
+    field(
+        P,
+        "embeddings",
+        HEADING_PROXY,
+        "MODEL",
+        Some("EmbeddingsGigaR"),
+        Value,
+        "GigaChat model used for embeddings",
+    ),
+    field(
+        P,
+        "enable_images",
+        HEADING_PROXY,
+        "BOOL",
+        Some("true"),
+        Bool,
+        "Forward images (OpenAI image parts) to GigaChat",
+    ),
+    field(
+        P,
+        "enable_reasoning",
+        HEADING_PROXY,
+        "BOOL",
+        Some("false"),
+        Bool,
+        "Send reasoning_effort=\"high\" to GigaChat when the client did not set reasoning_effort",
+    ),
+    extension(field(
+        P,
+        "shutdown_timeout_secs",
+        HEADING_PROXY,
+        "SECONDS",
+        Some("30"),
+        Value,
+        "Graceful-shutdown grace period for in-flight requests [Rust extension]",
+    )),
+    // ---- HTTPS ----
+    field(
+        P,
+        "use_https",
+        HEADING_HTTPS,
+        "BOOL",
+        Some("false"),
+        Bool,
+        "Serve HTTPS (needs --proxy.https-key-file and --proxy.https-cert-file)",
+    ),
+    field(
+        P,
+        "https_key_file",
+        HEADING_HTTPS,
+        "PATH",
+        None,
+        Value,
+        "PEM private key for HTTPS",
+    ),
+    field(
+        P,
+        "https_cert_file",
+        HEADING_HTTPS,
+        "PATH",
+        None,
+        Value,
+        "PEM certificate (chain) for HTTPS",
+    ),
+    // ---- Security ----
+    field(
+        P,
+        "enable_api_key_auth",
+        HEADING_SECURITY,
+        "BOOL",
+        Some("false"),
+        Bool,
+        "Require an API key on every endpoint (always required in PROD)",
+    ),
+    secret(field(
+        P,
+        "api_key",
+        HEADING_SECURITY,
+        "KEY",
+        None,
+        Value,
+        "The API key clients must send (prefer the environment: command lines are visible in `ps`)",
+    )),
+    required(field(
+        P,
+        "cors_allow_origins",
+        HEADING_SECURITY,
+        "LIST",
+        Some("[\"*\"]"),
+        List,
+        "Allowed CORS origins (JSON array or comma-separated)",
+    )),
+    required(field(
+        P,
+        "cors_allow_methods",
+        HEADING_SECURITY,
+        "LIST",
+        Some("[\"*\"]"),
+        List,
+        "Allowed CORS methods (JSON array or comma-separated)",
+    )),
+    required(field(
+        P,
+        "cors_allow_headers",
+        HEADING_SECURITY,
+        "LIST",
+        Some("[\"*\"]"),
+        List,
+        "Allowed CORS headers (JSON array or comma-separated)",
+    )),
+    required(field(
+        P,
+        "logs_ip_allowlist",
+        HEADING_SECURITY,
+        "LIST",
+        Some("[]"),
+        List,
+        "IP addresses allowed to use /logs* (empty = no restriction)",
+    )),
+    // ---- Limits ----
+    field(
+        P,
+        "max_request_body_bytes",
+        HEADING_LIMITS,
+        "BYTES",
+        Some("10485760"),
+        Value,
+        "Maximum HTTP request body size (10 MiB)",
+    ),
+    field(
+        P,
+        "max_audio_file_size_bytes",
+        HEADING_LIMITS,
+        "BYTES",
+        Some("36700160"),
+        Value,
+        "Maximum size of one audio attachment (35 MiB)",
+    ),
+    field(
+        P,
+        "max_image_file_size_bytes",
+        HEADING_LIMITS,
+        "BYTES",
+        Some("15728640"),
+        Value,
+        "Maximum size of one image attachment (15 MiB)",
+    ),
+    field(
+        P,
+        "max_text_file_size_bytes",
+        HEADING_LIMITS,
+        "BYTES",
+        Some("41943040"),
+        Value,
+        "Maximum size of one text/document attachment (40 MiB)",
+    ),
+    field(
+        P,
+        "max_audio_image_total_size_bytes",
+        HEADING_LIMITS,
+        "BYTES",
+        Some("83886080"),
+        Value,
+        "Maximum total size of audio and images in one request (80 MiB)",
+    ),
+    // ---- Logging ----
+    field(
+        P,
+        "log_level",
+        HEADING_LOGGING,
+        "LEVEL",
+        Some("INFO"),
+        Value,
+        "CRITICAL, ERROR, WARNING, INFO or DEBUG (case-insensitive)",
+    ),
+    field(
+        P,
+        "log_filename",
+        HEADING_LOGGING,
+        "PATH",
+        Some("gpt2giga.log"),
+        Value,
+        "Log file",
+    ),
+    field(
+        P,
+        "log_max_size",
+        HEADING_LOGGING,
+        "BYTES",
+        Some("10485760"),
+        Value,
+        "Rotate the log file at this size (10 MiB)",
+    ),
+    field(
+        P,
+        "log_redact_sensitive",
+        HEADING_LOGGING,
+        "BOOL",
+        Some("true"),
+        Bool,
+        "Mask API keys, tokens, passwords and credentials in logs",
+    ),
+    extension(field(
+        P,
+        "log_format",
+        HEADING_LOGGING,
+        "text|json",
+        Some("text"),
+        Value,
+        "Log line format [Rust extension]",
+    )),
+    // ---- GigaChat ----
+    field(
+        G,
+        "base_url",
+        HEADING_GIGACHAT,
+        "URL",
+        Some(gigachat::DEFAULT_BASE_URL),
+        Value,
+        "GigaChat API base URL (http or https)",
+    ),
+    field(
+        G,
+        "model",
+        HEADING_GIGACHAT,
+        "MODEL",
+        None,
+        Value,
+        "Chat model (unset = GigaChat)",
+    ),
+    field(
+        G,
+        "profanity_check",
+        HEADING_GIGACHAT,
+        "BOOL",
+        None,
+        Bool,
+        "Profanity filter on/off (unset = GigaChat's default)",
+    ),
+    required(field(
+        G,
+        "flags",
+        HEADING_GIGACHAT,
+        "LIST",
+        Some("[]"),
+        List,
+        "Feature flags sent to GigaChat (JSON array or comma-separated)",
+    )),
+    // ---- GigaChat auth ----
+    field(
+        G,
+        "auth_url",
+        HEADING_GIGACHAT_AUTH,
+        "URL",
+        Some(gigachat::DEFAULT_AUTH_URL),
+        Value,
+        "OAuth URL for the authorization key (http or https)",
+    ),
+    secret(field(
+        G,
+        "credentials",
+        HEADING_GIGACHAT_AUTH,
+        "KEY",
+        None,
+        Value,
+        "Authorization key (base64 client_id:client_secret)",
+    )),
+    field(
+        G,
+        "scope",
+        HEADING_GIGACHAT_AUTH,
+        "SCOPE",
+        Some(gigachat::DEFAULT_SCOPE),
+        Value,
+        "OAuth scope: GIGACHAT_API_PERS, GIGACHAT_API_B2B or GIGACHAT_API_CORP",
+    ),
+    field(
+        G,
+        "user",
+        HEADING_GIGACHAT_AUTH,
+        "USER",
+        None,
+        Value,
+        "User for user/password authentication",
+    ),
+    secret(field(
+        G,
+        "password",
+        HEADING_GIGACHAT_AUTH,
+        "PASSWORD",
+        None,
+        Value,
+        "Password for user/password authentication",
+    )),
+    secret(field(
+        G,
+        "access_token",
+        HEADING_GIGACHAT_AUTH,
+        "TOKEN",
+        None,
+        Value,
+        "Pre-issued access token",
+    )),
+    // ---- GigaChat TLS ----
+    field(
+        G,
+        "verify_ssl_certs",
+        HEADING_GIGACHAT_TLS,
+        "BOOL",
+        Some("true"),
+        Bool,
+        "Verify GigaChat's TLS certificates",
+    ),
+    field(
+        G,
+        "ca_bundle_file",
+        HEADING_GIGACHAT_TLS,
+        "PATH",
+        None,
+        Value,
+        "Extra CA bundle (PEM), e.g. the Russian Trusted Root CA",
+    ),
+    field(
+        G,
+        "cert_file",
+        HEADING_GIGACHAT_TLS,
+        "PATH",
+        None,
+        Value,
+        "Client certificate for mTLS (PEM)",
+    ),
+    field(
+        G,
+        "key_file",
+        HEADING_GIGACHAT_TLS,
+        "PATH",
+        None,
+        Value,
+        "Client private key for mTLS (PEM)",
+    ),
+    secret(field(
+        G,
+        "key_file_password",
+        HEADING_GIGACHAT_TLS,
+        "PASSWORD",
+        None,
+        Value,
+        "Password of an encrypted client private key",
+    )),
+    // ---- GigaChat connection ----
+    field(
+        G,
+        "timeout",
+        HEADING_GIGACHAT_NET,
+        "SECONDS",
+        Some("30.0"),
+        Value,
+        "Request timeout in seconds (> 0)",
+    ),
+    field(
+        G,
+        "max_connections",
+        HEADING_GIGACHAT_NET,
+        "N",
+        None,
+        Value,
+        "Maximum concurrent requests to GigaChat (unset = unlimited)",
+    ),
+    field(
+        G,
+        "max_retries",
+        HEADING_GIGACHAT_NET,
+        "N",
+        Some("0"),
+        Value,
+        "Retries for transient errors (0 = off)",
+    ),
+    field(
+        G,
+        "retry_backoff_factor",
+        HEADING_GIGACHAT_NET,
+        "FACTOR",
+        Some("0.5"),
+        Value,
+        "Retry delay = factor * 2^attempt seconds",
+    ),
+    required(field(
+        G,
+        "retry_on_status_codes",
+        HEADING_GIGACHAT_NET,
+        "CODES",
+        Some("[429,500,502,503,504]"),
+        List,
+        "HTTP statuses to retry: JSON array, comma list or (429, 503)",
+    )),
+    field(
+        G,
+        "token_expiry_buffer_ms",
+        HEADING_GIGACHAT_NET,
+        "MS",
+        Some("60000"),
+        Value,
+        "Refresh the access token this long before it expires",
+    ),
+];
+
+/// Look a field up by group and snake_case name.
+pub fn find(group: Group, name: &str) -> Option<&'static FieldSpec> {
+    FIELDS.iter().find(|f| f.group == group && f.name == name)
+}
+
+/// The `--demo` flag and its variable (not part of either group).
+pub const DEMO_FLAG: &str = "demo";
+pub const DEMO_ENV: &str = "GPT2GIGA_DEMO";
+pub const ENV_PATH_FLAG: &str = "env-path";
