@@ -1,3 +1,56 @@
-//! gpt2giga — an OpenAI- and Anthropic-compatible proxy in front of GigaChat.
+//! # gpt2giga — OpenAI- and Anthropic-compatible proxy in front of GigaChat
+//!
+//! A map of the crate (see `ARCHITECTURE.md` for the picture and the invariants):
+//!
+//! * [`config`] — CLI flags, `GPT2GIGA_*` / `GIGACHAT_*` variables and `.env`, compatible
+//!   with the Python gpt2giga;
+//! * [`server`] — router, middleware (request id, access log, path normalisation),
+//!   system endpoints, listener and graceful shutdown;
+//! * [`ir`] — the normalised conversation and event stream every dialect meets in;
+//! * [`dialect`] — client wire formats (OpenAI today) ↔ `ir`, and their error envelopes;
+//! * [`upstream`] — `ir` ↔ GigaChat, attachment upload, stop sequences;
+//! * [`app`] — state shared by handlers; [`demo`] — the offline emulator mode;
+//! * [`error`] — the proxy's error type, rendered by each dialect at the edge.
 
+pub mod app;
 pub mod config;
+// pub mod demo; (waiting for the emulator)
+pub mod dialect;
+pub mod error;
+pub mod ir;
+pub mod logging;
+pub mod server;
+pub mod upstream;
+
+use anyhow::Context;
+
+use crate::config::Config;
+
+/// Starts the proxy with `config` and serves until SIGINT/SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let demo: Option<()> = None;
+    let client = gigachat::Client::new(config.gigachat.to_client_config())
+        .context("cannot create the GigaChat client")?;
+    let host = config.proxy.host.clone();
+    let port = config.proxy.port;
+    let grace = config.proxy.shutdown_timeout();
+    let listener = server::bind(&host, port).await?;
+    let local = listener.local_addr()?;
+    let state = app::AppState::new(config, client).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(
+        address = %local,
+        "gpt2giga {} listening on http://{local}",
+        env!("CARGO_PKG_VERSION")
+    );
+
+    server::serve(
+        listener,
+        server::app(state),
+        server::shutdown_signal(),
+        grace,
+    )
+    .await?;
+    let _ = demo;
+    tracing::info!("gpt2giga stopped");
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Anthropic error envelope: `{"type":"error","error":{"type","message"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::error::{ErrorClass, ProxyError};
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    message: &'a str,
+}
+
+/// Anthropic's error `type` (the SDKs pick their exception class from the status;
+/// `overloaded_error` makes them retry).
+fn kind(e: &ProxyError) -> &'static str {
+    match e.class() {
+        ErrorClass::InvalidRequest => "invalid_request_error",
+        ErrorClass::Authentication => "authentication_error",
+        ErrorClass::Permission => "permission_error",
+        ErrorClass::NotFound => "not_found_error",
+        ErrorClass::TooLarge => "request_too_large",
+        ErrorClass::RateLimit => "rate_limit_error",
+        ErrorClass::Overloaded => "overloaded_error",
+        ErrorClass::Timeout | ErrorClass::Api => "api_error",
+    }
+}
+
+pub fn body(e: &ProxyError) -> Bytes {
+    let message = e.client_message();
+    let env = Envelope {
+        kind: "error",
+        error: Body {
+            kind: kind(e),
+            message: &message,
+        },
+    };
+    Bytes::from(serde_json::to_vec(&env).unwrap_or_default())
+}
+
+pub fn response(e: &ProxyError) -> Response {
+    // Anthropic's overload status is 529; GigaChat's 503 maps there so the SDKs retry.
+    let status = match e.class() {
+        ErrorClass::Overloaded => {
+            StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+        }
+        _ => e.status(),
+    };
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
+    } else {
+        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
+    }
+    let mut resp = (status, body(e)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let after = e
+        .retry_after()
+        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(std::time::Duration::from_secs(1)));
+    if let Some(after) = after
+        && let Ok(v) = HeaderValue::from_str(&(after.as_secs_f64().ceil() as u64).to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+pub struct AnthropicError(pub ProxyError);
+
+impl<E: Into<ProxyError>> From<E> for AnthropicError {
+    fn from(e: E) -> Self {
+        AnthropicError(e.into())
+    }
+}
+
+impl IntoResponse for AnthropicError {
+    fn into_response(self) -> Response {
+        response(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_and_statuses() {
+        let e = ProxyError::invalid("bad");
+        let v: serde_json::Value = serde_json::from_slice(&body(&e)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"error","error":{"type":"invalid_request_error","message":"bad"}})
+        );
+        let over = ProxyError::Upstream(gigachat::Error::Api {
+            status: 503,
+            message: "busy".into(),
+            code: None,
+            retry_after: None,
+            request_id: None,
+        });
+        assert_eq!(response(&over).status().as_u16(), 529);
+        let rl = ProxyError::Upstream(gigachat::Error::Api {
+            status: 429,
+            message: "slow down".into(),
+            code: None,
+            retry_after: None,
+            request_id: None,
+        });
+        let r = response(&rl);
+        assert_eq!(r.status().as_u16(), 429);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+    }
+}

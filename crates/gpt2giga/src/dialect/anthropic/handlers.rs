@@ -1,0 +1,170 @@
+//! HTTP handlers of the Anthropic dialect.
+
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use gigachat::types::{TokensCountRequest, v1};
+use serde_json::json;
+
+use super::error::AnthropicError;
+use super::request::{self, MessagesRequest};
+use super::response::{StreamEncoder, message};
+use crate::app::AppState;
+use crate::dialect::openai::handlers::{json_response, sse_response};
+use crate::dialect::parse_json;
+use crate::error::ProxyError;
+use crate::ir::{self, Answer};
+use crate::server::middleware::RequestId;
+use crate::upstream;
+
+/// Silence after which a `ping` event keeps the stream alive.
+pub const PING_AFTER: Duration = Duration::from_secs(10);
+
+/// `POST /v1/messages`
+pub async fn messages(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AnthropicError> {
+    let wire: MessagesRequest = parse_json(&body)?;
+    let (req, enc) = request::decode(wire)?;
+    let options = state.chat_options(&req.model);
+    let ctx = state.request_context(&rid, &headers);
+    let call = upstream::ChatCall {
+        client: state.gigachat(),
+        attachments: state.attachments(),
+        options: &options,
+        ctx: ctx.clone(),
+    };
+    if !req.stream {
+        let mut events = upstream::chat(call, &req).await?;
+        let mut answer = Answer::default();
+        while let Some(e) = events.next().await {
+            answer.apply(e?);
+        }
+        return Ok(json_response(message(&answer, &enc)));
+    }
+    // The prompt size for `message_start` is counted alongside the answer's first chunk;
+    // if counting fails the final `message_delta` still carries GigaChat's real usage.
+    let (events, counted) = tokio::join!(
+        upstream::chat(call, &req),
+        count_request_tokens(&state, &req, &options, &ctx)
+    );
+    let mut events = events?;
+    let input_tokens = counted.unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "could not count prompt tokens for message_start");
+        0
+    });
+    let mut encoder = StreamEncoder::new(enc, input_tokens);
+    let mut done = false;
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_AFTER, PING_AFTER);
+    let body = futures::stream::poll_fn(move |cx| {
+        use std::task::Poll;
+        if done {
+            return Poll::Ready(None);
+        }
+        let mut out = BytesMut::new();
+        loop {
+            match events.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(e))) => encoder.event(&e, &mut out),
+                Poll::Ready(Some(Err(e))) => {
+                    encoder.error(&e, &mut out);
+                    done = true;
+                    break;
+                }
+                Poll::Ready(None) => {
+                    encoder.end(&mut out);
+                    done = true;
+                    break;
+                }
+                Poll::Pending => {
+                    if !out.is_empty() {
+                        ping.reset();
+                        break;
+                    }
+                    if ping.poll_tick(cx).is_ready() {
+                        StreamEncoder::ping(&mut out);
+                        break;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
+    });
+    Ok(sse_response(Body::from_stream(body)))
+}
+
+/// `POST /v1/messages/count_tokens`
+pub async fn count_tokens(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AnthropicError> {
+    let mut wire: serde_json::Value = parse_json(&body)?;
+    // count_tokens takes no max_tokens; decode needs one.
+    if let Some(obj) = wire.as_object_mut() {
+        obj.entry("max_tokens").or_insert(json!(1));
+        obj.remove("stream");
+    }
+    let wire: MessagesRequest = serde_json::from_value(wire)
+        .map_err(|e| ProxyError::invalid(format!("invalid request: {e}")))?;
+    let (req, _) = request::decode(wire)?;
+    let options = state.chat_options(&req.model);
+    let ctx = state.request_context(&rid, &headers);
+    let tokens = count_request_tokens(&state, &req, &options, &ctx).await?;
+    Ok(json_response(Bytes::from(
+        json!({ "input_tokens": tokens }).to_string(),
+    )))
+}
+
+/// Counts the translated request (system, messages, function calls and results, tool
+/// definitions) with GigaChat's own tokenizer. Never guesses: any failure is an error.
+pub async fn count_request_tokens(
+    state: &AppState,
+    req: &ir::ChatRequest,
+    options: &upstream::request::Options,
+    ctx: &gigachat::RequestContext,
+) -> Result<u64, ProxyError> {
+    let (gc, _) = upstream::request::build(req, &[], options)?;
+    let input = count_inputs(&gc);
+    if input.is_empty() {
+        return Ok(0);
+    }
+    let counts = state
+        .gigachat()
+        .tokens_count(
+            &TokensCountRequest {
+                model: gc.model.clone(),
+                input,
+            },
+            ctx,
+        )
+        .await?;
+    Ok(counts.iter().map(|c| c.tokens).sum())
+}
+
+/// The texts GigaChat will read for a request.
+fn count_inputs(gc: &v1::ChatRequest) -> Vec<String> {
+    let mut input = Vec::new();
+    for m in &gc.messages {
+        if !m.content.is_empty() {
+            input.push(m.content.clone());
+        }
+        if let Some(fc) = &m.function_call {
+            input.push(format!("{}({})", fc.name, fc.arguments));
+        }
+    }
+    for f in gc.functions.iter().flatten() {
+        input.push(serde_json::to_string(f).unwrap_or_default());
+    }
+    input
+}

@@ -1,0 +1,73 @@
+//! Client dialects. Each one translates its wire format to and from [`crate::ir`] and
+//! renders errors in its own envelope. Dialects do no I/O (architecture invariant 2):
+//! the `handlers` files wire them to [`crate::upstream`].
+
+pub mod anthropic;
+pub mod openai;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::ProxyError;
+
+/// Parses a JSON body, naming the offending field on failure (`messages[2].role: …`).
+pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
+    if body.is_empty() {
+        return Err(ProxyError::invalid(
+            "the request body is empty; a JSON object is required",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => {
+            if de.end().is_err() {
+                return Err(ProxyError::invalid(
+                    "trailing characters after the JSON body",
+                ));
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = if inner.is_syntax() || inner.is_eof() {
+                format!("the request body is not valid JSON: {inner}")
+            } else if path == "." {
+                format!("invalid request: {inner}")
+            } else {
+                format!("invalid value at `{path}`: {inner}")
+            };
+            Err(ProxyError::InvalidRequest {
+                message,
+                param: (path != ".").then_some(path),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[expect(dead_code)]
+    struct T {
+        a: Vec<U>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[expect(dead_code)]
+    struct U {
+        b: u32,
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse_json::<T>(&Bytes::from_static(br#"{"a":[{"b":1},{"b":"x"}]}"#)).unwrap_err();
+        assert_eq!(e.param(), Some("a[1].b"));
+        let e = parse_json::<T>(&Bytes::from_static(br#"{"a":[{}]}"#)).unwrap_err();
+        assert!(e.to_string().contains("missing field `b`"), "{e}");
+        let e = parse_json::<T>(&Bytes::from_static(b"{nope")).unwrap_err();
+        assert!(e.to_string().contains("not valid JSON"));
+        assert!(parse_json::<T>(&Bytes::new()).is_err());
+    }
+}

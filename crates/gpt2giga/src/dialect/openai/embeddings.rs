@@ -1,0 +1,284 @@
+//! OpenAI Embeddings ↔ GigaChat embeddings (pure translation; batching lives in the
+//! handler).
+//!
+//! `input` may be a string, an array of strings, an array of token ids, or an array of
+//! token-id arrays; token ids are decoded back to text with the tokenizer of the OpenAI
+//! model the client named (GigaChat only embeds text). `encoding_format` `float` or
+//! `base64` (little-endian f32, what the OpenAI SDKs request by default). `dimensions`
+//! is honoured only when it equals GigaChat's vector size; otherwise 400.
+
+use std::sync::OnceLock;
+
+use base64::Engine;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tiktoken_rs::CoreBPE;
+
+use crate::error::ProxyError;
+
+#[derive(Debug, Deserialize)]
+pub struct EmbeddingsRequest {
+    pub input: Input,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub encoding_format: Option<String>,
+    #[serde(default)]
+    pub dimensions: Option<u32>,
+    /// `user` and anything else: knowingly ignored.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Input {
+    Text(String),
+    Texts(Vec<String>),
+    Tokens(Vec<u32>),
+    TokenLists(Vec<Vec<u32>>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Float,
+    Base64,
+}
+
+/// Max inputs and characters per GigaChat call; larger requests are split.
+pub const BATCH_MAX_INPUTS: usize = 90;
+pub const BATCH_MAX_CHARS: usize = 1_000_000;
+
+/// The texts to embed and how to encode the answer.
+pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyError> {
+    for key in req.other.keys() {
+        tracing::debug!(field = %key, "ignoring embeddings field");
+    }
+    let encoding = match req.encoding_format.as_deref() {
+        None | Some("float") => Encoding::Float,
+        Some("base64") => Encoding::Base64,
+        Some(other) => {
+            return Err(ProxyError::invalid_param(
+                format!("unknown encoding_format {other:?} (expected float or base64)"),
+                "encoding_format",
+            ));
+        }
+    };
+    let texts = match &req.input {
+        Input::Text(t) => vec![t.clone()],
+        Input::Texts(v) => v.clone(),
+        Input::Tokens(t) => vec![detokenize(&req.model, t)?],
+        Input::TokenLists(v) => v
+            .iter()
+            .map(|t| detokenize(&req.model, t))
+            .collect::<Result<_, _>>()?,
+    };
+    if texts.is_empty() {
+        return Err(ProxyError::invalid_param(
+            "input must not be empty",
+            "input",
+        ));
+    }
+    if let Some(i) = texts.iter().position(|t| t.is_empty()) {
+        return Err(ProxyError::invalid_param(
+            "input strings must not be empty",
+            format!("input[{i}]"),
+        ));
+    }
+    Ok((texts, encoding))
+}
+
+/// Splits texts into GigaChat-sized batches, keeping order.
+pub fn batches(texts: Vec<String>) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut chars = 0usize;
+    for t in texts {
+        let len = t.chars().count();
+        let start_new = match out.last() {
+            None => true,
+            Some(b) => b.len() >= BATCH_MAX_INPUTS || chars + len > BATCH_MAX_CHARS,
+        };
+        if start_new {
+            out.push(Vec::new());
+            chars = 0;
+        }
+        chars += len;
+        if let Some(b) = out.last_mut() {
+            b.push(t);
+        }
+    }
+    out
+}
+
+fn bpe_for(model: &str) -> Result<&'static CoreBPE, ProxyError> {
+    static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    static P50K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    static R50K: OnceLock<Option<CoreBPE>> = OnceLock::new();
+    use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
+    let cell = match get_tokenizer(model) {
+        Some(Tokenizer::O200kBase) => O200K.get_or_init(|| tiktoken_rs::o200k_base().ok()),
+        Some(Tokenizer::P50kBase | Tokenizer::P50kEdit) => {
+            P50K.get_or_init(|| tiktoken_rs::p50k_base().ok())
+        }
+        Some(Tokenizer::R50kBase | Tokenizer::Gpt2) => {
+            R50K.get_or_init(|| tiktoken_rs::r50k_base().ok())
+        }
+        // Every OpenAI embeddings model uses cl100k_base; so does an unknown name.
+        _ => CL100K.get_or_init(|| tiktoken_rs::cl100k_base().ok()),
+    };
+    cell.as_ref()
+        .ok_or_else(|| ProxyError::Internal("tokenizer unavailable".into()))
+}
+
+fn detokenize(model: &str, tokens: &[u32]) -> Result<String, ProxyError> {
+    let bpe = bpe_for(model)?;
+    bpe.decode(tokens).map_err(|_| {
+        ProxyError::invalid_param(
+            "input holds token ids that are not valid for this model's tokenizer",
+            "input",
+        )
+    })
+}
+
+#[derive(Serialize)]
+struct ListOut<'a> {
+    object: &'static str,
+    data: Vec<ItemOut>,
+    model: &'a str,
+    usage: UsageOut,
+}
+
+#[derive(Serialize)]
+struct ItemOut {
+    object: &'static str,
+    index: usize,
+    embedding: EmbeddingOut,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum EmbeddingOut {
+    Float(Vec<f32>),
+    Base64(String),
+}
+
+#[derive(Serialize)]
+struct UsageOut {
+    prompt_tokens: u64,
+    total_tokens: u64,
+}
+
+/// Encodes the vectors (in input order) as OpenAI's list object.
+pub fn encode(
+    vectors: Vec<Vec<f32>>,
+    prompt_tokens: u64,
+    model: &str,
+    encoding: Encoding,
+    dimensions: Option<u32>,
+) -> Result<Bytes, ProxyError> {
+    if let (Some(d), Some(first)) = (dimensions, vectors.first())
+        && first.len() != d as usize
+    {
+        return Err(ProxyError::invalid_param(
+            format!(
+                "dimensions={d} cannot be honoured: the GigaChat embeddings model returns {}-dimensional vectors",
+                first.len()
+            ),
+            "dimensions",
+        ));
+    }
+    let data = vectors
+        .into_iter()
+        .enumerate()
+        .map(|(index, v)| ItemOut {
+            object: "embedding",
+            index,
+            embedding: match encoding {
+                Encoding::Float => EmbeddingOut::Float(v),
+                Encoding::Base64 => {
+                    let mut bytes = Vec::with_capacity(v.len() * 4);
+                    for f in v {
+                        bytes.extend_from_slice(&f.to_le_bytes());
+                    }
+                    EmbeddingOut::Base64(base64::engine::general_purpose::STANDARD.encode(bytes))
+                }
+            },
+        })
+        .collect();
+    let body = ListOut {
+        object: "list",
+        data,
+        model,
+        usage: UsageOut {
+            prompt_tokens,
+            total_tokens: prompt_tokens,
+        },
+    };
+    serde_json::to_vec(&body)
+        .map(Bytes::from)
+        .map_err(|e| ProxyError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(v: Value) -> EmbeddingsRequest {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn input_shapes() {
+        let (t, e) = decode(&req(json!({"input":"hi","model":"text-embedding-3-small"}))).unwrap();
+        assert_eq!((t, e), (vec!["hi".to_string()], Encoding::Float));
+        let (t, _) = decode(&req(json!({"input":["a","b"],"model":"m"}))).unwrap();
+        assert_eq!(t, vec!["a", "b"]);
+        // "hello world" in cl100k_base.
+        let (t, _) = decode(&req(
+            json!({"input":[15339, 1917],"model":"text-embedding-ada-002"}),
+        ))
+        .unwrap();
+        assert_eq!(t, vec!["hello world"]);
+        let (t, e) = decode(&req(json!({"input":[[15339],[1917]],"model":"text-embedding-3-large","encoding_format":"base64"}))).unwrap();
+        assert_eq!(t, vec!["hello", " world"]);
+        assert_eq!(e, Encoding::Base64);
+        assert!(decode(&req(json!({"input":[],"model":"m"}))).is_err());
+        assert_eq!(
+            decode(&req(json!({"input":["a",""],"model":"m"})))
+                .unwrap_err()
+                .param(),
+            Some("input[1]")
+        );
+        assert!(decode(&req(json!({"input":"a","encoding_format":"int8"}))).is_err());
+    }
+
+    #[test]
+    fn batching_keeps_order_and_limits() {
+        let texts: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+        let b = batches(texts.clone());
+        assert_eq!(b.len(), 3);
+        assert!(b.iter().all(|x| x.len() <= BATCH_MAX_INPUTS));
+        assert_eq!(b.concat(), texts);
+        let big = vec!["x".repeat(600_000), "y".repeat(600_000)];
+        assert_eq!(batches(big).len(), 2);
+    }
+
+    #[test]
+    fn base64_is_little_endian_f32() {
+        let body = encode(vec![vec![1.0, -2.5]], 3, "m", Encoding::Base64, None).unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(v["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            raw,
+            [1.0f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()
+        );
+        assert_eq!(v["usage"], json!({"prompt_tokens":3,"total_tokens":3}));
+        assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(2)).is_err());
+        assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(1)).is_ok());
+    }
+}

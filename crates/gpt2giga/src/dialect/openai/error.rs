@@ -1,0 +1,129 @@
+//! OpenAI error envelope: `{"error":{"message","type","param","code"}}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::error::{ErrorClass, ProxyError};
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    param: Option<&'a str>,
+    code: Option<&'a str>,
+}
+
+/// OpenAI's `type` and `code` for an error.
+fn names(e: &ProxyError) -> (&'static str, Option<&'static str>) {
+    match e.class() {
+        ErrorClass::InvalidRequest => ("invalid_request_error", None),
+        ErrorClass::Authentication => ("authentication_error", Some("invalid_api_key")),
+        ErrorClass::Permission => ("permission_error", None),
+        ErrorClass::NotFound => ("invalid_request_error", Some("not_found")),
+        ErrorClass::TooLarge => ("invalid_request_error", Some("request_too_large")),
+        ErrorClass::RateLimit => ("rate_limit_error", Some("rate_limit_exceeded")),
+        ErrorClass::Overloaded => ("server_error", Some("overloaded")),
+        ErrorClass::Timeout => ("server_error", Some("timeout")),
+        ErrorClass::Api => ("server_error", None),
+    }
+}
+
+/// The JSON body of an error (also used for in-stream error frames).
+pub fn body(e: &ProxyError) -> Bytes {
+    let message = e.client_message();
+    let (kind, code) = names(e);
+    let code = match e {
+        ProxyError::Upstream(gigachat::Error::Api { status: 402, .. }) => {
+            Some("insufficient_quota")
+        }
+        _ => code,
+    };
+    let env = Envelope {
+        error: Body {
+            message: &message,
+            kind,
+            param: e.param(),
+            code,
+        },
+    };
+    Bytes::from(serde_json::to_vec(&env).unwrap_or_default())
+}
+
+/// A complete HTTP error response in OpenAI's format.
+pub fn response(e: &ProxyError) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
+    } else {
+        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
+    }
+    let mut resp = (status, body(e)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // 429 always carries a Retry-After, GigaChat's own or a conservative second.
+    let after = e
+        .retry_after()
+        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(std::time::Duration::from_secs(1)));
+    if let Some(after) = after {
+        let secs = after.as_secs_f64().ceil() as u64;
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+/// Wrapper so handlers can `?` into an OpenAI-formatted error.
+pub struct OpenAiError(pub ProxyError);
+
+impl<E: Into<ProxyError>> From<E> for OpenAiError {
+    fn from(e: E) -> Self {
+        OpenAiError(e.into())
+    }
+}
+
+impl IntoResponse for OpenAiError {
+    fn into_response(self) -> Response {
+        response(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn envelope_shape() {
+        let e = ProxyError::invalid_param("bad n", "n");
+        let v: serde_json::Value = serde_json::from_slice(&body(&e)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"error":{"message":"bad n","type":"invalid_request_error","param":"n","code":null}})
+        );
+    }
+
+    #[test]
+    fn rate_limit_keeps_retry_after() {
+        let e = ProxyError::Upstream(gigachat::Error::Api {
+            status: 429,
+            message: "Too many requests".into(),
+            code: None,
+            retry_after: Some(Duration::from_millis(1500)),
+            request_id: None,
+        });
+        let r = response(&e);
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+    }
+}

@@ -1,0 +1,13 @@
+//! OpenAI dialect: Chat Completions, Models and Embeddings.
+//!
+//! * [`chat_request`] — request wire types and `decode` → `ir::ChatRequest`;
+//! * [`chat_response`] — the `chat.completion` fold and the chunk encoder;
+//! * [`error`] — the `{"error":{…}}` envelope;
+//! * [`handlers`] — the axum handlers wiring these to `upstream`.
+
+pub mod chat_request;
+pub mod chat_response;
+pub mod embeddings;
+pub mod error;
+pub mod handlers;
+pub mod models;

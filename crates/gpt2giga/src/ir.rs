@@ -1,0 +1,273 @@
+//! The normalised conversation (what every client dialect decodes into) and the
+//! normalised event stream (what every dialect encodes from).
+//!
+//! Dialects never see GigaChat types and `upstream` never sees client types: this module
+//! is the only meeting point. Tool arguments stay JSON *text* here (the form both OpenAI
+//! and Anthropic clients exchange); `upstream` parses them into the objects GigaChat
+//! wants.
+
+use serde_json::Value;
+
+/// A chat request in dialect-neutral form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatRequest {
+    /// The model the client asked for (echoed back in responses).
+    pub model: String,
+    /// System/developer instructions, in order of appearance (merged into GigaChat's
+    /// single leading system message).
+    pub system: Vec<String>,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: ToolChoice,
+    pub parallel_tool_calls: Option<bool>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub repetition_penalty: Option<f64>,
+    /// Stop sequences, enforced by the proxy (GigaChat has none).
+    pub stop: Vec<String>,
+    pub reasoning_effort: Option<String>,
+    pub response_format: ResponseFormat,
+    pub stream: bool,
+    /// End-user id (`user` / `metadata.user_id`), propagated as `X-Client-ID`... only when
+    /// the operator allows it; kept for logging otherwise.
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+    /// A tool result (`role:"tool"`, `tool_result` block, `function_call_output` item).
+    Tool,
+}
+
+/// One turn of the conversation (system content lives in [`ChatRequest::system`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+    /// Assistant turns: the tool calls it made, in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// Tool turns: the id of the call this answers.
+    pub tool_call_id: Option<String>,
+    /// Tool turns: the function name, when the dialect carries it.
+    pub name: Option<String>,
+    /// Tool turns: the client flagged the result as an error (Anthropic `is_error`).
+    pub is_error: bool,
+}
+
+impl Message {
+    pub fn new(role: Role, parts: Vec<Part>) -> Self {
+        Self {
+            role,
+            parts,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
+            is_error: false,
+        }
+    }
+
+    pub fn text(role: Role, text: impl Into<String>) -> Self {
+        Self::new(role, vec![Part::Text(text.into())])
+    }
+
+    /// All text parts joined by blank lines.
+    pub fn joined_text(&self) -> String {
+        let mut out = String::new();
+        for p in &self.parts {
+            if let Part::Text(t) = p {
+                if !out.is_empty() && !t.is_empty() {
+                    out.push_str("\n\n");
+                }
+                out.push_str(t);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    /// An image or a document to upload to GigaChat as an attachment.
+    Media(Media),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Media {
+    pub kind: MediaKind,
+    pub source: MediaSource,
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    Image,
+    File,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaSource {
+    /// An `http(s)` URL the proxy must fetch (SSRF-guarded).
+    Url(String),
+    /// Inline base64 data (from a `data:` URL or a base64 source).
+    Base64 { mime: Option<String>, data: String },
+    /// Plain text content of a document (Anthropic text document source).
+    Text { mime: String, text: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// Arguments as JSON text, exactly as the client dialect carries them.
+    pub arguments: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments (normalised for GigaChat in `upstream`).
+    pub parameters: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ToolChoice {
+    #[default]
+    Auto,
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Function(String),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ResponseFormat {
+    #[default]
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        schema: Value,
+        strict: bool,
+    },
+}
+
+// ---- events -------------------------------------------------------------------------------
+
+/// One step of an answer. A streaming response encodes these as they come; a
+/// non-streaming response is the fold of the same sequence ([`Answer::fold`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Reasoning text, appended.
+    Reasoning(String),
+    /// Answer text, appended.
+    Text(String),
+    /// A complete tool call (GigaChat sends calls whole, never in pieces).
+    ToolCall(ToolCall),
+    /// Token usage (arrives once, at the end).
+    Usage(Usage),
+    /// The answer is complete.
+    Finish(FinishReason),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Prompt tokens served from GigaChat's cache (`precached_prompt_tokens`).
+    pub cached_tokens: u64,
+    pub reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishReason {
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+    /// A client stop sequence matched (the text before it was sent).
+    StopSequence(String),
+}
+
+/// A whole answer: the fold of an event sequence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    pub reasoning: String,
+    pub text: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub usage: Option<Usage>,
+    pub finish: Option<FinishReason>,
+}
+
+impl Answer {
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::Reasoning(r) => self.reasoning.push_str(&r),
+            Event::Text(t) => self.text.push_str(&t),
+            Event::ToolCall(c) => self.tool_calls.push(c),
+            Event::Usage(u) => self.usage = Some(u),
+            Event::Finish(f) => self.finish = Some(f),
+        }
+    }
+
+    pub fn fold(events: impl IntoIterator<Item = Event>) -> Self {
+        let mut a = Self::default();
+        for e in events {
+            a.apply(e);
+        }
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_accumulates_in_order() {
+        let a = Answer::fold([
+            Event::Reasoning("think ".into()),
+            Event::Reasoning("more".into()),
+            Event::Text("Hel".into()),
+            Event::Text("lo".into()),
+            Event::Usage(Usage {
+                input_tokens: 3,
+                output_tokens: 2,
+                ..Default::default()
+            }),
+            Event::Finish(FinishReason::Stop),
+        ]);
+        assert_eq!(a.reasoning, "think more");
+        assert_eq!(a.text, "Hello");
+        assert_eq!(a.usage.map(|u| u.total()), Some(5));
+        assert_eq!(a.finish, Some(FinishReason::Stop));
+    }
+
+    #[test]
+    fn joined_text_skips_media() {
+        let m = Message::new(
+            Role::User,
+            vec![
+                Part::Text("a".into()),
+                Part::Media(Media {
+                    kind: MediaKind::Image,
+                    source: MediaSource::Url("https://x".into()),
+                    filename: None,
+                }),
+                Part::Text("b".into()),
+            ],
+        );
+        assert_eq!(m.joined_text(), "a\n\nb");
+    }
+}

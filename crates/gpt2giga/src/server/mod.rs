@@ -1,0 +1,142 @@
+//! The HTTP server: router, middleware stack, listener and graceful shutdown.
+//!
+//! The request path reads top to bottom in [`router`]: request context (id + access
+//! log) → route. Dialect endpoints are added by their own modules.
+
+pub mod middleware;
+pub mod system;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+
+use crate::app::AppState;
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "port {port} is already in use on {host}: stop the other process or pick another port with --proxy.port / GPT2GIGA_PORT"
+    )]
+    PortInUse { host: String, port: u16 },
+    #[error("cannot listen on {host}:{port}: {source}")]
+    Bind {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// All routes of the proxy (paths are normalised by [`app`] before routing).
+pub fn router(state: AppState) -> Router {
+    use crate::dialect::anthropic::handlers as anthropic;
+    use crate::dialect::openai::handlers as openai;
+    let api = Router::new()
+        .route("/messages", post(anthropic::messages))
+        .route("/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/chat/completions", post(openai::chat_completions))
+        .route("/models", get(openai::list_models))
+        .route("/models/{id}", get(openai::get_model))
+        .route("/embeddings", post(openai::embeddings));
+    Router::new()
+        .route("/", get(system::root).head(system::root))
+        .route("/health", get(system::health))
+        .route("/ping", get(system::ping).post(system::ping))
+        .merge(api.clone())
+        .nest("/v1", api)
+        .layer(axum::middleware::from_fn(middleware::request_context))
+        .with_state(state)
+}
+
+/// The complete service: path normalisation in front of the router. The outer router
+/// only hosts the layer, so the rewrite happens before the inner one matches a route.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(router(state))
+        .layer(axum::middleware::from_fn(middleware::normalize_path))
+}
+
+/// Binds `host:port`, turning "address in use" into a clear message.
+pub async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
+    match TcpListener::bind((host, port)).await {
+        Ok(l) => Ok(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(ServeError::PortInUse {
+            host: host.to_string(),
+            port,
+        }),
+        Err(source) => Err(ServeError::Bind {
+            host: host.to_string(),
+            port,
+            source,
+        }),
+    }
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+/// and streams finish for up to `grace`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let signalled = async move {
+        shutdown.await;
+        let _ = tx.send(());
+    };
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signalled);
+    let server = server.into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        r = &mut server => return r.map_err(ServeError::Io),
+        _ = rx => {}
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs_f64(),
+        "shutting down: draining in-flight requests"
+    );
+    match tokio::time::timeout(grace, server).await {
+        Ok(r) => r.map_err(ServeError::Io),
+        Err(_) => {
+            tracing::warn!("shutdown deadline reached; closing remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,555 @@
+//! `ir::ChatRequest` → GigaChat v1 chat request. Pure: attachments arrive already
+//! uploaded (file ids per message).
+//!
+//! Rules (documented in the README's translation section):
+//! * all system/developer content is merged, in order, into one leading system message;
+//! * an assistant turn with N tool calls becomes N consecutive
+//!   `assistant(function_call)` / `function(result)` pairs (v1 takes one call per
+//!   message); each result is found **by tool-call id**, not by position;
+//! * a tool result that is not a JSON object is wrapped as `{"result": …}` (an error
+//!   result as `{"error": …}`); every result stays its own `function` message;
+//! * temperature 0 (greedy) becomes `top_p: 0`, since GigaChat rejects temperature 0;
+//! * `tool_choice: required` forces the only tool when there is exactly one, otherwise
+//!   becomes `auto` (GigaChat cannot force "some tool");
+//! * `response_format: json_schema` → GigaChat's native `response_format`, or (in
+//!   function mode) a forced function whose arguments are the answer.
+
+use std::collections::HashMap;
+
+use gigachat::types::v1;
+use serde_json::{Map, Value, json};
+
+use super::names::ToolNames;
+use super::schema;
+use crate::error::ProxyError;
+use crate::ir;
+
+/// How structured output (`json_schema`) is obtained from GigaChat.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StructuredOutput {
+    /// GigaChat's own `response_format` (models from GigaChat-2 on).
+    #[default]
+    Native,
+    /// A forced function call whose arguments are the answer.
+    Function,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The GigaChat model to use.
+    pub model: String,
+    /// Add `reasoning_effort: high` when the client did not ask for any.
+    pub enable_reasoning: bool,
+    pub structured_output: StructuredOutput,
+    pub profanity_check: Option<bool>,
+    pub flags: Vec<String>,
+}
+
+/// What the response side needs to know about how the request was built.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub names: ToolNames,
+    /// In function-mode structured output: the synthetic function whose arguments are
+    /// the answer text.
+    pub structured_function: Option<String>,
+}
+
+/// The synthetic function name used for function-mode structured output.
+pub const STRUCTURED_FUNCTION: &str = "structured_output";
+
+const JSON_OBJECT_INSTRUCTION: &str =
+    "Answer with one valid JSON object only: no prose, no code fences.";
+
+/// Builds the GigaChat request. `attachments[i]` are the file ids for `req.messages[i]`.
+pub fn build(
+    req: &ir::ChatRequest,
+    attachments: &[Vec<String>],
+    opts: &Options,
+) -> Result<(v1::ChatRequest, Plan), ProxyError> {
+    let mut plan = Plan::default();
+    let mut out = v1::ChatRequest {
+        model: opts.model.clone(),
+        stream: req.stream,
+        profanity_check: opts.profanity_check,
+        ..Default::default()
+    };
+    if !opts.flags.is_empty() {
+        out.flags = Some(opts.flags.clone());
+    }
+
+    // --- sampling
+    match req.temperature {
+        Some(t) if t <= 0.0 => out.top_p = Some(0.0),
+        Some(t) => out.temperature = Some(t),
+        None => {}
+    }
+    if out.top_p.is_none() {
+        out.top_p = req.top_p;
+    }
+    out.max_tokens = req.max_tokens;
+    out.repetition_penalty = req.repetition_penalty;
+    out.reasoning_effort = match req.reasoning_effort.as_deref() {
+        Some("none") => None,
+        Some("minimal") => Some("low".to_string()),
+        Some(e) => Some(e.to_string()),
+        None if opts.enable_reasoning => Some("high".to_string()),
+        None => None,
+    };
+
+    // --- system
+    let mut system = req.system.clone();
+    match &req.response_format {
+        ir::ResponseFormat::Text => {}
+        ir::ResponseFormat::JsonObject => system.push(JSON_OBJECT_INSTRUCTION.to_string()),
+        ir::ResponseFormat::JsonSchema {
+            name,
+            schema: s,
+            strict,
+        } => match opts.structured_output {
+            StructuredOutput::Native => {
+                out.response_format = Some(v1::ResponseFormat {
+                    kind: "json_schema".into(),
+                    schema: Some(schema::normalize_schema(s)),
+                    strict: Some(*strict),
+                });
+            }
+            StructuredOutput::Function => {
+                let fname = plan.names.register(STRUCTURED_FUNCTION);
+                plan.structured_function = Some(fname.clone());
+                let description = if name.is_empty() {
+                    "Return the final answer in this structured form.".to_string()
+                } else {
+                    format!("Return the final answer as `{name}`.")
+                };
+                out.functions = Some(vec![v1::Function {
+                    name: fname.clone(),
+                    description: Some(description),
+                    parameters: Some(schema::normalize_parameters(Some(s))),
+                    few_shot_examples: None,
+                    return_parameters: None,
+                }]);
+                out.function_call = Some(v1::FunctionCallMode::Named {
+                    name: fname,
+                    partial_arguments: None,
+                });
+            }
+        },
+    }
+    let system_text = system
+        .iter()
+        .map(|s| s.trim_end())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if !system_text.is_empty() {
+        out.messages
+            .push(v1::Message::new(v1::Role::System, system_text));
+    }
+
+    // --- tools
+    if plan.structured_function.is_none() && !req.tools.is_empty() {
+        let functions: Vec<v1::Function> = req
+            .tools
+            .iter()
+            .map(|t| v1::Function {
+                name: plan.names.register(&t.name),
+                description: t.description.clone(),
+                parameters: Some(schema::normalize_parameters(t.parameters.as_ref())),
+                few_shot_examples: None,
+                return_parameters: None,
+            })
+            .collect();
+        out.function_call = match &req.tool_choice {
+            ir::ToolChoice::Auto => Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::Auto)),
+            ir::ToolChoice::None => Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::None)),
+            ir::ToolChoice::Required if functions.len() == 1 => Some(v1::FunctionCallMode::Named {
+                name: functions[0].name.clone(),
+                partial_arguments: None,
+            }),
+            ir::ToolChoice::Required => {
+                Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::Auto))
+            }
+            ir::ToolChoice::Function(name) => {
+                if !req.tools.iter().any(|t| &t.name == name) {
+                    return Err(ProxyError::invalid_param(
+                        format!("tool_choice names the function {name:?}, which is not in tools"),
+                        "tool_choice",
+                    ));
+                }
+                Some(v1::FunctionCallMode::Named {
+                    name: plan.names.register(name),
+                    partial_arguments: None,
+                })
+            }
+        };
+        out.functions = Some(functions);
+    } else if let ir::ToolChoice::Function(name) = &req.tool_choice
+        && plan.structured_function.is_none()
+    {
+        return Err(ProxyError::invalid_param(
+            format!("tool_choice names the function {name:?}, but no tools were given"),
+            "tool_choice",
+        ));
+    }
+
+    // --- history
+    let results = index_results(req)?;
+    let mut consumed = vec![false; req.messages.len()];
+    for (i, msg) in req.messages.iter().enumerate() {
+        match msg.role {
+            ir::Role::User => {
+                let mut m = v1::Message::new(v1::Role::User, msg.joined_text());
+                if let Some(ids) = attachments.get(i).filter(|a| !a.is_empty()) {
+                    m.attachments = Some(ids.clone());
+                }
+                out.messages.push(m);
+            }
+            ir::Role::Assistant => {
+                let text = msg.joined_text();
+                if msg.tool_calls.is_empty() {
+                    out.messages
+                        .push(v1::Message::new(v1::Role::Assistant, text));
+                    continue;
+                }
+                let mut text = Some(text);
+                for call in &msg.tool_calls {
+                    let Some(&result_idx) = results.get(call.id.as_str()) else {
+                        return Err(ProxyError::invalid_param(
+                            format!(
+                                "the assistant tool call {:?} ({}) has no tool result message answering it",
+                                call.id, call.name
+                            ),
+                            "messages",
+                        ));
+                    };
+                    let upstream_name = plan.names.register(&call.name);
+                    let mut a =
+                        v1::Message::new(v1::Role::Assistant, text.take().unwrap_or_default());
+                    a.function_call = Some(v1::FunctionCall {
+                        name: upstream_name.clone(),
+                        arguments: parse_arguments(&call.arguments),
+                    });
+                    out.messages.push(a);
+                    let result = &req.messages[result_idx];
+                    consumed[result_idx] = true;
+                    let mut f = v1::Message::new(v1::Role::Function, function_content(result));
+                    f.name = Some(upstream_name);
+                    out.messages.push(f);
+                }
+            }
+            ir::Role::Tool => {
+                if !consumed[i] {
+                    // `index_results` guarantees every tool message answers a call.
+                    return Err(ProxyError::invalid_param(
+                        format!(
+                            "the tool result for {:?} comes before the assistant message that made the call",
+                            msg.tool_call_id.as_deref().unwrap_or("")
+                        ),
+                        "messages",
+                    ));
+                }
+            }
+        }
+    }
+    if out.messages.iter().all(|m| m.role == v1::Role::System) {
+        return Err(ProxyError::invalid_param(
+            "messages must contain at least one user or assistant message",
+            "messages",
+        ));
+    }
+    Ok((out, plan))
+}
+
+/// Maps each tool-call id to the index of the tool message answering it, and checks
+/// that every tool message answers a call made earlier.
+fn index_results(req: &ir::ChatRequest) -> Result<HashMap<&str, usize>, ProxyError> {
+    let mut calls: HashMap<&str, usize> = HashMap::new();
+    let mut results: HashMap<&str, usize> = HashMap::new();
+    for (i, m) in req.messages.iter().enumerate() {
+        match m.role {
+            ir::Role::Assistant => {
+                for c in &m.tool_calls {
+                    if calls.insert(c.id.as_str(), i).is_some() {
+                        return Err(ProxyError::invalid_param(
+                            format!("the tool call id {:?} is used twice", c.id),
+                            "messages",
+                        ));
+                    }
+                }
+            }
+            ir::Role::Tool => {
+                let id = m.tool_call_id.as_deref().unwrap_or("");
+                if !calls.contains_key(id) {
+                    return Err(ProxyError::invalid_param(
+                        format!(
+                            "the tool result for {id:?} does not answer any earlier assistant tool call"
+                        ),
+                        "messages",
+                    ));
+                }
+                if results.insert(id, i).is_some() {
+                    return Err(ProxyError::invalid_param(
+                        format!("the tool call {id:?} has more than one result"),
+                        "messages",
+                    ));
+                }
+            }
+            ir::Role::User => {}
+        }
+    }
+    Ok(results)
+}
+
+/// Tool-call arguments as the JSON object GigaChat wants.
+fn parse_arguments(raw: &str) -> Value {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(m)) => Value::Object(m),
+        Ok(Value::Null) => Value::Object(Map::new()),
+        Ok(other) => json!({ "value": other }),
+        Err(_) if raw.trim().is_empty() => Value::Object(Map::new()),
+        Err(_) => json!({ "raw_arguments": raw }),
+    }
+}
+
+/// A tool result as a JSON-object string (GigaChat's `function` content rule).
+fn function_content(result: &ir::Message) -> String {
+    let text = result.joined_text();
+    let value = if result.is_error {
+        json!({ "error": parse_or_string(&text) })
+    } else {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(m)) => Value::Object(m),
+            Ok(other) => json!({ "result": other }),
+            Err(_) => json!({ "result": text }),
+        }
+    };
+    value.to_string()
+}
+
+fn parse_or_string(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{ChatRequest, Message, Role, Tool, ToolCall, ToolChoice};
+
+    fn opts() -> Options {
+        Options {
+            model: "GigaChat".into(),
+            ..Default::default()
+        }
+    }
+
+    fn call(id: &str, name: &str, args: &str) -> ToolCall {
+        ToolCall {
+            id: id.into(),
+            name: name.into(),
+            arguments: args.into(),
+        }
+    }
+
+    fn tool_result(id: &str, text: &str) -> Message {
+        let mut m = Message::text(Role::Tool, text);
+        m.tool_call_id = Some(id.into());
+        m
+    }
+
+    #[test]
+    fn systems_merge_into_one_leading_message() {
+        let req = ChatRequest {
+            system: vec!["A".into(), "B".into()],
+            messages: vec![Message::text(Role::User, "hi")],
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[], &opts()).unwrap();
+        assert_eq!(out.messages[0].role, v1::Role::System);
+        assert_eq!(out.messages[0].content, "A\n\nB");
+        assert_eq!(out.messages.len(), 2);
+    }
+
+    #[test]
+    fn parallel_calls_expand_into_pairs_matched_by_id() {
+        let mut assistant = Message::text(Role::Assistant, "");
+        assistant.tool_calls = vec![
+            call("c1", "get_weather", r#"{"city":"Moscow"}"#),
+            call("c2", "get_time", r#"{"tz":"UTC"}"#),
+        ];
+        let req = ChatRequest {
+            messages: vec![
+                Message::text(Role::User, "weather and time?"),
+                assistant,
+                // Results in the opposite order: must still pair by id.
+                tool_result("c2", "12:00"),
+                tool_result("c1", r#"{"temp":5}"#),
+            ],
+            tools: vec![
+                Tool {
+                    name: "get_weather".into(),
+                    description: None,
+                    parameters: None,
+                },
+                Tool {
+                    name: "get_time".into(),
+                    description: None,
+                    parameters: None,
+                },
+            ],
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[], &opts()).unwrap();
+        let roles: Vec<_> = out.messages.iter().map(|m| m.role).collect();
+        assert_eq!(
+            roles,
+            [
+                v1::Role::User,
+                v1::Role::Assistant,
+                v1::Role::Function,
+                v1::Role::Assistant,
+                v1::Role::Function
+            ]
+        );
+        assert_eq!(
+            out.messages[1].function_call.as_ref().unwrap().arguments,
+            json!({"city":"Moscow"})
+        );
+        assert_eq!(out.messages[2].name.as_deref(), Some("get_weather"));
+        assert_eq!(out.messages[2].content, r#"{"temp":5}"#);
+        assert_eq!(out.messages[4].name.as_deref(), Some("get_time"));
+        assert_eq!(
+            out.messages[4].content,
+            r#"{"result":12}"#.replace("12", "\"12:00\"")
+        );
+    }
+
+    #[test]
+    fn orphan_results_and_unanswered_calls_are_refused() {
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x"), tool_result("nope", "1")],
+            ..Default::default()
+        };
+        let err = build(&req, &[], &opts()).unwrap_err();
+        assert_eq!(err.status().as_u16(), 400);
+        let mut a = Message::text(Role::Assistant, "");
+        a.tool_calls = vec![call("c1", "f", "{}")];
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x"), a],
+            ..Default::default()
+        };
+        assert!(
+            build(&req, &[], &opts())
+                .unwrap_err()
+                .to_string()
+                .contains("c1")
+        );
+    }
+
+    #[test]
+    fn temperature_zero_becomes_top_p_zero() {
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x")],
+            temperature: Some(0.0),
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[], &opts()).unwrap();
+        assert_eq!(out.temperature, None);
+        assert_eq!(out.top_p, Some(0.0));
+    }
+
+    #[test]
+    fn tool_choice_mapping_and_aliases() {
+        let tools = vec![Tool {
+            name: "web_search".into(),
+            description: Some("mine".into()),
+            parameters: None,
+        }];
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x")],
+            tools: tools.clone(),
+            tool_choice: ToolChoice::Required,
+            ..Default::default()
+        };
+        let (out, plan) = build(&req, &[], &opts()).unwrap();
+        let f = &out.functions.as_ref().unwrap()[0];
+        assert_ne!(f.name, "web_search");
+        assert_eq!(f.parameters, Some(json!({"type":"object","properties":{}})));
+        assert_eq!(
+            out.function_call,
+            Some(v1::FunctionCallMode::Named {
+                name: f.name.clone(),
+                partial_arguments: None
+            })
+        );
+        assert_eq!(plan.names.client_name(&f.name), "web_search");
+        let req = ChatRequest {
+            tool_choice: ToolChoice::Function("missing".into()),
+            ..req
+        };
+        assert_eq!(
+            build(&req, &[], &opts()).unwrap_err().param(),
+            Some("tool_choice")
+        );
+    }
+
+    #[test]
+    fn json_schema_native_and_function_modes() {
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x")],
+            response_format: ir::ResponseFormat::JsonSchema {
+                name: "Answer".into(),
+                schema: json!({"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}),
+                strict: true,
+            },
+            ..Default::default()
+        };
+        let (out, plan) = build(&req, &[], &opts()).unwrap();
+        let rf = out.response_format.unwrap();
+        assert_eq!(rf.kind, "json_schema");
+        assert_eq!(rf.strict, Some(true));
+        assert!(plan.structured_function.is_none());
+        let fopts = Options {
+            structured_output: StructuredOutput::Function,
+            ..opts()
+        };
+        let (out, plan) = build(&req, &[], &fopts).unwrap();
+        assert!(out.response_format.is_none());
+        assert_eq!(
+            plan.structured_function.as_deref(),
+            Some(STRUCTURED_FUNCTION)
+        );
+        assert_eq!(out.functions.unwrap()[0].name, STRUCTURED_FUNCTION);
+    }
+
+    #[test]
+    fn attachments_land_on_their_message() {
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "look")],
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[vec!["file-1".into()]], &opts()).unwrap();
+        assert_eq!(
+            out.messages[0].attachments,
+            Some(vec!["file-1".to_string()])
+        );
+    }
+
+    #[test]
+    fn error_results_are_wrapped() {
+        let mut a = Message::text(Role::Assistant, "let me check");
+        a.tool_calls = vec![call("c1", "f", "")];
+        let mut r = tool_result("c1", "boom");
+        r.is_error = true;
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x"), a, r],
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[], &opts()).unwrap();
+        assert_eq!(out.messages[1].content, "let me check");
+        assert_eq!(
+            out.messages[1].function_call.as_ref().unwrap().arguments,
+            json!({})
+        );
+        assert_eq!(out.messages[2].content, r#"{"error":"boom"}"#);
+    }
+}
