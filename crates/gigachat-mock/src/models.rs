@@ -1,0 +1,81 @@
+//! Small resources (§6): `/models`, `/models/{id}`, `/tokens/count`, `/balance`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use bytes::Bytes;
+use gigachat::types::TokensCount;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::control::MockControl;
+use crate::http::{ApiError, json_bytes, json_response, parse_body};
+use crate::tokens::{count_chars, count_tokens};
+
+/// `GET /models` (pre-serialised when the config changes).
+pub(crate) async fn list(State(ctl): State<MockControl>) -> Response {
+    json_bytes(StatusCode::OK, ctl.shared().snapshot().models_json.clone())
+}
+
+/// `GET /models/{id}`.
+pub(crate) async fn get(
+    State(ctl): State<MockControl>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let snap = ctl.shared().snapshot();
+    let (_, body) = snap.models.get(&id).ok_or_else(ApiError::no_such_model)?;
+    Ok(json_bytes(StatusCode::OK, body.clone()))
+}
+
+#[derive(Deserialize)]
+struct CountRequest {
+    model: String,
+    #[serde(deserialize_with = "one_or_many")]
+    input: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// `POST /tokens/count` — a bare array, one entry per input.
+pub(crate) async fn tokens_count(
+    State(ctl): State<MockControl>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let snap = ctl.shared().snapshot();
+    let req: CountRequest =
+        serde_json::from_value(parse_body(&body)?).map_err(|_| ApiError::invalid_json())?;
+    if !snap.models.contains_key(&req.model) {
+        return Err(ApiError::no_such_model());
+    }
+    let counts: Vec<TokensCount> = req
+        .input
+        .iter()
+        .map(|t| TokensCount::new(count_tokens(t), count_chars(t)))
+        .collect();
+    Ok(json_response(StatusCode::OK, &counts))
+}
+
+/// `GET /balance` — 403 `Permission denied` when the config has no balance.
+pub(crate) async fn balance(State(ctl): State<MockControl>) -> Result<Response, ApiError> {
+    let snap = ctl.shared().snapshot();
+    let entries = snap
+        .cfg
+        .balance
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Permission denied"))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "balance": entries }),
+    ))
+}
