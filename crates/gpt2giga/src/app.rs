@@ -27,6 +27,7 @@ struct Inner {
     options: Options,
     /// GigaChat's model list, cached for [`MODELS_TTL`].
     models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
+    api_keys: Vec<String>,
 }
 
 /// How long the upstream model list is reused.
@@ -43,6 +44,18 @@ impl AppState {
             max_audio_image_total_bytes: p.max_audio_image_total_size_bytes,
             ..Limits::default()
         })?;
+        let api_keys: Vec<String> = if p.auth_required() {
+            match p.api_key() {
+                Some(k) => vec![k.to_string()],
+                None => {
+                    return Err(ProxyError::Internal(
+                        "an API key is required (PROD mode or --proxy.enable-api-key-auth) but none is set: set GPT2GIGA_API_KEY".into(),
+                    ));
+                }
+            }
+        } else {
+            Vec::new()
+        };
         let options = Options {
             model: config.gigachat.model().to_string(),
             enable_reasoning: p.enable_reasoning,
@@ -57,6 +70,7 @@ impl AppState {
                 attachments,
                 options,
                 models: tokio::sync::Mutex::new(None),
+                api_keys,
             }),
         })
     }
@@ -118,6 +132,11 @@ impl AppState {
         let list = Arc::new(self.inner.gigachat.models(ctx).await?);
         *cache = Some((Instant::now(), list.clone()));
         Ok(list)
+    }
+
+    /// Keys accepted by the proxy's API-key check; empty when the check is off.
+    pub fn api_keys(&self) -> &[String] {
+        &self.inner.api_keys
     }
 
     pub fn is_demo(&self) -> bool {

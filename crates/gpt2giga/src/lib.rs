@@ -14,7 +14,7 @@
 
 pub mod app;
 pub mod config;
-// pub mod demo; (waiting for the emulator)
+pub mod demo;
 pub mod dialect;
 pub mod error;
 pub mod ir;
@@ -27,8 +27,12 @@ use anyhow::Context;
 use crate::config::Config;
 
 /// Starts the proxy with `config` and serves until SIGINT/SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let demo: Option<()> = None;
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
+    let demo = if config.demo {
+        Some(demo::start(&mut config).await?)
+    } else {
+        None
+    };
     let client = gigachat::Client::new(config.gigachat.to_client_config())
         .context("cannot create the GigaChat client")?;
     let host = config.proxy.host.clone();
@@ -42,7 +46,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "gpt2giga {} listening on http://{local}",
         env!("CARGO_PKG_VERSION")
     );
-
+    if demo.is_some() {
+        demo::banner(local);
+    }
     server::serve(
         listener,
         server::app(state),
@@ -50,7 +56,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         grace,
     )
     .await?;
-    let _ = demo;
+    if let Some(d) = demo {
+        d.shutdown().await;
+    }
     tracing::info!("gpt2giga stopped");
     Ok(())
 }

@@ -10,6 +10,20 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ProxyError;
 
+/// An error response in the dialect a path belongs to (Anthropic for `/messages…`,
+/// OpenAI otherwise), for errors raised before a handler runs.
+pub fn error_response(path: &str, e: &ProxyError) -> axum::response::Response {
+    if is_anthropic_path(path) {
+        anthropic::error::response(e)
+    } else {
+        openai::error::response(e)
+    }
+}
+
+pub fn is_anthropic_path(path: &str) -> bool {
+    path.starts_with("/messages") || path.starts_with("/v1/messages")
+}
+
 /// Parses a JSON body, naming the offending field on failure (`messages[2].role: …`).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
     if body.is_empty() {

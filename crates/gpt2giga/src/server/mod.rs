@@ -3,6 +3,7 @@
 //! The request path reads top to bottom in [`router`]: request context (id + access
 //! log) → route. Dialect endpoints are added by their own modules.
 
+pub mod auth;
 pub mod middleware;
 pub mod system;
 
@@ -50,6 +51,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", get(system::ping).post(system::ping))
         .merge(api.clone())
         .nest("/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(state)
 }
