@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 
 use gigachat::types::ModelList;
 
-use crate::config::Config;
+use crate::config::{Config, StructuredOutputMode};
 use crate::error::ProxyError;
 use crate::server::middleware::RequestId;
 use crate::upstream::attachments::{Attachments, Limits};
@@ -59,7 +59,10 @@ impl AppState {
         let options = Options {
             model: config.gigachat.model().to_string(),
             enable_reasoning: p.enable_reasoning,
-            structured_output: StructuredOutput::Native,
+            structured_output: match p.structured_output {
+                StructuredOutputMode::Native => StructuredOutput::Native,
+                StructuredOutputMode::Function => StructuredOutput::Function,
+            },
             profanity_check: config.gigachat.profanity_check,
             flags: config.gigachat.flags.clone(),
         };

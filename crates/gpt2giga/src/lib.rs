@@ -33,6 +33,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    tracing::info!("effective configuration:\n{}", config.summary());
     let client = gigachat::Client::new(config.gigachat.to_client_config())
         .context("cannot create the GigaChat client")?;
     let host = config.proxy.host.clone();

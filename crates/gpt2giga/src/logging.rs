@@ -1,5 +1,7 @@
 //! Logging set-up: `tracing` to standard error, at the configured level and format.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, ProxySettings};
@@ -11,6 +13,7 @@ pub fn init(proxy: &ProxySettings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _ = match proxy.log_format {
         LogFormat::Json => builder.json().try_init(),

@@ -21,7 +21,6 @@ fn main() -> ExitCode {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    tracing::info!("effective configuration:\n{}", config.summary());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

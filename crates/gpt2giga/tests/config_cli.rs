@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use gigachat::Secret;
 use gpt2giga::config::spec::{FIELDS, FieldSpec, Group};
-use gpt2giga::config::{AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode};
+use gpt2giga::config::{
+    AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, StructuredOutputMode,
+};
 
 fn argv(args: &[&str]) -> Vec<String> {
     std::iter::once("gpt2giga")
@@ -255,6 +257,9 @@ fn cases() -> Vec<Case> {
         }),
         case(P, "log_format", "json", |c| {
             c.proxy.log_format = LogFormat::Json
+        }),
+        case(P, "structured_output", "function", |c| {
+            c.proxy.structured_output = StructuredOutputMode::Function
         }),
         case(P, "shutdown_timeout_secs", "5", |c| {
             c.proxy.shutdown_timeout_secs = 5

@@ -187,6 +187,42 @@ impl FromStr for LogLevel {
     }
 }
 
+/// How `json_schema` structured output is obtained from GigaChat (Rust extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StructuredOutputMode {
+    /// GigaChat's own `response_format` (GigaChat-2 models and later).
+    #[default]
+    Native,
+    /// A forced function call whose arguments are the answer (older models).
+    Function,
+}
+
+impl StructuredOutputMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StructuredOutputMode::Native => "native",
+            StructuredOutputMode::Function => "function",
+        }
+    }
+}
+
+impl fmt::Display for StructuredOutputMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for StructuredOutputMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "native" => Ok(StructuredOutputMode::Native),
+            "function" => Ok(StructuredOutputMode::Function),
+            _ => Err("expected native or function".to_string()),
+        }
+    }
+}
+
 /// Log line format (Rust extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -277,6 +313,8 @@ pub struct ProxySettings {
     pub log_format: LogFormat,
     /// Rust extension: graceful-shutdown grace period. Default 30.
     pub shutdown_timeout_secs: u64,
+    /// Rust extension: `native` | `function`. Default `native`.
+    pub structured_output: StructuredOutputMode,
 }
 
 impl Default for ProxySettings {
@@ -311,6 +349,7 @@ impl Default for ProxySettings {
             api_key: None,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
+            structured_output: StructuredOutputMode::Native,
         }
     }
 }

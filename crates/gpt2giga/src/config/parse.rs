@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{LogFormat, LogLevel, Mode};
+use super::{LogFormat, LogLevel, Mode, StructuredOutputMode};
 
 /// A value as it arrived from one source.
 #[derive(Debug, Clone, Copy)]
@@ -181,6 +181,11 @@ pub fn mode(raw: Raw<'_>) -> Parsed<Mode> {
 
 pub fn log_level(raw: Raw<'_>) -> Parsed<LogLevel> {
     let s = string(raw).map_err(|_| LogLevel::EXPECTED.to_string())?;
+    s.parse()
+}
+
+pub fn structured_output(raw: Raw<'_>) -> Parsed<StructuredOutputMode> {
+    let s = string(raw).map_err(|_| "expected native or function".to_string())?;
     s.parse()
 }
 

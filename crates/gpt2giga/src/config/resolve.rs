@@ -234,8 +234,8 @@ fn secret(raw: Raw<'_>) -> Parsed<Secret> {
 fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
     use parse::{
         boolean, http_url, log_format, log_level, mode, non_negative_float, path, port,
-        positive_seconds, positive_usize, status_codes, string, string_list, u32_value, u64_value,
-        word,
+        positive_seconds, positive_usize, status_codes, string, string_list, structured_output,
+        u32_value, u64_value, word,
     };
     let p = &mut c.proxy;
     let g = &mut c.gigachat;
@@ -277,6 +277,7 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         (Group::Proxy, "enable_api_key_auth") => p.enable_api_key_auth = boolean(req(raw)?)?,
         (Group::Proxy, "api_key") => p.api_key = opt(raw, secret)?,
         (Group::Proxy, "log_format") => p.log_format = log_format(req(raw)?)?,
+        (Group::Proxy, "structured_output") => p.structured_output = structured_output(req(raw)?)?,
         (Group::Proxy, "shutdown_timeout_secs") => p.shutdown_timeout_secs = u64_value(req(raw)?)?,
 
         (Group::GigaChat, "base_url") => g.base_url = http_url(req(raw)?)?,

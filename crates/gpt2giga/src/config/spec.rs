@@ -233,6 +233,15 @@ pub const FIELDS: &[FieldSpec] = &[
         Value,
         "Graceful-shutdown grace period for in-flight requests [Rust extension]",
     )),
+    extension(field(
+        P,
+        "structured_output",
+        HEADING_PROXY,
+        "native|function",
+        Some("native"),
+        Value,
+        "How json_schema structured output is requested: GigaChat's native response_format, or a forced function call for models without it [Rust extension]",
+    )),
     // ---- HTTPS ----
     field(
         P,

@@ -70,7 +70,7 @@ pub fn render(c: &Config) -> String {
     let _ = writeln!(
         out,
         "  Proxy:      mode={} listen={scheme}://{}:{} demo={} pass_model={} pass_token={} \
-         embeddings={} images={} reasoning={} shutdown_timeout={}s",
+         embeddings={} images={} reasoning={} structured_output={} shutdown_timeout={}s",
         p.mode,
         p.host,
         p.port,
@@ -80,6 +80,7 @@ pub fn render(c: &Config) -> String {
         p.embeddings,
         on(p.enable_images),
         on(p.enable_reasoning),
+        p.structured_output,
         p.shutdown_timeout_secs,
     );
     let _ = writeln!(
