@@ -10,6 +10,7 @@ use gigachat::types::ModelList;
 use crate::config::{Config, StructuredOutputMode};
 use crate::error::ProxyError;
 use crate::server::middleware::RequestId;
+use crate::state::{MemoryStore, ResponseStore};
 use crate::upstream::attachments::{Attachments, Limits};
 use crate::upstream::request::{Options, StructuredOutput};
 
@@ -28,6 +29,7 @@ struct Inner {
     /// GigaChat's model list, cached for [`MODELS_TTL`].
     models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
     api_keys: Vec<String>,
+    responses: Arc<dyn ResponseStore>,
 }
 
 /// How long the upstream model list is reused.
@@ -56,6 +58,10 @@ impl AppState {
         } else {
             Vec::new()
         };
+        let responses: Arc<dyn ResponseStore> = Arc::new(MemoryStore::new(
+            p.responses_store_capacity,
+            Duration::from_secs(p.responses_store_ttl_secs),
+        ));
         let options = Options {
             model: config.gigachat.model().to_string(),
             enable_reasoning: p.enable_reasoning,
@@ -74,6 +80,7 @@ impl AppState {
                 options,
                 models: tokio::sync::Mutex::new(None),
                 api_keys,
+                responses,
             }),
         })
     }
@@ -140,6 +147,16 @@ impl AppState {
     /// Keys accepted by the proxy's API-key check; empty when the check is off.
     pub fn api_keys(&self) -> &[String] {
         &self.inner.api_keys
+    }
+
+    /// Stored Responses (`previous_response_id`, retrieve, delete, input items).
+    pub fn responses(&self) -> &dyn ResponseStore {
+        self.inner.responses.as_ref()
+    }
+
+    /// A shared handle to the store, for streams that outlive the handler.
+    pub fn responses_handle(&self) -> Arc<dyn ResponseStore> {
+        self.inner.responses.clone()
     }
 
     pub fn is_demo(&self) -> bool {

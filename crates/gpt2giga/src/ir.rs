@@ -55,6 +55,9 @@ pub struct Message {
     pub name: Option<String>,
     /// Tool turns: the client flagged the result as an error (Anthropic `is_error`).
     pub is_error: bool,
+    /// Assistant turns: reasoning the client sent back (Responses `reasoning` items).
+    /// GigaChat takes no reasoning in history, so `upstream` knowingly leaves it out.
+    pub reasoning: Option<String>,
 }
 
 impl Message {
@@ -66,6 +69,7 @@ impl Message {
             tool_call_id: None,
             name: None,
             is_error: false,
+            reasoning: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! * [`ir`] — the normalised conversation and event stream every dialect meets in;
 //! * [`dialect`] — client wire formats (OpenAI today) ↔ `ir`, and their error envelopes;
 //! * [`upstream`] — `ir` ↔ GigaChat, attachment upload, stop sequences;
+//! * [`state`] — stored Responses (bounded, in memory by default);
 //! * [`app`] — state shared by handlers; [`demo`] — the offline emulator mode;
 //! * [`error`] — the proxy's error type, rendered by each dialect at the edge.
 
@@ -20,6 +21,7 @@ pub mod error;
 pub mod ir;
 pub mod logging;
 pub mod server;
+pub mod state;
 pub mod upstream;
 
 use anyhow::Context;

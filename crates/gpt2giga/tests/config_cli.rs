@@ -261,6 +261,12 @@ fn cases() -> Vec<Case> {
         case(P, "structured_output", "function", |c| {
             c.proxy.structured_output = StructuredOutputMode::Function
         }),
+        case(P, "responses_store_capacity", "7", |c| {
+            c.proxy.responses_store_capacity = 7
+        }),
+        case(P, "responses_store_ttl_secs", "9", |c| {
+            c.proxy.responses_store_ttl_secs = 9
+        }),
         case(P, "shutdown_timeout_secs", "5", |c| {
             c.proxy.shutdown_timeout_secs = 5
         }),

@@ -315,6 +315,10 @@ pub struct ProxySettings {
     pub shutdown_timeout_secs: u64,
     /// Rust extension: `native` | `function`. Default `native`.
     pub structured_output: StructuredOutputMode,
+    /// Rust extension: stored Responses kept at most. Default 1000.
+    pub responses_store_capacity: usize,
+    /// Rust extension: how long a stored Response is kept. Default 3600.
+    pub responses_store_ttl_secs: u64,
 }
 
 impl Default for ProxySettings {
@@ -350,6 +354,8 @@ impl Default for ProxySettings {
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             structured_output: StructuredOutputMode::Native,
+            responses_store_capacity: 1000,
+            responses_store_ttl_secs: 3600,
         }
     }
 }

@@ -278,6 +278,12 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         (Group::Proxy, "api_key") => p.api_key = opt(raw, secret)?,
         (Group::Proxy, "log_format") => p.log_format = log_format(req(raw)?)?,
         (Group::Proxy, "structured_output") => p.structured_output = structured_output(req(raw)?)?,
+        (Group::Proxy, "responses_store_capacity") => {
+            p.responses_store_capacity = u64_value(req(raw)?)? as usize
+        }
+        (Group::Proxy, "responses_store_ttl_secs") => {
+            p.responses_store_ttl_secs = u64_value(req(raw)?)?
+        }
         (Group::Proxy, "shutdown_timeout_secs") => p.shutdown_timeout_secs = u64_value(req(raw)?)?,
 
         (Group::GigaChat, "base_url") => g.base_url = http_url(req(raw)?)?,

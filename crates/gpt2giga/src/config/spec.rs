@@ -242,6 +242,24 @@ pub const FIELDS: &[FieldSpec] = &[
         Value,
         "How json_schema structured output is requested: GigaChat's native response_format, or a forced function call for models without it [Rust extension]",
     )),
+    extension(field(
+        P,
+        "responses_store_capacity",
+        HEADING_PROXY,
+        "N",
+        Some("1000"),
+        Value,
+        "Stored Responses kept in memory for previous_response_id (0 = store nothing) [Rust extension]",
+    )),
+    extension(field(
+        P,
+        "responses_store_ttl_secs",
+        HEADING_PROXY,
+        "SECONDS",
+        Some("3600"),
+        Value,
+        "How long a stored Response is kept [Rust extension]",
+    )),
     // ---- HTTPS ----
     field(
         P,

@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod openai_responses;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;

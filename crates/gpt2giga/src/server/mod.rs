@@ -38,7 +38,14 @@ pub enum ServeError {
 pub fn router(state: AppState) -> Router {
     use crate::dialect::anthropic::handlers as anthropic;
     use crate::dialect::openai::handlers as openai;
+    use crate::dialect::openai_responses::handlers as responses;
     let api = Router::new()
+        .route("/responses", post(responses::create))
+        .route(
+            "/responses/{id}",
+            get(responses::retrieve).delete(responses::delete),
+        )
+        .route("/responses/{id}/input_items", get(responses::input_items))
         .route("/messages", post(anthropic::messages))
         .route("/messages/count_tokens", post(anthropic::count_tokens))
         .route("/chat/completions", post(openai::chat_completions))

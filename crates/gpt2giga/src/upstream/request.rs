@@ -207,8 +207,11 @@ pub fn build(
             ir::Role::Assistant => {
                 let text = msg.joined_text();
                 if msg.tool_calls.is_empty() {
-                    out.messages
-                        .push(v1::Message::new(v1::Role::Assistant, text));
+                    // A turn that held only reasoning has nothing GigaChat can take.
+                    if !text.is_empty() || msg.reasoning.is_none() {
+                        out.messages
+                            .push(v1::Message::new(v1::Role::Assistant, text));
+                    }
                     continue;
                 }
                 let mut text = Some(text);

@@ -1,0 +1,241 @@
+//! HTTP handlers of the Responses dialect.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::request::{self, ResponsesRequest};
+use super::response::{Shape, StreamEncoder, fold, to_bytes};
+use crate::app::AppState;
+use crate::dialect::openai::error::OpenAiError;
+use crate::dialect::openai::handlers::{json_response, sse_response};
+use crate::dialect::parse_json;
+use crate::error::ProxyError;
+use crate::ir::{self, Answer};
+use crate::server::middleware::RequestId;
+use crate::state::{ResponseStore, StoredResponse};
+use crate::upstream;
+
+/// `POST /responses`
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OpenAiError> {
+    let wire: ResponsesRequest = parse_json(&body)?;
+    let request::Decoded {
+        request: mut req,
+        input_items,
+        echo,
+    } = request::decode(wire)?;
+    let mut history = Vec::new();
+    if let Some(prev_id) = &echo.previous_response_id {
+        let Some(prev) = state.responses().get(prev_id) else {
+            return Err(ProxyError::NotFound(format!(
+                "Previous response with id '{prev_id}' not found."
+            ))
+            .into());
+        };
+        history = prev.history.clone();
+    }
+    // The turn's own messages, for storage; then the full conversation for GigaChat.
+    let turn = std::mem::take(&mut req.messages);
+    history.extend(turn);
+    req.messages = history;
+
+    let options = state.chat_options(&req.model);
+    let call = upstream::ChatCall {
+        client: state.gigachat(),
+        attachments: state.attachments(),
+        options: &options,
+        ctx: state.request_context(&rid, &headers),
+    };
+    let mut events = upstream::chat(call, &req).await?;
+    let shape = Shape::new(echo);
+    let store = shape.echo.store;
+    let id = shape.id.clone();
+    let store_handle = state.responses_handle();
+
+    if !req.stream {
+        let mut answer = Answer::default();
+        while let Some(e) = events.next().await {
+            answer.apply(e?);
+        }
+        let obj = fold(&shape, &answer);
+        let bytes = to_bytes(&obj);
+        if store {
+            save(
+                &store_handle,
+                id,
+                bytes.clone(),
+                input_items,
+                req.messages,
+                &answer,
+            );
+        }
+        return Ok(json_response(bytes));
+    }
+
+    let mut encoder = StreamEncoder::new(shape);
+    let mut pending = Some((input_items, req.messages));
+    let mut started = false;
+    let mut done = false;
+    let body = futures::stream::poll_fn(move |cx| {
+        use std::task::Poll;
+        if done {
+            return Poll::Ready(None);
+        }
+        let mut out = BytesMut::new();
+        if !started {
+            started = true;
+            encoder.start(&mut out);
+        }
+        loop {
+            match events.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(e))) => encoder.event(e, &mut out),
+                Poll::Ready(Some(Err(e))) => {
+                    encoder.fail(&e, &mut out);
+                    done = true;
+                    break;
+                }
+                Poll::Ready(None) => {
+                    let (obj, answer) = encoder.end(&mut out);
+                    if store && let Some((items, messages)) = pending.take() {
+                        save(
+                            &store_handle,
+                            id.clone(),
+                            to_bytes(&obj),
+                            items,
+                            messages,
+                            &answer,
+                        );
+                    }
+                    done = true;
+                    break;
+                }
+                Poll::Pending => {
+                    if out.is_empty() {
+                        return Poll::Pending;
+                    }
+                    break;
+                }
+            }
+        }
+        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
+    });
+    Ok(sse_response(Body::from_stream(body)))
+}
+
+/// Stores a finished response with the conversation it completes.
+fn save(
+    store: &Arc<dyn ResponseStore>,
+    id: String,
+    response: Bytes,
+    input_items: Vec<Value>,
+    mut history: Vec<ir::Message>,
+    answer: &Answer,
+) {
+    let mut reply = ir::Message::text(ir::Role::Assistant, answer.text.clone());
+    reply.tool_calls = answer.tool_calls.clone();
+    reply.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
+    history.push(reply);
+    store.put(
+        id,
+        StoredResponse {
+            response,
+            input_items,
+            history,
+        },
+    );
+}
+
+fn not_found(id: &str) -> OpenAiError {
+    ProxyError::NotFound(format!("No response found with id '{id}'.")).into()
+}
+
+/// `GET /responses/{id}`
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, OpenAiError> {
+    match state.responses().get(&id) {
+        Some(r) => Ok(json_response(r.response.clone())),
+        None => Err(not_found(&id)),
+    }
+}
+
+/// `DELETE /responses/{id}`
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, OpenAiError> {
+    if state.responses().delete(&id) {
+        Ok(json_response(Bytes::from(
+            json!({"id": id, "object": "response", "deleted": true}).to_string(),
+        )))
+    } else {
+        Err(not_found(&id))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// `GET /responses/{id}/input_items`
+pub async fn input_items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, OpenAiError> {
+    let Some(r) = state.responses().get(&id) else {
+        return Err(not_found(&id));
+    };
+    let mut items: Vec<&Value> = r.input_items.iter().collect();
+    match q.order.as_deref() {
+        None | Some("desc") => items.reverse(),
+        Some("asc") => {}
+        Some(other) => {
+            return Err(ProxyError::invalid_param(
+                format!("order must be asc or desc, not {other:?}"),
+                "order",
+            )
+            .into());
+        }
+    }
+    if let Some(after) = &q.after {
+        match items
+            .iter()
+            .position(|i| i.get("id").and_then(Value::as_str) == Some(after))
+        {
+            Some(pos) => {
+                items.drain(..=pos);
+            }
+            None => items.clear(),
+        }
+    }
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let has_more = items.len() > limit;
+    items.truncate(limit);
+    let first = items.first().and_then(|i| i.get("id")).cloned();
+    let last = items.last().and_then(|i| i.get("id")).cloned();
+    Ok(json_response(Bytes::from(
+        json!({"object": "list", "data": items, "first_id": first, "last_id": last, "has_more": has_more})
+            .to_string(),
+    )))
+}
