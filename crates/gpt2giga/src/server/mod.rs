@@ -4,6 +4,8 @@
 //! log) → route. Dialect endpoints are added by their own modules.
 
 pub mod auth;
+pub mod cors;
+pub mod limits;
 pub mod middleware;
 pub mod system;
 
@@ -58,10 +60,16 @@ pub fn router(state: AppState) -> Router {
         .route("/ping", get(system::ping).post(system::ping))
         .merge(api.clone())
         .nest("/v1", api)
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
         ))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(state)
 }
@@ -69,9 +77,19 @@ pub fn router(state: AppState) -> Router {
 /// The complete service: path normalisation in front of the router. The outer router
 /// only hosts the layer, so the rewrite happens before the inner one matches a route.
 pub fn app(state: AppState) -> Router {
+    let cors = cors::layer(&state.config().proxy);
     Router::new()
         .fallback_service(router(state))
         .layer(axum::middleware::from_fn(middleware::normalize_path))
+        .layer(cors)
+}
+
+/// Unknown routes: a 404 in the dialect the path suggests.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    crate::dialect::error_response(
+        uri.path(),
+        &crate::error::ProxyError::NotFound(format!("no route for {}", uri.path())),
+    )
 }
 
 /// Binds `host:port`, turning "address in use" into a clear message.

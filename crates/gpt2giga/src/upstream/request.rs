@@ -216,7 +216,7 @@ pub fn build(
                 }
                 let mut text = Some(text);
                 for call in &msg.tool_calls {
-                    let Some(&result_idx) = results.get(call.id.as_str()) else {
+                    let Some(&result_idx) = results.get(&(i, call.id.as_str())) else {
                         return Err(ProxyError::invalid_param(
                             format!(
                                 "the assistant tool call {:?} ({}) has no tool result message answering it",
@@ -263,34 +263,41 @@ pub fn build(
     Ok((out, plan))
 }
 
-/// Maps each tool-call id to the index of the tool message answering it, and checks
-/// that every tool message answers a call made earlier.
-fn index_results(req: &ir::ChatRequest) -> Result<HashMap<&str, usize>, ProxyError> {
-    let mut calls: HashMap<&str, usize> = HashMap::new();
-    let mut results: HashMap<&str, usize> = HashMap::new();
+/// Maps each tool call — `(assistant message index, call id)` — to the index of the
+/// tool message answering it, and checks that every tool message answers a call made
+/// earlier. A result answers the most recent call with its id, so clients that number
+/// ids per turn (`call_1` in every turn) work; within one assistant turn ids must be
+/// unique.
+fn index_results(req: &ir::ChatRequest) -> Result<HashMap<(usize, &str), usize>, ProxyError> {
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    let mut results: HashMap<(usize, &str), usize> = HashMap::new();
     for (i, m) in req.messages.iter().enumerate() {
         match m.role {
             ir::Role::Assistant => {
-                for c in &m.tool_calls {
-                    if calls.insert(c.id.as_str(), i).is_some() {
+                for (k, c) in m.tool_calls.iter().enumerate() {
+                    if m.tool_calls[..k].iter().any(|o| o.id == c.id) {
                         return Err(ProxyError::invalid_param(
-                            format!("the tool call id {:?} is used twice", c.id),
+                            format!(
+                                "the tool call id {:?} is used twice in one assistant message",
+                                c.id
+                            ),
                             "messages",
                         ));
                     }
+                    latest.insert(c.id.as_str(), i);
                 }
             }
             ir::Role::Tool => {
                 let id = m.tool_call_id.as_deref().unwrap_or("");
-                if !calls.contains_key(id) {
+                let Some(&call_msg) = latest.get(id) else {
                     return Err(ProxyError::invalid_param(
                         format!(
                             "the tool result for {id:?} does not answer any earlier assistant tool call"
                         ),
                         "messages",
                     ));
-                }
-                if results.insert(id, i).is_some() {
+                };
+                if results.insert((call_msg, id), i).is_some() {
                     return Err(ProxyError::invalid_param(
                         format!("the tool call {id:?} has more than one result"),
                         "messages",
@@ -445,6 +452,41 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("c1")
+        );
+    }
+
+    #[test]
+    fn ids_may_repeat_across_turns() {
+        let mut a1 = Message::text(Role::Assistant, "");
+        a1.tool_calls = vec![call("call_1", "f", "{}")];
+        let mut a2 = Message::text(Role::Assistant, "");
+        a2.tool_calls = vec![call("call_1", "g", "{}")];
+        let req = ChatRequest {
+            messages: vec![
+                Message::text(Role::User, "x"),
+                a1,
+                tool_result("call_1", "first"),
+                a2,
+                tool_result("call_1", "second"),
+            ],
+            ..Default::default()
+        };
+        let (out, _) = build(&req, &[], &opts()).unwrap();
+        assert_eq!(out.messages[2].name.as_deref(), Some("f"));
+        assert_eq!(out.messages[2].content, r#"{"result":"first"}"#);
+        assert_eq!(out.messages[4].name.as_deref(), Some("g"));
+        assert_eq!(out.messages[4].content, r#"{"result":"second"}"#);
+        let mut dup = Message::text(Role::Assistant, "");
+        dup.tool_calls = vec![call("c", "f", "{}"), call("c", "f", "{}")];
+        let req = ChatRequest {
+            messages: vec![Message::text(Role::User, "x"), dup],
+            ..Default::default()
+        };
+        assert!(
+            build(&req, &[], &opts())
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
         );
     }
 

@@ -424,6 +424,12 @@ fn decode_messages(
                 }
             }
             "user" => {
+                if m.content.is_none() {
+                    return Err(ProxyError::invalid_param(
+                        "a user message needs content",
+                        at("content"),
+                    ));
+                }
                 let parts = parts_of(m.content, &at("content"))?;
                 out.messages.push(ir::Message::new(ir::Role::User, parts));
             }
