@@ -410,6 +410,8 @@ fn invalid_value_exits_non_zero_naming_the_flag() {
 #[tokio::test]
 async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
     let port = common::free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let log_file = logs.path().join("nested").join("gpt2giga.log");
     let mut child = bin()
         .args([
             "--demo",
@@ -417,6 +419,10 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
             "127.0.0.1",
             "--proxy.port",
             &port.to_string(),
+            "--proxy.log-filename",
+            log_file.to_str().unwrap(),
+            "--proxy.log-max-size",
+            "4096",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -456,6 +462,11 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
     );
     assert!(content.contains("Hello demo"), "{content}");
 
+    // Enough access-log lines to rotate the 4 KiB log file at least once.
+    for _ in 0..40 {
+        http().get(format!("{base}/ping")).send().await.unwrap();
+    }
+
     // SIGTERM (graceful) through the `kill` utility; SIGKILL as a fallback.
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -475,6 +486,16 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit after SIGTERM: {status}");
+    // The log file got the access log, was rotated by size, and ends with the stop.
+    let current = std::fs::read_to_string(&log_file).unwrap();
+    assert!(current.contains("gpt2giga stopped"), "{current}");
+    let rotated = logs.path().join("nested").join("gpt2giga.log.1");
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    assert!(old.contains("path=/ping"), "{old}");
+    assert!(
+        !current.contains('\u{1b}'),
+        "no terminal colours in the file"
+    );
     assert!(
         http().get(format!("{base}/health")).send().await.is_err(),
         "still serving after exit"
