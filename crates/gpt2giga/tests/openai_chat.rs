@@ -579,3 +579,46 @@ async fn wrong_field_type_is_400_naming_the_field() {
     );
     assert!(p.ctl().requests().is_empty());
 }
+
+#[tokio::test]
+async fn client_disconnect_cancels_the_upstream_stream() {
+    use futures::StreamExt;
+    use std::time::{Duration, Instant};
+    let p = TestProxy::start().await;
+    // One request in flight per token, and a stream that would take ~100 s to finish.
+    p.ctl().set_concurrency_limit(Some(1));
+    p.ctl().set_chunk_size(1);
+    p.ctl().set_chunk_delay(Duration::from_millis(100));
+    p.ctl().push_reply(Reply::text("x".repeat(1000)));
+    let resp = p
+        .post(
+            "/v1/chat/completions",
+            &streaming(chat(json!([user("long")]))),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let mut body = resp.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("data:"));
+    drop(body);
+
+    // While the first stream held the emulator's only slot, a second request would be
+    // refused with 429; it succeeds as soon as the proxy has hung up on GigaChat.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, _, v) = json_of(
+            p.post("/v1/chat/completions", &chat(json!([user("next")])))
+                .await,
+        )
+        .await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 429, "{v}");
+        assert!(
+            Instant::now() < deadline,
+            "the upstream stream was not cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
