@@ -170,13 +170,7 @@ impl Client {
         ctx: &RequestContext,
     ) -> Result<ChatStream, Error> {
         let url = format!("{}/chat/completions", self.inner.base);
-        let body = if request.stream {
-            to_json(request)?
-        } else {
-            let mut r = request.clone();
-            r.stream = true;
-            to_json(&r)?
-        };
+        let body = streaming_body(request, request.stream, |r| r.stream = true)?;
         let frames = self.sse(&url, body, ctx).await?;
         Ok(Box::pin(V1Stream {
             frames,
@@ -202,13 +196,7 @@ impl Client {
         ctx: &RequestContext,
     ) -> Result<ChatStreamV2, Error> {
         let url = self.inner.v2_chat_url.clone();
-        let body = if request.stream {
-            to_json(request)?
-        } else {
-            let mut r = request.clone();
-            r.stream = true;
-            to_json(&r)?
-        };
+        let body = streaming_body(request, request.stream, |r| r.stream = true)?;
         let frames = self.sse(&url, body, ctx).await?;
         Ok(Box::pin(V2Stream {
             frames,
@@ -495,6 +483,21 @@ impl Client {
         };
         Ok(rb)
     }
+}
+
+/// The body of a streaming request: `request` as is when it already asks for a stream,
+/// otherwise a copy with streaming switched on.
+fn streaming_body<T: Serialize + Clone>(
+    request: &T,
+    already: bool,
+    switch_on: impl FnOnce(&mut T),
+) -> Result<Bytes, Error> {
+    if already {
+        return to_json(request);
+    }
+    let mut r = request.clone();
+    switch_on(&mut r);
+    to_json(&r)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Bytes, Error> {

@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod openai;
 pub mod openai_responses;
+pub mod sse;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;

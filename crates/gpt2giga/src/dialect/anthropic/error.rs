@@ -1,6 +1,6 @@
 //! Anthropic error envelope: `{"type":"error","error":{"type","message"}}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
@@ -56,25 +56,7 @@ pub fn response(e: &ProxyError) -> Response {
         }
         _ => e.status(),
     };
-    if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
-    } else {
-        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
-    }
-    let mut resp = (status, body(e)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let after = e
-        .retry_after()
-        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(std::time::Duration::from_secs(1)));
-    if let Some(after) = after
-        && let Ok(v) = HeaderValue::from_str(&(after.as_secs_f64().ceil() as u64).to_string())
-    {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
+    crate::dialect::sse::error(status, body(e), e)
 }
 
 pub struct AnthropicError(pub ProxyError);
@@ -94,6 +76,7 @@ impl IntoResponse for AnthropicError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[test]
     fn envelope_and_statuses() {

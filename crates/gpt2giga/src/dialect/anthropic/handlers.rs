@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use gigachat::types::{TokensCountRequest, v1};
 use serde_json::json;
@@ -16,8 +15,8 @@ use super::error::AnthropicError;
 use super::request::{self, MessagesRequest};
 use super::response::{StreamEncoder, message};
 use crate::app::AppState;
-use crate::dialect::openai::handlers::{json_response, sse_response};
-use crate::dialect::parse_json;
+use crate::dialect::openai::handlers::json_response;
+use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::{self, Answer};
 use crate::server::middleware::RequestId;
@@ -57,49 +56,16 @@ pub async fn messages(
         upstream::chat(call, &req),
         count_request_tokens(&state, &req, &options, &ctx)
     );
-    let mut events = events?;
+    let events = events?;
     let input_tokens = counted.unwrap_or_else(|e| {
         tracing::debug!(error = %e, "could not count prompt tokens for message_start");
         0
     });
-    let mut encoder = StreamEncoder::new(enc, input_tokens);
-    let mut done = false;
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_AFTER, PING_AFTER);
-    let body = futures::stream::poll_fn(move |cx| {
-        use std::task::Poll;
-        if done {
-            return Poll::Ready(None);
-        }
-        let mut out = BytesMut::new();
-        loop {
-            match events.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(e))) => encoder.event(&e, &mut out),
-                Poll::Ready(Some(Err(e))) => {
-                    encoder.error(&e, &mut out);
-                    done = true;
-                    break;
-                }
-                Poll::Ready(None) => {
-                    encoder.end(&mut out);
-                    done = true;
-                    break;
-                }
-                Poll::Pending => {
-                    if !out.is_empty() {
-                        ping.reset();
-                        break;
-                    }
-                    if ping.poll_tick(cx).is_ready() {
-                        StreamEncoder::ping(&mut out);
-                        break;
-                    }
-                    return Poll::Pending;
-                }
-            }
-        }
-        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
-    });
-    Ok(sse_response(Body::from_stream(body)))
+    Ok(sse::response(
+        events,
+        StreamEncoder::new(enc, input_tokens),
+        Some(PING_AFTER),
+    ))
 }
 
 /// `POST /v1/messages/count_tokens`

@@ -192,7 +192,7 @@ impl StreamEncoder {
         }
     }
 
-    fn start(&mut self, out: &mut BytesMut) {
+    fn open_message(&mut self, out: &mut BytesMut) {
         if self.started {
             return;
         }
@@ -265,9 +265,15 @@ impl StreamEncoder {
         self.open = kind;
     }
 
-    pub fn event(&mut self, event: &Event, out: &mut BytesMut) {
-        self.start(out);
-        match event {
+    pub fn ping(out: &mut BytesMut) {
+        out.put_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n");
+    }
+}
+
+impl crate::dialect::sse::SseEncoder for StreamEncoder {
+    fn event(&mut self, event: Event, out: &mut BytesMut) {
+        self.open_message(out);
+        match &event {
             Event::Reasoning(r) => {
                 self.open_block(out, Open::Thinking);
                 self.thinking.push_str(r);
@@ -314,8 +320,8 @@ impl StreamEncoder {
     }
 
     /// Closing events: the open block's stop, `message_delta`, `message_stop`.
-    pub fn end(&mut self, out: &mut BytesMut) {
-        self.start(out);
+    fn end(&mut self, out: &mut BytesMut) {
+        self.open_message(out);
         if self.index == 0 && self.open == Open::None {
             // An empty answer still has one (empty) text block.
             self.open_block(out, Open::Text);
@@ -343,20 +349,22 @@ impl StreamEncoder {
     }
 
     /// A failure after the stream started: an `error` event, then the stream ends.
-    pub fn error(&mut self, e: &ProxyError, out: &mut BytesMut) {
+    fn fail(&mut self, e: &ProxyError, out: &mut BytesMut) {
         out.put_slice(b"event: error\ndata: ");
         out.put_slice(&super::error::body(e));
         out.put_slice(b"\n\n");
     }
 
-    pub fn ping(out: &mut BytesMut) {
-        out.put_slice(b"event: ping\ndata: {\"type\": \"ping\"}\n\n");
+    fn keepalive(&self, out: &mut BytesMut) -> bool {
+        Self::ping(out);
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::sse::SseEncoder;
     use serde_json::json;
 
     fn opts() -> EncodeOptions {
@@ -407,7 +415,7 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
-            enc.event(&e, &mut out);
+            enc.event(e, &mut out);
         }
         enc.end(&mut out);
         let ev = events(&out);

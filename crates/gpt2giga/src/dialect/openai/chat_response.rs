@@ -254,10 +254,12 @@ impl ChunkEncoder {
         }];
         self.frame(out, choices, None);
     }
+}
 
+impl crate::dialect::sse::SseEncoder for ChunkEncoder {
     /// Encodes one event into SSE bytes.
-    pub fn event(&mut self, event: &Event, out: &mut BytesMut) {
-        match event {
+    fn event(&mut self, event: Event, out: &mut BytesMut) {
+        match &event {
             Event::Text(t) => self.delta(
                 out,
                 Delta {
@@ -298,9 +300,9 @@ impl ChunkEncoder {
 
     /// Closing frames: a finish chunk if none was sent, the usage chunk when asked for,
     /// then `[DONE]`.
-    pub fn end(&mut self, out: &mut BytesMut) {
+    fn end(&mut self, out: &mut BytesMut) {
         if !self.finished {
-            self.event(&Event::Finish(FinishReason::Stop), out);
+            self.event(Event::Finish(FinishReason::Stop), out);
         }
         if self.opts.include_usage {
             let usage = usage_out(&self.usage.unwrap_or_default());
@@ -310,7 +312,7 @@ impl ChunkEncoder {
     }
 
     /// A failure after the stream started: an error frame, then a clean end.
-    pub fn error(&mut self, e: &ProxyError, out: &mut BytesMut) {
+    fn fail(&mut self, e: &ProxyError, out: &mut BytesMut) {
         out.put_slice(b"data: ");
         out.put_slice(&super::error::body(e));
         out.put_slice(b"\n\n");
@@ -321,6 +323,7 @@ impl ChunkEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::sse::SseEncoder;
     use serde_json::{Value, json};
 
     fn opts(include_usage: bool) -> EncodeOptions {
@@ -372,7 +375,7 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
-            enc.event(&e, &mut out);
+            enc.event(e, &mut out);
         }
         enc.end(&mut out);
         let f = frames(&out);
@@ -435,7 +438,7 @@ mod tests {
     fn error_frame_then_done() {
         let mut enc = ChunkEncoder::new(opts(false));
         let mut out = BytesMut::new();
-        enc.error(&ProxyError::invalid("boom"), &mut out);
+        enc.fail(&ProxyError::invalid("boom"), &mut out);
         let f = frames(&out);
         assert_eq!(f[0]["error"]["message"], "boom");
         assert_eq!(f[1], "[DONE]");

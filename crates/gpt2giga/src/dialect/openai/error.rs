@@ -1,6 +1,5 @@
 //! OpenAI error envelope: `{"error":{"message","type","param","code"}}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
@@ -59,28 +58,7 @@ pub fn body(e: &ProxyError) -> Bytes {
 
 /// A complete HTTP error response in OpenAI's format.
 pub fn response(e: &ProxyError) -> Response {
-    let status = e.status();
-    if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
-    } else {
-        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
-    }
-    let mut resp = (status, body(e)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    // 429 always carries a Retry-After, GigaChat's own or a conservative second.
-    let after = e
-        .retry_after()
-        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(std::time::Duration::from_secs(1)));
-    if let Some(after) = after {
-        let secs = after.as_secs_f64().ceil() as u64;
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-    }
-    resp
+    crate::dialect::sse::error(e.status(), body(e), e)
 }
 
 /// Wrapper so handlers can `?` into an OpenAI-formatted error.
@@ -101,6 +79,7 @@ impl IntoResponse for OpenAiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{StatusCode, header};
     use std::time::Duration;
 
     #[test]

@@ -1,18 +1,17 @@
 //! HTTP handlers of the OpenAI dialect.
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use bytes::Bytes;
 use futures::StreamExt;
 
 use super::chat_request::{self, ChatCompletionRequest};
 use super::chat_response::{ChunkEncoder, completion};
 use super::error::OpenAiError;
 use crate::app::AppState;
-use crate::dialect::parse_json;
+use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::Answer;
 use crate::server::middleware::RequestId;
@@ -42,58 +41,11 @@ pub async fn chat_completions(
         }
         return Ok(json_response(completion(&answer, &enc)));
     }
-    let mut encoder = ChunkEncoder::new(enc);
-    let mut done = false;
-    let body = futures::stream::poll_fn(move |cx| {
-        if done {
-            return std::task::Poll::Ready(None);
-        }
-        let mut out = BytesMut::new();
-        loop {
-            match events.poll_next_unpin(cx) {
-                std::task::Poll::Ready(Some(Ok(e))) => encoder.event(&e, &mut out),
-                std::task::Poll::Ready(Some(Err(e))) => {
-                    encoder.error(&e, &mut out);
-                    done = true;
-                    break;
-                }
-                std::task::Poll::Ready(None) => {
-                    encoder.end(&mut out);
-                    done = true;
-                    break;
-                }
-                std::task::Poll::Pending => {
-                    if out.is_empty() {
-                        return std::task::Poll::Pending;
-                    }
-                    break;
-                }
-            }
-        }
-        std::task::Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
-    });
-    Ok(sse_response(Body::from_stream(body)))
+    Ok(sse::response(events, ChunkEncoder::new(enc), None))
 }
 
 pub fn json_response(body: Bytes) -> Response {
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-pub fn sse_response(body: Body) -> Response {
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    r
+    sse::json(body)
 }
 
 /// `GET /models`

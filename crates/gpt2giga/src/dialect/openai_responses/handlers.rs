@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -16,8 +15,8 @@ use super::request::{self, ResponsesRequest};
 use super::response::{Shape, StreamEncoder, fold, to_bytes};
 use crate::app::AppState;
 use crate::dialect::openai::error::OpenAiError;
-use crate::dialect::openai::handlers::{json_response, sse_response};
-use crate::dialect::parse_json;
+use crate::dialect::openai::handlers::json_response;
+use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::{self, Answer};
 use crate::server::middleware::RequestId;
@@ -85,54 +84,58 @@ pub async fn create(
         return Ok(json_response(bytes));
     }
 
-    let mut encoder = StreamEncoder::new(shape);
-    let mut pending = Some((input_items, req.messages));
-    let mut started = false;
-    let mut done = false;
-    let body = futures::stream::poll_fn(move |cx| {
-        use std::task::Poll;
-        if done {
-            return Poll::Ready(None);
+    let encoder = StoringEncoder {
+        inner: StreamEncoder::new(shape),
+        pending: store.then_some(Pending {
+            store: store_handle,
+            id,
+            input_items,
+            history: req.messages,
+        }),
+    };
+    Ok(sse::response(events, encoder, None))
+}
+
+/// The Responses stream encoder, storing the finished response when `store` is on.
+struct StoringEncoder {
+    inner: StreamEncoder,
+    pending: Option<Pending>,
+}
+
+/// A response to store once it is complete.
+struct Pending {
+    store: Arc<dyn ResponseStore>,
+    id: String,
+    input_items: Vec<Value>,
+    history: Vec<ir::Message>,
+}
+
+impl sse::SseEncoder for StoringEncoder {
+    fn start(&mut self, out: &mut BytesMut) {
+        self.inner.start(out);
+    }
+
+    fn event(&mut self, event: ir::Event, out: &mut BytesMut) {
+        self.inner.event(event, out);
+    }
+
+    fn end(&mut self, out: &mut BytesMut) {
+        let (obj, answer) = self.inner.end(out);
+        if let Some(p) = self.pending.take() {
+            save(
+                &p.store,
+                p.id,
+                to_bytes(&obj),
+                p.input_items,
+                p.history,
+                &answer,
+            );
         }
-        let mut out = BytesMut::new();
-        if !started {
-            started = true;
-            encoder.start(&mut out);
-        }
-        loop {
-            match events.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(e))) => encoder.event(e, &mut out),
-                Poll::Ready(Some(Err(e))) => {
-                    encoder.fail(&e, &mut out);
-                    done = true;
-                    break;
-                }
-                Poll::Ready(None) => {
-                    let (obj, answer) = encoder.end(&mut out);
-                    if store && let Some((items, messages)) = pending.take() {
-                        save(
-                            &store_handle,
-                            id.clone(),
-                            to_bytes(&obj),
-                            items,
-                            messages,
-                            &answer,
-                        );
-                    }
-                    done = true;
-                    break;
-                }
-                Poll::Pending => {
-                    if out.is_empty() {
-                        return Poll::Pending;
-                    }
-                    break;
-                }
-            }
-        }
-        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
-    });
-    Ok(sse_response(Body::from_stream(body)))
+    }
+
+    fn fail(&mut self, error: &ProxyError, out: &mut BytesMut) {
+        self.inner.fail(error, out);
+    }
 }
 
 /// Stores a finished response with the conversation it completes.

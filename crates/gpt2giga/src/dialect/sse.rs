@@ -1,0 +1,127 @@
+//! One streaming loop for every dialect: pull `ir::Event`s, let the dialect's encoder
+//! turn them into SSE bytes, flush whatever is ready as one chunk, and send the
+//! dialect's keep-alive frame during long silences. Dropping the body (the client went
+//! away) drops the event stream, which cancels the upstream request.
+
+use std::task::Poll;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+use crate::error::ProxyError;
+use crate::ir::Event;
+use crate::upstream::EventStream;
+
+/// A dialect's stream encoder: a small state machine over events.
+pub trait SseEncoder: Send + 'static {
+    /// Frames sent before the first event.
+    fn start(&mut self, _out: &mut BytesMut) {}
+    fn event(&mut self, event: Event, out: &mut BytesMut);
+    /// The answer is complete: closing frames.
+    fn end(&mut self, out: &mut BytesMut);
+    /// A failure after the stream started: the dialect's error frame(s).
+    fn fail(&mut self, error: &ProxyError, out: &mut BytesMut);
+    /// A keep-alive frame, for dialects that have one.
+    fn keepalive(&self, _out: &mut BytesMut) -> bool {
+        false
+    }
+}
+
+/// The streaming HTTP response for `events` encoded by `encoder`.
+pub fn response<E: SseEncoder>(
+    mut events: EventStream,
+    mut encoder: E,
+    keepalive_after: Option<Duration>,
+) -> Response {
+    let mut started = false;
+    let mut done = false;
+    let mut ping =
+        keepalive_after.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
+    let body = futures::stream::poll_fn(move |cx| {
+        if done {
+            return Poll::Ready(None);
+        }
+        let mut out = BytesMut::new();
+        if !started {
+            started = true;
+            encoder.start(&mut out);
+        }
+        loop {
+            match events.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(e))) => encoder.event(e, &mut out),
+                Poll::Ready(Some(Err(e))) => {
+                    encoder.fail(&e, &mut out);
+                    done = true;
+                    break;
+                }
+                Poll::Ready(None) => {
+                    encoder.end(&mut out);
+                    done = true;
+                    break;
+                }
+                Poll::Pending => {
+                    if !out.is_empty() {
+                        if let Some(p) = ping.as_mut() {
+                            p.reset();
+                        }
+                        break;
+                    }
+                    if let Some(p) = ping.as_mut()
+                        && p.poll_tick(cx).is_ready()
+                        && encoder.keepalive(&mut out)
+                    {
+                        break;
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
+    });
+    let mut r = (StatusCode::OK, Body::from_stream(body)).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}
+
+/// A `200 application/json` response.
+pub fn json(body: Bytes) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// An error response: status, JSON body, and `Retry-After` (always present on 429).
+pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
+    if status.is_server_error() {
+        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
+    } else {
+        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
+    }
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let after = e
+        .retry_after()
+        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(1)));
+    if let Some(after) = after
+        && let Ok(v) = HeaderValue::from_str(&(after.as_secs_f64().ceil() as u64).to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
