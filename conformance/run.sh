@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SDK conformance suite: drives the proxy (target/debug/gpt2giga) with the official
-# Python SDKs against the GigaChat emulator (target/debug/gigachat-mock).
+# Python SDKs, Claude Code and Codex CLI against the GigaChat emulator
+# (target/debug/gigachat-mock).
 #
 #   conformance/run.sh                 run everything
 #   conformance/run.sh -k stream -x    extra arguments go to pytest
@@ -25,6 +26,34 @@ if [ "$want" != "$have" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade -r "$REQS"
   echo "$want" >"$STAMP"
+fi
+
+# CLI agents (Claude Code, Codex CLI) driven headlessly by test_claude_code.py and
+# test_codex.py: installed into conformance/node_modules when package.json changes.
+# Without npm the install is skipped here and those tests fail with a clear message.
+PKG="$HERE/package.json"
+NODE_STAMP="$HERE/node_modules/.package.sha256"
+if [ -f "$PKG" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    want="$(sha256sum "$PKG" | cut -d' ' -f1)"
+    have="$(cat "$NODE_STAMP" 2>/dev/null || true)"
+    if [ "$want" != "$have" ]; then
+      echo "conformance: npm install ($PKG)" >&2
+      if (cd "$HERE" && npm install --no-audit --no-fund --no-package-lock --loglevel=error); then
+        # npm may skip postinstall scripts; Claude Code's puts its native binary in place.
+        if ! "$HERE/node_modules/.bin/claude" --version >/dev/null 2>&1; then
+          echo "conformance: running Claude Code's install.cjs by hand" >&2
+          (cd "$HERE/node_modules/@anthropic-ai/claude-code" && node install.cjs) || true
+        fi
+        echo "$want" >"$NODE_STAMP"
+      else
+        # Not fatal: the SDK tests still run; the CLI tests fail saying what is missing.
+        echo "conformance: npm install failed; the Claude Code and Codex CLI tests will fail" >&2
+      fi
+    fi
+  else
+    echo "conformance: npm not found; the Claude Code and Codex CLI tests will fail" >&2
+  fi
 fi
 
 if [ ! -x "$ROOT/target/debug/gpt2giga" ] || [ ! -x "$ROOT/target/debug/gigachat-mock" ]; then

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -403,5 +404,13 @@ def warm_proxy(proxy_url, mock) -> int:
 @pytest.fixture
 def openai_client(proxy_url) -> Iterable[openai.OpenAI]:
     client = openai.OpenAI(base_url=f"{proxy_url}/v1", api_key="test", max_retries=0, timeout=30.0)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def claude(proxy_url) -> Iterable[anthropic.Anthropic]:
+    """The official Anthropic client pointed at the proxy (no SDK retries)."""
+    client = anthropic.Anthropic(base_url=proxy_url, api_key="test", max_retries=0, timeout=30.0)
     yield client
     client.close()

@@ -47,3 +47,76 @@ def parse_method(client):
     if hasattr(completions, "parse"):
         return completions.parse
     return client.beta.chat.completions.parse
+
+
+# --------------------------------------------------------------------------------------
+# CLI agents installed by run.sh into conformance/node_modules (see package.json)
+# --------------------------------------------------------------------------------------
+
+CONFORMANCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NODE_BIN = os.path.join(CONFORMANCE_DIR, "node_modules", ".bin")
+
+
+def cli_path(name: str) -> str:
+    """The installed CLI `name`, or a test failure (never a skip) saying why not."""
+    import pytest
+
+    path = os.path.join(NODE_BIN, name)
+    if not os.path.exists(path):
+        pytest.fail(
+            f"{name} is not installed at {path}: conformance/run.sh installs it with "
+            f"`npm install` from conformance/package.json (is npm on PATH?)",
+            pytrace=False,
+        )
+    return path
+
+
+def cli_env(home: str, **extra: str) -> dict[str, str]:
+    """A minimal environment for a CLI agent: nothing inherited but PATH (for node), a
+    scratch HOME, no proxies, and `extra`. Nothing in it points off loopback."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "NO_PROXY": "*",
+        "no_proxy": "*",
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+    }
+    env.update(extra)
+    return env
+
+
+def run_cli(argv: list[str], env: dict[str, str], cwd: str, timeout: float):
+    """Runs a CLI to completion in its own process group; on timeout kills that group
+    (by its id) and fails the test with what the CLI printed."""
+    import pytest
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        pytest.fail(
+            f"{os.path.basename(argv[0])} did not finish in {timeout:.0f}s\n"
+            f"--- stdout ---\n{out.decode(errors='replace')[-4000:]}\n"
+            f"--- stderr ---\n{err.decode(errors='replace')[-4000:]}",
+            pytrace=False,
+        )
+    return subprocess.CompletedProcess(
+        argv, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    )

@@ -21,13 +21,6 @@ WEATHER = {
 }
 
 
-@pytest.fixture
-def claude(proxy_url):
-    client = anthropic.Anthropic(base_url=proxy_url, api_key="test", max_retries=0, timeout=30.0)
-    yield client
-    client.close()
-
-
 def test_messages_basic(claude, mock):
     mock.text("Hi from GigaChat")
     msg = claude.messages.create(
