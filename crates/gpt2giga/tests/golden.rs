@@ -70,6 +70,10 @@ fn normalise(text: &str) -> String {
     let t = replace_ids(&t, "msg_", "<ID>");
     let t = replace_ids(&t, "toolu_", "<ID>");
     let t = replace_ids(&t, "call_", "<ID>");
+    let t = replace_ids(&t, "resp_", "<ID>");
+    let t = replace_ids(&t, "rs_", "<ID>");
+    let t = replace_ids(&t, "fc_", "<ID>");
+    let t = replace_number(&t, "created_at", "<CREATED>");
     replace_number(&t, "created", "<CREATED>")
 }
 
@@ -189,6 +193,55 @@ async fn anthropic_stream_golden() {
     assert_eq!(
         sent[0]["messages"],
         json!([{"role": "user", "content": PROMPT}])
+    );
+}
+
+#[tokio::test]
+async fn responses_stream_golden() {
+    let (up, proxy) = replay().await;
+    let r = http()
+        .post(format!("{}/v1/responses", proxy.url))
+        .json(
+            &json!({"model": "gpt-5", "stream": true, "instructions": "Be brief.",
+                      "input": PROMPT}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, _, text) = text_of(r).await;
+    assert_eq!(status, 200, "{text}");
+
+    let events = anthropic_events(&text);
+    let got: String = events
+        .iter()
+        .filter(|(name, _)| name == "response.output_text.delta")
+        .filter_map(|(_, v)| v["delta"].as_str())
+        .collect();
+    assert_eq!(got, recorded_text());
+    for (i, (name, v)) in events.iter().enumerate() {
+        assert_eq!(v["sequence_number"], i as u64, "{name}");
+        assert_eq!(v["type"], name.as_str());
+    }
+    let (last, done) = events.last().unwrap();
+    assert_eq!(last, "response.completed");
+    assert_eq!(done["response"]["status"], "completed");
+    assert_eq!(done["response"]["usage"]["input_tokens"], 17);
+    assert_eq!(done["response"]["usage"]["output_tokens"], 42);
+    assert_eq!(
+        done["response"]["usage"]["input_tokens_details"]["cached_tokens"],
+        2
+    );
+    assert_eq!(
+        done["response"]["output"][0]["content"][0]["text"],
+        recorded_text()
+    );
+    check_golden("stream_simple.responses.sse", &normalise(&text));
+
+    let sent = up.chat_bodies();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["messages"],
+        json!([{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}])
     );
 }
 

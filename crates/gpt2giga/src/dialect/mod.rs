@@ -26,6 +26,15 @@ pub fn is_anthropic_path(path: &str) -> bool {
     path.starts_with("/messages") || path.starts_with("/v1/messages")
 }
 
+/// A possibly missing `type` (or similar) value for an error message: `"image"` or
+/// `(missing)`.
+pub fn shown(v: Option<&str>) -> String {
+    match v {
+        Some(s) => format!("{s:?}"),
+        None => "(missing)".to_string(),
+    }
+}
+
 /// Parses a JSON body, naming the offending field on failure (`messages[2].role: …`).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
     if body.is_empty() {

@@ -14,6 +14,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::dialect::shown;
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -306,7 +307,7 @@ fn text_blocks(blocks: &[Value], param: &str) -> Result<String, ProxyError> {
             }
             other => {
                 return Err(ProxyError::invalid_param(
-                    format!("only text blocks are allowed here, got {other:?}"),
+                    format!("only text blocks are allowed here, got {}", shown(other)),
                     format!("{param}[{k}].type"),
                 ));
             }
@@ -373,7 +374,7 @@ fn decode_message(m: InputMessage, i: usize, out: &mut ir::ChatRequest) -> Resul
                     }
                     other => {
                         return Err(ProxyError::invalid_param(
-                            format!("unsupported assistant content block {other:?}"),
+                            format!("unsupported assistant content block {}", shown(other)),
                             format!("{param}.type"),
                         ));
                     }
@@ -418,7 +419,8 @@ fn tool_result(b: &Value, param: &str) -> Result<ir::Message, ProxyError> {
                     other => {
                         return Err(ProxyError::invalid_param(
                             format!(
-                                "tool_result content block {other:?} is not supported: GigaChat function results are text/JSON only"
+                                "tool_result content block {} is not supported: GigaChat function results are text/JSON only",
+                                shown(other)
                             ),
                             format!("{param}.content[{k}].type"),
                         ));
@@ -462,7 +464,7 @@ fn user_part(b: &Value, param: &str) -> Result<Option<ir::Part>, ProxyError> {
         Some("thinking" | "redacted_thinking") => None,
         other => {
             return Err(ProxyError::invalid_param(
-                format!("unsupported user content block {other:?}"),
+                format!("unsupported user content block {}", shown(other)),
                 format!("{param}.type"),
             ));
         }
@@ -495,7 +497,10 @@ fn media_source(source: Option<&Value>, param: &str) -> Result<ir::MediaSource, 
             text: get("data").unwrap_or_default(),
         }),
         other => Err(ProxyError::invalid_param(
-            format!("unsupported source type {other:?} (expected base64, url or text)"),
+            format!(
+                "unsupported source type {} (expected base64, url or text)",
+                shown(other)
+            ),
             format!("{param}.type"),
         )),
     }

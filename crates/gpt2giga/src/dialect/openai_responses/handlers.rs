@@ -21,12 +21,13 @@ use crate::error::ProxyError;
 use crate::ir::{self, Answer};
 use crate::server::middleware::RequestId;
 use crate::state::{ResponseStore, StoredResponse};
-use crate::upstream;
+use crate::upstream::{self, Upstream};
 
 /// `POST /responses`
 pub async fn create(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
@@ -53,7 +54,7 @@ pub async fn create(
 
     let options = state.chat_options(&req.model);
     let call = upstream::ChatCall {
-        client: state.gigachat(),
+        upstream: &gigachat,
         attachments: state.attachments(),
         options: &options,
         ctx: state.request_context(&rid, &headers),

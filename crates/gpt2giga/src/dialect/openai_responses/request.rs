@@ -23,6 +23,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::dialect::shown;
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -295,18 +296,7 @@ pub fn decode(req: ResponsesRequest) -> Result<Decoded, ProxyError> {
         Some(Value::Array(items)) => {
             for (i, item) in items.into_iter().enumerate() {
                 decode_item(&item, i, &mut out, &tool_kinds)?;
-                let mut stored = item;
-                if let Some(obj) = stored.as_object_mut()
-                    && !obj.contains_key("id")
-                {
-                    let prefix = match obj.get("type").and_then(Value::as_str) {
-                        Some("function_call_output" | "custom_tool_call_output") => "fco",
-                        Some("function_call") => "fc",
-                        _ => "msg",
-                    };
-                    obj.insert("id".into(), Value::String(item_id(prefix)));
-                }
-                input_items.push(stored);
+                input_items.push(stored_item(item));
             }
         }
         Some(_) => {
@@ -346,6 +336,44 @@ pub fn decode(req: ResponsesRequest) -> Result<Decoded, ProxyError> {
         input_items,
         echo,
     })
+}
+
+/// An input item as `input_items` lists it: with an id, and messages in their full
+/// form (`type`, content parts, `status`) even when the client used the shorthand.
+fn stored_item(mut item: Value) -> Value {
+    let kind = item
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("message")
+        .to_string();
+    let Some(obj) = item.as_object_mut() else {
+        return item;
+    };
+    if kind == "message" {
+        obj.insert("type".into(), Value::String("message".into()));
+        let part_type = match obj.get("role").and_then(Value::as_str) {
+            Some("assistant") => "output_text",
+            _ => "input_text",
+        };
+        if let Some(Value::String(text)) = obj.get("content") {
+            let parts = json!([{"type": part_type, "text": text}]);
+            obj.insert("content".into(), parts);
+        }
+        obj.entry("status")
+            .or_insert(Value::String("completed".into()));
+    }
+    if !obj.contains_key("id") {
+        let prefix = match kind.as_str() {
+            "function_call" => "fc",
+            "custom_tool_call" => "ctc",
+            "function_call_output" => "fco",
+            "custom_tool_call_output" => "ctco",
+            "reasoning" => "rs",
+            _ => "msg",
+        };
+        obj.insert("id".into(), Value::String(item_id(prefix)));
+    }
+    item
 }
 
 pub fn item_id(prefix: &str) -> String {
@@ -675,7 +703,7 @@ fn text_of(content: &Value, param: &str) -> Result<String, ProxyError> {
                     Some("refusal") => p.get("refusal").and_then(Value::as_str).unwrap_or(""),
                     other => {
                         return Err(ProxyError::invalid_param(
-                            format!("content part {other:?} is not allowed here"),
+                            format!("content part {} is not allowed here", shown(other)),
                             format!("{param}[{k}]"),
                         ));
                     }
@@ -759,7 +787,7 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
                     }
                     other => {
                         return Err(ProxyError::invalid_param(
-                            format!("content part {other:?} is not supported"),
+                            format!("content part {} is not supported", shown(other)),
                             format!("{at}.type"),
                         ));
                     }

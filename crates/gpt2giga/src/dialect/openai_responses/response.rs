@@ -155,7 +155,8 @@ impl Shape {
             out.push(message_item(&item_id("msg"), &answer.text, "completed"));
         }
         for c in &answer.tool_calls {
-            out.push(self.call_item(&item_id("fc"), c, "completed", true));
+            let prefix = if self.is_custom(c) { "ctc" } else { "fc" };
+            out.push(self.call_item(&item_id(prefix), c, "completed", true));
         }
         out
     }
