@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, Rust unit + integration tests, and the
-# SDK conformance suite (which builds its own Python virtualenv on first run).
+# The whole test suite: formatting, lints, Rust unit + integration tests (including the
+# headless-browser check of the log page), and the SDK conformance suite (which builds
+# its own Python virtualenv and installs the CLI clients on first run).
 #
-#   ./scripts/test.sh            everything
+#   ./scripts/test.sh                      everything
 #   SKIP_CONFORMANCE=1 ./scripts/test.sh   Rust only
+#
+# Needs: a Rust toolchain, python3 with venv, Node.js >= 20 with npm, and Chromium
+# (/usr/bin/chromium, or CHROMIUM=/path). `.ci/run` installs Chromium when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +21,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo build (binaries used by integration and conformance tests)"
 cargo build --workspace --bins --locked
+
+browser=crates/gpt2giga/tests/browser
+if [ ! -d "$browser/node_modules/playwright-core" ]; then
+  step "npm ci ($browser: playwright-core for the headless-browser test)"
+  npm ci --prefix "$browser" --no-audit --no-fund
+fi
 
 step "Rust tests"
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -8,6 +8,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ use crate::types::{
     Balance, EmbeddingsRequest, EmbeddingsResponse, ErrorBody, FileDeleted, FileList, FileObject,
     Model, ModelList, TokensCount, TokensCountRequest, v1, v2,
 };
-use crate::{ClientConfig, Error};
+use crate::{ClientConfig, Error, Secret};
 
 /// Per-request context propagated to GigaChat as `X-Request-ID`, `X-Session-ID`,
 /// `X-Client-ID`.
@@ -33,6 +34,17 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     pub session_id: Option<String>,
     pub client_id: Option<String>,
+}
+
+/// Whom a client authenticates as (see [`Client::with_credentials`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credentials {
+    /// An authorization key (`base64(client_id:client_secret)`) and its OAuth scope.
+    AuthorizationKey { key: Secret, scope: String },
+    /// User and password against `{base_url}/token`.
+    UserPassword { user: String, password: Secret },
+    /// A pre-issued access token (never refreshed: a 401 is final).
+    AccessToken(Secret),
 }
 
 /// A file to upload (`POST /files`).
@@ -64,6 +76,9 @@ struct Inner {
     tokens: TokenCache,
     limiter: Option<Arc<Semaphore>>,
     config: ClientConfig,
+    /// Attempts repeated after a retryable failure (for metrics); shared with the
+    /// clients made by [`Client::with_credentials`].
+    retries: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Client {
@@ -125,6 +140,69 @@ impl Client {
                 tokens,
                 limiter,
                 config,
+                retries: Arc::new(AtomicU64::new(0)),
+            }),
+        })
+    }
+
+    /// A client that authenticates as `credentials` instead, sharing this client's
+    /// connection pool, trust settings, connection cap, timeouts and retry policy, with a
+    /// token cache of its own.
+    ///
+    /// It never presents this client's mTLS certificate: the certificate is an identity
+    /// too, and belongs to whoever configured this client. Its [`Client::config`] shows
+    /// the new identity (credentials, scope, user, password, access token) and no
+    /// certificate.
+    pub fn with_credentials(&self, credentials: Credentials) -> Result<Self, Error> {
+        let base = &self.inner.base;
+        let mut config = self.inner.config.clone();
+        config.credentials = None;
+        config.user = None;
+        config.password = None;
+        config.access_token = None;
+        config.cert_file = None;
+        config.key_file = None;
+        config.key_file_password = None;
+        let source = match credentials {
+            Credentials::AuthorizationKey { key, scope } => {
+                config.credentials = Some(key.clone());
+                config.scope = scope.clone();
+                TokenSource::OAuth {
+                    url: config.auth_url.clone(),
+                    credentials: key,
+                    scope,
+                }
+            }
+            Credentials::UserPassword { user, password } => {
+                config.user = Some(user.clone());
+                config.password = Some(password.clone());
+                TokenSource::Password {
+                    url: format!("{base}/token"),
+                    user,
+                    password,
+                }
+            }
+            Credentials::AccessToken(token) => {
+                config.access_token = Some(token);
+                TokenSource::Fixed
+            }
+        };
+        let tokens = TokenCache::new(
+            source,
+            config.access_token.as_ref(),
+            config.token_expiry_buffer_ms,
+        )?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                // The certificate-free client: same pool for every such identity.
+                http: self.inner.auth_http.clone(),
+                auth_http: self.inner.auth_http.clone(),
+                base: base.clone(),
+                v2_chat_url: self.inner.v2_chat_url.clone(),
+                tokens,
+                limiter: self.inner.limiter.clone(),
+                config,
+                retries: self.inner.retries.clone(),
             }),
         })
     }
@@ -136,6 +214,13 @@ impl Client {
     /// How many token requests this client has made (for metrics and tests).
     pub fn token_fetches(&self) -> u64 {
         self.inner.tokens.fetches()
+    }
+
+    /// How many times this client (and the clients made from it by
+    /// [`Client::with_credentials`]) retried a request after a retryable failure (for
+    /// metrics and tests).
+    pub fn retries(&self) -> u64 {
+        self.inner.retries.load(Ordering::Relaxed)
     }
 
     /// Makes sure a token is cached (fetching one if needed). Useful at start-up.
@@ -339,6 +424,7 @@ impl Client {
                     if let Some(delay) = self.retry_delay(&e, attempt) {
                         drop(permit);
                         attempt += 1;
+                        self.inner.retries.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(attempt, error = %e, "retrying GigaChat token request");
                         tokio::time::sleep(delay).await;
                         continue;
@@ -389,6 +475,7 @@ impl Client {
             match self.retry_delay(&error, attempt) {
                 Some(delay) => {
                     attempt += 1;
+                    self.inner.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(attempt, ?delay, error = %error, "retrying GigaChat request");
                     tokio::time::sleep(delay).await;
                 }

@@ -24,7 +24,7 @@ pub mod sse;
 mod tls;
 pub mod types;
 
-pub use client::{ChatStream, ChatStreamV2, Client, FileUpload, RequestContext};
+pub use client::{ChatStream, ChatStreamV2, Client, Credentials, FileUpload, RequestContext};
 pub use config::{ClientConfig, DEFAULT_AUTH_URL, DEFAULT_BASE_URL, DEFAULT_SCOPE};
 pub use error::{Error, ErrorKind};
 pub use secret::Secret;

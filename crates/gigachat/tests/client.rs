@@ -613,3 +613,88 @@ async fn other_resources() {
         Some(404)
     );
 }
+
+#[tokio::test]
+async fn with_credentials_authenticates_as_someone_else_with_its_own_token_cache() {
+    let mock = MockServer::start_with(MockConfig {
+        user: Some("bob".into()),
+        password: Some("b0b".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    let server = Client::new(config(&mock)).unwrap();
+    server.chat(&hello(), &ctx()).await.unwrap();
+    assert_eq!(server.token_fetches(), 1);
+
+    // Another authorization key and scope: a token of its own, cached.
+    let other_key = "b3RoZXI6a2V5"; // base64("other:key")
+    let other = server
+        .with_credentials(gigachat::Credentials::AuthorizationKey {
+            key: Secret::new(other_key),
+            scope: "GIGACHAT_API_B2B".into(),
+        })
+        .unwrap();
+    other.chat(&hello(), &ctx()).await.unwrap();
+    other.chat(&hello(), &ctx()).await.unwrap();
+    assert_eq!(other.token_fetches(), 1);
+    assert_eq!(server.token_fetches(), 1);
+    let oauth = mock.control().last_request("/api/v2/oauth").unwrap();
+    assert_eq!(
+        oauth.header("authorization"),
+        Some(&*format!("Basic {other_key}"))
+    );
+    assert_eq!(&oauth.body[..], b"scope=GIGACHAT_API_B2B");
+    assert_eq!(
+        other.config().credentials.as_ref().unwrap().expose(),
+        other_key
+    );
+    assert_eq!(other.config().scope, "GIGACHAT_API_B2B");
+    // The server's token is still the one it uses.
+    server.chat(&hello(), &ctx()).await.unwrap();
+    assert_eq!(server.token_fetches(), 1);
+    assert_eq!(mock.control().oauth_token_count(), 2);
+
+    // User and password.
+    let user = server
+        .with_credentials(gigachat::Credentials::UserPassword {
+            user: "bob".into(),
+            password: Secret::new("b0b"),
+        })
+        .unwrap();
+    user.chat(&hello(), &ctx()).await.unwrap();
+    assert_eq!(mock.control().password_token_count(), 1);
+    assert!(user.config().credentials.is_none());
+    let wrong = server
+        .with_credentials(gigachat::Credentials::UserPassword {
+            user: "bob".into(),
+            password: Secret::new("nope"),
+        })
+        .unwrap();
+    assert!(matches!(
+        wrong.chat(&hello(), &ctx()).await,
+        Err(Error::Auth { status: 401, .. })
+    ));
+
+    // A pre-issued token: sent as is, never refreshed.
+    let token = mock.control().issue_static_token();
+    let fixed = server
+        .with_credentials(gigachat::Credentials::AccessToken(Secret::new(
+            token.clone(),
+        )))
+        .unwrap();
+    fixed.chat(&hello(), &ctx()).await.unwrap();
+    let chat = mock.control().last_request("/chat/completions").unwrap();
+    assert_eq!(
+        chat.header("authorization"),
+        Some(&*format!("Bearer {token}"))
+    );
+    let unknown = server
+        .with_credentials(gigachat::Credentials::AccessToken(Secret::new(
+            "not-a-token",
+        )))
+        .unwrap();
+    let err = unknown.chat(&hello(), &ctx()).await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(unknown.token_fetches(), 0);
+}

@@ -9,9 +9,14 @@ use gigachat::types::ModelList;
 
 use crate::config::{Config, StructuredOutputMode};
 use crate::error::ProxyError;
+use crate::server::logs::IpNet;
+use crate::server::metrics::{self, Metrics};
 use crate::server::middleware::RequestId;
 use crate::state::{MemoryStore, ResponseStore};
+use crate::upstream::Upstream;
 use crate::upstream::attachments::{Attachments, Limits};
+use crate::upstream::limiter::Limiter;
+use crate::upstream::pool::{self, ClientPool, Owner};
 use crate::upstream::request::{Options, StructuredOutput};
 
 /// Cheap to clone: everything lives behind one `Arc`.
@@ -30,6 +35,14 @@ struct Inner {
     models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
     api_keys: Vec<String>,
     responses: Arc<dyn ResponseStore>,
+    /// Per-caller GigaChat clients (`--proxy.pass-token`).
+    pool: Option<ClientPool>,
+    /// The per-model concurrency cap (`--proxy.max-concurrent-requests-per-model`).
+    limiter: Option<Arc<Limiter<(Owner, String)>>>,
+    /// Prometheus metrics of this instance (`/metrics`).
+    metrics: Arc<Metrics>,
+    /// `--proxy.logs-ip-allowlist`, parsed.
+    logs_allowlist: Vec<IpNet>,
 }
 
 /// How long the upstream model list is reused.
@@ -47,17 +60,38 @@ impl AppState {
             ..Limits::default()
         })?;
         let api_keys: Vec<String> = if p.auth_required() {
-            match p.api_key() {
-                Some(k) => vec![k.to_string()],
-                None => {
-                    return Err(ProxyError::Internal(
-                        "an API key is required (PROD mode or --proxy.enable-api-key-auth) but none is set: set GPT2GIGA_API_KEY".into(),
-                    ));
-                }
+            let keys: Vec<String> = p
+                .accepted_api_keys()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            if keys.is_empty() {
+                return Err(ProxyError::Internal(
+                    "an API key is required (PROD mode or --proxy.enable-api-key-auth) but none is set: set GPT2GIGA_API_KEY (or GPT2GIGA_API_KEYS)".into(),
+                ));
             }
+            keys
         } else {
             Vec::new()
         };
+        if p.pass_token && api_keys.iter().any(|k| k.starts_with(pool::PREFIX)) {
+            return Err(ProxyError::Internal(format!(
+                "with --proxy.pass-token an API key must not start with {:?}: such values are GigaChat identities",
+                pool::PREFIX
+            )));
+        }
+        let pool = p
+            .pass_token
+            .then(|| ClientPool::new(gigachat.clone(), pool::POOL_CAPACITY, pool::POOL_IDLE_TTL));
+        let limiter = p.max_concurrent_requests_per_model.map(|max| {
+            Arc::new(Limiter::new(
+                max,
+                p.concurrency_queue_size,
+                p.concurrency_queue_timeout(),
+            ))
+        });
+        let logs_allowlist = crate::server::logs::parse_allowlist(&p.logs_ip_allowlist)
+            .map_err(ProxyError::Internal)?;
         let responses: Arc<dyn ResponseStore> = Arc::new(MemoryStore::new(
             p.responses_store_capacity,
             Duration::from_secs(p.responses_store_ttl_secs),
@@ -81,6 +115,10 @@ impl AppState {
                 models: tokio::sync::Mutex::new(None),
                 api_keys,
                 responses,
+                pool,
+                limiter,
+                metrics: Arc::new(Metrics::new()),
+                logs_allowlist,
             }),
         })
     }
@@ -89,8 +127,39 @@ impl AppState {
         &self.inner.config
     }
 
+    /// The proxy's own GigaChat client (its configured credentials).
     pub fn gigachat(&self) -> &gigachat::Client {
         &self.inner.gigachat
+    }
+
+    /// The GigaChat side of a request with these headers: the proxy's own account, or
+    /// with `--proxy.pass-token` the caller's (see [`crate::upstream::pool`]). A
+    /// malformed or unexpected identity is a 401, never a fall-back.
+    pub fn upstream(&self, headers: &HeaderMap) -> Result<Upstream, ProxyError> {
+        let limiter = self.inner.limiter.clone();
+        let Some(pool) = &self.inner.pool else {
+            return Ok(Upstream::new(
+                self.inner.gigachat.clone(),
+                Owner::Server,
+                limiter,
+            ));
+        };
+        match pool::resolve(headers, &self.inner.api_keys)? {
+            None => Ok(Upstream::new(
+                self.inner.gigachat.clone(),
+                Owner::Server,
+                limiter,
+            )),
+            Some(token) => {
+                let (fp, client) = pool.get(&token)?;
+                Ok(Upstream::new(client, Owner::Caller(fp), limiter))
+            }
+        }
+    }
+
+    /// Pass-token identities currently pooled (0 without `--proxy.pass-token`).
+    pub fn pooled_identities(&self) -> usize {
+        self.inner.pool.as_ref().map_or(0, ClientPool::len)
     }
 
     pub fn attachments(&self) -> &Attachments {
@@ -128,20 +197,38 @@ impl AppState {
         }
     }
 
-    /// GigaChat's model list (cached briefly; concurrent callers share one fetch).
+    /// GigaChat's model list as `upstream` sees it (the proxy's own list is cached
+    /// briefly and concurrent callers share one fetch; a pass-token caller's is fetched
+    /// with its own identity every time).
     pub async fn models(
         &self,
+        upstream: &Upstream,
         ctx: &gigachat::RequestContext,
     ) -> Result<Arc<ModelList>, ProxyError> {
+        if upstream.owner() != Owner::Server {
+            let fetch = upstream.client().models(ctx);
+            return Ok(Arc::new(metrics::upstream("models", fetch).await?));
+        }
         let mut cache = self.inner.models.lock().await;
         if let Some((at, list)) = cache.as_ref()
             && at.elapsed() < MODELS_TTL
         {
             return Ok(list.clone());
         }
-        let list = Arc::new(self.inner.gigachat.models(ctx).await?);
+        let fetch = self.inner.gigachat.models(ctx);
+        let list = Arc::new(metrics::upstream("models", fetch).await?);
         *cache = Some((Instant::now(), list.clone()));
         Ok(list)
+    }
+
+    /// This instance's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Networks allowed to reach `/logs*`; empty = no restriction.
+    pub fn logs_allowlist(&self) -> &[IpNet] {
+        &self.inner.logs_allowlist
     }
 
     /// Keys accepted by the proxy's API-key check; empty when the check is off.

@@ -152,7 +152,7 @@ fn upstream_message(e: &gigachat::Error) -> String {
             None => format!("GigaChat error {status}: {message}"),
         },
         E::Auth { message, .. } => {
-            format!("GigaChat rejected the proxy's credentials: {message}")
+            format!("GigaChat rejected the credentials: {message}")
         }
         E::Timeout(d) => format!("GigaChat did not answer within {}s", d.as_secs_f64()),
         E::Connect(m) => format!("cannot reach GigaChat: {m}"),

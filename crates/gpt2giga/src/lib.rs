@@ -41,24 +41,37 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let host = config.proxy.host.clone();
     let port = config.proxy.port;
     let grace = config.proxy.shutdown_timeout();
+    // Certificate problems stop the start-up before anything listens.
+    let tls = match (
+        config.proxy.use_https,
+        &config.proxy.https_cert_file,
+        &config.proxy.https_key_file,
+    ) {
+        (true, Some(cert), Some(key)) => Some(server::tls::load(cert, key)?),
+        (true, _, _) => anyhow::bail!(
+            "--proxy.use-https needs --proxy.https-cert-file and --proxy.https-key-file"
+        ),
+        (false, _, _) => None,
+    };
     let listener = server::bind(&host, port).await?;
     let local = listener.local_addr()?;
     let state = app::AppState::new(config, client).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         address = %local,
-        "gpt2giga {} listening on http://{local}",
-        env!("CARGO_PKG_VERSION")
+        "gpt2giga {} listening on {}://{local}",
+        env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { "https" } else { "http" }
     );
     if demo.is_some() {
         demo::banner(local);
     }
-    server::serve(
-        listener,
-        server::app(state),
-        server::shutdown_signal(),
-        grace,
-    )
-    .await?;
+    let app = server::app(state);
+    match tls {
+        Some(tls) => {
+            server::serve_tls(listener, tls, app, server::shutdown_signal(), grace).await?
+        }
+        None => server::serve(listener, app, server::shutdown_signal(), grace).await?,
+    }
     if let Some(d) = demo {
         d.shutdown().await;
     }

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = gpt2giga::logging::init(&config.proxy);
+    let _log_guard = gpt2giga::logging::init(&config);
     for w in &config.warnings {
         tracing::warn!("{w}");
     }

@@ -255,6 +255,18 @@ fn cases() -> Vec<Case> {
         case(P, "api_key", "sekret-api-key", |c| {
             c.proxy.api_key = Some(Secret::new("sekret-api-key"))
         }),
+        case(P, "api_keys", "k-old, k-new", |c| {
+            c.proxy.api_keys = vec![Secret::new("k-old"), Secret::new("k-new")]
+        }),
+        case(P, "max_concurrent_requests_per_model", "2", |c| {
+            c.proxy.max_concurrent_requests_per_model = Some(2)
+        }),
+        case(P, "concurrency_queue_size", "7", |c| {
+            c.proxy.concurrency_queue_size = 7
+        }),
+        case(P, "concurrency_queue_timeout_secs", "1.5", |c| {
+            c.proxy.concurrency_queue_timeout_secs = 1.5
+        }),
         case(P, "log_format", "json", |c| {
             c.proxy.log_format = LogFormat::Json
         }),
@@ -918,6 +930,7 @@ fn help_and_version() {
 fn secrets_on_the_command_line_warn() {
     let secret_flags = [
         ("--proxy.api-key", "GPT2GIGA_API_KEY"),
+        ("--proxy.api-keys", "GPT2GIGA_API_KEYS"),
         ("--gigachat.credentials", "GIGACHAT_CREDENTIALS"),
         ("--gigachat.password", "GIGACHAT_PASSWORD"),
         ("--gigachat.access-token", "GIGACHAT_ACCESS_TOKEN"),
@@ -1026,6 +1039,7 @@ fn summary_masks_every_secret() {
         ("GIGACHAT_PASSWORD", "secret-password-3"),
         ("GIGACHAT_ACCESS_TOKEN", "secret-token-4"),
         ("GIGACHAT_KEY_FILE_PASSWORD", "secret-kfp-5"),
+        ("GPT2GIGA_API_KEYS", "secret-api-keys-6"),
     ];
     let mut env = secrets.to_vec();
     env.push(("GIGACHAT_USER", "alice"));
@@ -1038,6 +1052,7 @@ fn summary_masks_every_secret() {
     }
     for field in [
         "api_key=***",
+        "api_keys=1 x ***",
         "credentials=***",
         "password=***",
         "access_token=***",

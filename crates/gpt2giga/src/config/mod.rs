@@ -309,6 +309,15 @@ pub struct ProxySettings {
     /// Default false (PROD always requires a key).
     pub enable_api_key_auth: bool,
     pub api_key: Option<Secret>,
+    /// Rust extension: more accepted API keys (rotation). Default `[]`.
+    pub api_keys: Vec<Secret>,
+    /// Rust extension: GigaChat requests in flight per (model, GigaChat identity);
+    /// `None` = no cap. Default `None`.
+    pub max_concurrent_requests_per_model: Option<usize>,
+    /// Rust extension: requests that may wait for a slot per (model, identity). Default 100.
+    pub concurrency_queue_size: usize,
+    /// Rust extension: how long a request waits for a slot, in seconds. Default 30.
+    pub concurrency_queue_timeout_secs: f64,
     /// Rust extension: `text` | `json`. Default `text`.
     pub log_format: LogFormat,
     /// Rust extension: graceful-shutdown grace period. Default 30.
@@ -351,6 +360,10 @@ impl Default for ProxySettings {
             logs_ip_allowlist: Vec::new(),
             enable_api_key_auth: false,
             api_key: None,
+            api_keys: Vec::new(),
+            max_concurrent_requests_per_model: None,
+            concurrency_queue_size: 100,
+            concurrency_queue_timeout_secs: 30.0,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             structured_output: StructuredOutputMode::Native,
@@ -377,6 +390,25 @@ impl ProxySettings {
             .as_ref()
             .map(Secret::expose)
             .filter(|k| !k.is_empty())
+    }
+
+    /// Every accepted API key: `api_key` and `api_keys`, trimmed, empty ones dropped,
+    /// without duplicates.
+    pub fn accepted_api_keys(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for k in self.api_key.iter().chain(&self.api_keys) {
+            let k = k.expose().trim();
+            if !k.is_empty() && !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// How long a request waits for a concurrency slot.
+    pub fn concurrency_queue_timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.concurrency_queue_timeout_secs)
+            .unwrap_or(Duration::from_secs(30))
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

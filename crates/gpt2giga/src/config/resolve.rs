@@ -149,7 +149,7 @@ impl Sources<'_> {
                         .to_string(),
                 );
             }
-            if !p.enable_api_key_auth && p.api_key().is_none() {
+            if !p.enable_api_key_auth && p.accepted_api_keys().is_empty() {
                 out.push(
                     "PROD mode without API-key auth is insecure. \
                      Set GPT2GIGA_ENABLE_API_KEY_AUTH=True and GPT2GIGA_API_KEY."
@@ -276,6 +276,22 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         (Group::Proxy, "logs_ip_allowlist") => p.logs_ip_allowlist = string_list(req(raw)?)?,
         (Group::Proxy, "enable_api_key_auth") => p.enable_api_key_auth = boolean(req(raw)?)?,
         (Group::Proxy, "api_key") => p.api_key = opt(raw, secret)?,
+        (Group::Proxy, "api_keys") => {
+            p.api_keys = string_list(req(raw)?)?
+                .into_iter()
+                .map(Secret::new)
+                .collect();
+        }
+        (Group::Proxy, "max_concurrent_requests_per_model") => {
+            p.max_concurrent_requests_per_model = opt(raw, positive_usize)?;
+        }
+        (Group::Proxy, "concurrency_queue_size") => {
+            p.concurrency_queue_size = usize::try_from(u64_value(req(raw)?)?)
+                .map_err(|_| "expected a non-negative integer".to_string())?;
+        }
+        (Group::Proxy, "concurrency_queue_timeout_secs") => {
+            p.concurrency_queue_timeout_secs = positive_seconds(req(raw)?)?;
+        }
         (Group::Proxy, "log_format") => p.log_format = log_format(req(raw)?)?,
         (Group::Proxy, "structured_output") => p.structured_output = structured_output(req(raw)?)?,
         (Group::Proxy, "responses_store_capacity") => {

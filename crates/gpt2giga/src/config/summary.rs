@@ -92,11 +92,16 @@ pub fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "  Security:   api_key_auth={} (required: {}) api_key={} cors_origins={} cors_methods={} \
-         cors_headers={} logs_ip_allowlist={}",
+        "  Security:   api_key_auth={} (required: {}) api_key={} api_keys={} cors_origins={} \
+         cors_methods={} cors_headers={} logs_ip_allowlist={}",
         on(p.enable_api_key_auth),
         if p.auth_required() { "yes" } else { "no" },
         mask(&p.api_key),
+        if p.api_keys.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{} x ***", p.api_keys.len())
+        },
         list(&p.cors_allow_origins),
         list(&p.cors_allow_methods),
         list(&p.cors_allow_headers),
@@ -108,12 +113,19 @@ pub fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "  Limits:     body={} audio={} image={} text={} audio+image={}",
+        "  Limits:     body={} audio={} image={} text={} audio+image={} per_model_concurrency={}",
         bytes(p.max_request_body_bytes),
         bytes(p.max_audio_file_size_bytes),
         bytes(p.max_image_file_size_bytes),
         bytes(p.max_text_file_size_bytes),
         bytes(p.max_audio_image_total_size_bytes),
+        match p.max_concurrent_requests_per_model {
+            Some(n) => format!(
+                "{n} (queue {} for {}s)",
+                p.concurrency_queue_size, p.concurrency_queue_timeout_secs
+            ),
+            None => "off".to_string(),
+        },
     );
     let _ = writeln!(
         out,

@@ -35,6 +35,26 @@ pub fn shown(v: Option<&str>) -> String {
     }
 }
 
+/// The string field `key` of a content part or block, required: a missing or non-string
+/// value is a 400 naming `{param}.{key}` (never silently an empty string).
+pub fn required_str(
+    part: &serde_json::Value,
+    key: &str,
+    param: &str,
+) -> Result<String, ProxyError> {
+    match part.get(key) {
+        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+        None | Some(serde_json::Value::Null) => Err(ProxyError::invalid_param(
+            format!("{key}: Field required"),
+            format!("{param}.{key}"),
+        )),
+        Some(_) => Err(ProxyError::invalid_param(
+            format!("{key}: Input should be a valid string"),
+            format!("{param}.{key}"),
+        )),
+    }
+}
+
 /// Parses a JSON body, naming the offending field on failure (`messages[2].role: …`).
 pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
     if body.is_empty() {
@@ -52,21 +72,28 @@ pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
             }
             Ok(v)
         }
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = if inner.is_syntax() || inner.is_eof() {
-                format!("the request body is not valid JSON: {inner}")
-            } else if path == "." {
-                format!("invalid request: {inner}")
-            } else {
-                format!("invalid value at `{path}`: {inner}")
-            };
-            Err(ProxyError::InvalidRequest {
-                message,
-                param: (path != ".").then_some(path),
-            })
-        }
+        Err(e) => Err(path_error(e)),
+    }
+}
+
+/// [`parse_json`] for a body already parsed into a `Value` (and perhaps adjusted).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ProxyError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(path_error)
+}
+
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ProxyError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = if inner.is_syntax() || inner.is_eof() {
+        format!("the request body is not valid JSON: {inner}")
+    } else if path == "." {
+        format!("invalid request: {inner}")
+    } else {
+        format!("invalid value at `{path}`: {inner}")
+    };
+    ProxyError::InvalidRequest {
+        message,
+        param: (path != ".").then_some(path),
     }
 }
 

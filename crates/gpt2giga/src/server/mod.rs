@@ -5,9 +5,13 @@
 
 pub mod auth;
 pub mod cors;
+pub mod docs;
 pub mod limits;
+pub mod logs;
+pub mod metrics;
 pub mod middleware;
 pub mod system;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,10 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(openai::list_models))
         .route("/models/{id}", get(openai::get_model))
         .route("/embeddings", post(openai::embeddings));
+    let (observability, open_pages) = observability(&state);
     Router::new()
         .route("/", get(system::root).head(system::root))
         .route("/health", get(system::health))
         .route("/ping", get(system::ping).post(system::ping))
+        .merge(observability)
         .merge(api.clone())
         .nest("/v1", api)
         .fallback(not_found)
@@ -69,9 +75,34 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_api_key,
         ))
+        // Merged after the key check: pages that hold no data (see `observability`).
+        .merge(open_pages)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn(middleware::request_context))
         .with_state(state)
+}
+
+/// `/metrics` (always), and in DEV mode only `/logs*`, `/openapi.json`, `/docs` and
+/// `/redoc` (absent, hence 404, in PROD). The first router sits behind the API key;
+/// the second holds the two viewer pages (`/logs/html`, `/docs`/`/redoc`), which carry
+/// no data and must open in a browser that cannot send a key header — their scripts
+/// ask for the key and send it with every data request.
+fn observability(state: &AppState) -> (Router<AppState>, Router<AppState>) {
+    let mut keyed = Router::new().route("/metrics", get(metrics::scrape));
+    let mut open = Router::new();
+    if !state.config().proxy.is_prod() {
+        keyed = keyed
+            .merge(logs::data_routes(state))
+            .merge(docs::data_routes());
+        open = open
+            .merge(logs::page_routes(state))
+            .merge(docs::page_routes());
+    }
+    (keyed, open)
 }
 
 /// The complete service: path normalisation in front of the router. The outer router
@@ -116,15 +147,47 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let signalled = async move {
-        shutdown.await;
-        let _ = tx.send(());
-    };
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    serve_on(listener, app, shutdown, grace).await
+}
+
+/// [`serve`] over TLS (`--proxy.use-https`): the same routes, graceful shutdown and
+/// client addresses, with handshakes done off the accept path ([`tls::TlsListener`]).
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), ServeError> {
+    use axum::serve::ListenerExt;
+    // `tap_io` makes axum's `ConnectInfo<SocketAddr>` available, as over plain HTTP.
+    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    serve_on(listener, app, shutdown, grace).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> Result<(), ServeError>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+    for<'a> SocketAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (stopping, shutting_down) = tokio::sync::watch::channel(false);
+    let signalled = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+        let _ = tx.send(());
+    };
+    let app = app.layer(axum::Extension(ShuttingDown(shutting_down)));
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -146,6 +209,18 @@ pub async fn serve(
             tracing::warn!("shutdown deadline reached; closing remaining connections");
             Ok(())
         }
+    }
+}
+
+/// A request extension that resolves once the server starts shutting down, so endless
+/// responses (the live log stream) end instead of holding up the drain.
+#[derive(Clone)]
+pub struct ShuttingDown(tokio::sync::watch::Receiver<bool>);
+
+impl ShuttingDown {
+    /// Resolves when shutdown begins (or the server is gone).
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|stopping| *stopping).await;
     }
 }
 

@@ -454,14 +454,15 @@ impl Attachments {
             MediaKind::File => format!("the {} limit for attachments", human(cap)),
         };
         tracing::debug!(host = %net::host_label(url), part = %item.label, "fetching attachment");
-        let download = net::download(
+        // Time spent downloading is not the proxy's own (see `server::metrics`).
+        let download = crate::server::metrics::waiting(net::download(
             &self.http,
             url,
             cap,
             self.limits.fetch_timeout,
             &item.label,
             &cap_label,
-        )
+        ))
         .await?;
         // The URL's last path segment stands in for a file name when typing.
         let url_name = url
@@ -498,17 +499,16 @@ impl Attachments {
         let (id, cached) = self
             .cache
             .get_or_upload(key, || async {
-                let file = client
-                    .upload_file(
-                        FileUpload {
-                            filename: filename.clone(),
-                            mime: blob.mime.clone(),
-                            data: blob.bytes.clone(),
-                            purpose: "general".to_string(),
-                        },
-                        ctx,
-                    )
-                    .await?;
+                let upload = client.upload_file(
+                    FileUpload {
+                        filename: filename.clone(),
+                        mime: blob.mime.clone(),
+                        data: blob.bytes.clone(),
+                        purpose: "general".to_string(),
+                    },
+                    ctx,
+                );
+                let file = crate::server::metrics::upstream("files_upload", upload).await?;
                 if file.id.is_empty() {
                     return Err(ProxyError::Upstream(gigachat::Error::Decode(
                         "the file upload answer has no id".to_string(),

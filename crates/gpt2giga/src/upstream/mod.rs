@@ -9,11 +9,15 @@
 //! encoders can fold them (architecture invariant 1).
 
 pub mod attachments;
+pub mod limiter;
 pub mod names;
+pub mod pool;
 pub mod request;
 pub mod response;
 pub mod schema;
 pub mod stop;
+
+pub use pool::Upstream;
 
 use std::pin::Pin;
 
@@ -22,6 +26,7 @@ use gigachat::RequestContext;
 
 use crate::error::ProxyError;
 use crate::ir::{self, Event};
+use crate::server::metrics;
 use response::EventMapper;
 use stop::StopFilter;
 
@@ -30,7 +35,8 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, ProxyError>> + Se
 
 /// What a chat call needs besides the request itself.
 pub struct ChatCall<'a> {
-    pub client: &'a gigachat::Client,
+    /// The GigaChat identity of this request and the per-model concurrency cap.
+    pub upstream: &'a Upstream,
     pub attachments: &'a attachments::Attachments,
     pub options: &'a request::Options,
     pub ctx: RequestContext,
@@ -42,11 +48,14 @@ pub struct ChatCall<'a> {
 /// status from GigaChat, a stream that fails before its first chunk) are returned as
 /// `Err`, so the caller can answer with a real HTTP status. Later failures arrive as
 /// an `Err` item inside the stream.
+///
+/// With a concurrency cap configured, the call first takes a slot for its GigaChat
+/// model (uploads included) and holds it until the returned stream ends or is dropped.
 pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStream, ProxyError> {
-    let files = call
-        .attachments
-        .resolve(call.client, req, &call.ctx)
-        .await?;
+    metrics::note_model(&req.model);
+    let slot = metrics::waiting(call.upstream.slot(&call.options.model)).await?;
+    let client = call.upstream.client();
+    let files = call.attachments.resolve(client, req, &call.ctx).await?;
     let (gc_request, plan) = request::build(req, &files, call.options)?;
     tracing::debug!(
         model = %gc_request.model,
@@ -59,25 +68,30 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     let mut stops = StopFilter::new(&req.stop);
 
     if !req.stream {
-        let response = call.client.chat(&gc_request, &call.ctx).await?;
+        let response = metrics::upstream("chat", client.chat(&gc_request, &call.ctx)).await?;
+        drop(slot);
         let mut raw = Vec::new();
         mapper.response(response, &mut raw);
         let events = apply_stops(&mut stops, raw);
-        return Ok(Box::pin(stream::iter(events.into_iter().map(Ok))));
+        return Ok(metrics::observe_events(
+            Box::pin(stream::iter(events.into_iter().map(Ok))),
+            false,
+        ));
     }
 
-    let mut chunks = call.client.chat_stream(&gc_request, &call.ctx).await?;
     // Commit only once GigaChat has produced its first chunk: an error before that
     // is still a proper HTTP error for the client.
-    let first = match chunks.next().await {
-        Some(Ok(chunk)) => chunk,
-        Some(Err(e)) => return Err(e.into()),
-        None => {
-            return Err(ProxyError::Upstream(gigachat::Error::StreamInterrupted(
+    let (chunks, first) = metrics::upstream("chat_stream", async {
+        let mut chunks = client.chat_stream(&gc_request, &call.ctx).await?;
+        match chunks.next().await {
+            Some(Ok(chunk)) => Ok((chunks, chunk)),
+            Some(Err(e)) => Err(ProxyError::from(e)),
+            None => Err(ProxyError::Upstream(gigachat::Error::StreamInterrupted(
                 "the stream ended before any data".into(),
-            )));
+            ))),
         }
-    };
+    })
+    .await?;
     let mut raw = Vec::new();
     mapper.chunk(first, &mut raw);
     let head = apply_stops(&mut stops, raw);
@@ -92,9 +106,28 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
         }
         Err(e) => vec![Err(ProxyError::from(e))],
     });
-    Ok(Box::pin(
-        stream::iter(head.into_iter().map(Ok)).chain(rest.flat_map(stream::iter)),
+    Ok(metrics::observe_events(
+        hold(
+            Box::pin(stream::iter(head.into_iter().map(Ok)).chain(rest.flat_map(stream::iter))),
+            slot,
+        ),
+        true,
     ))
+}
+
+/// `events`, keeping `slot` until they end (or are dropped: the client went away).
+fn hold(mut events: EventStream, mut slot: Option<limiter::Slot>) -> EventStream {
+    if slot.is_none() {
+        return events;
+    }
+    Box::pin(stream::poll_fn(move |cx| {
+        let next = events.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(None) = next {
+            // Released as soon as the answer is complete.
+            drop(slot.take());
+        }
+        next
+    }))
 }
 
 fn apply_stops(stops: &mut Option<StopFilter>, raw: Vec<Event>) -> Vec<Event> {

@@ -48,6 +48,40 @@ const DROPPED: &[&str] = &[
 
 const KEPT_FORMATS: &[&str] = &["date", "date-time", "time"];
 const MAX_DEPTH: usize = 32;
+/// Schema nodes produced at most per schema. `$ref`s may point at the same definition
+/// many times, so a small input can stand for an exponentially large tree
+/// (`a1 = {x: a0, y: a0}`, `a2 = {x: a1, y: a1}`, …); past this budget the rest is cut
+/// to empty object schemas.
+const MAX_NODES: usize = 10_000;
+
+/// The walk's state: the `$ref` names being expanded (to cut cycles) and the node
+/// budget left.
+struct Walk {
+    stack: Vec<String>,
+    nodes_left: usize,
+}
+
+impl Walk {
+    fn new() -> Self {
+        Self {
+            stack: Vec::new(),
+            nodes_left: MAX_NODES,
+        }
+    }
+}
+
+impl std::ops::Deref for Walk {
+    type Target = Vec<String>;
+    fn deref(&self) -> &Vec<String> {
+        &self.stack
+    }
+}
+
+impl std::ops::DerefMut for Walk {
+    fn deref_mut(&mut self) -> &mut Vec<String> {
+        &mut self.stack
+    }
+}
 
 /// Normalises a tool's parameter schema; `None` becomes an empty object schema.
 pub fn normalize_parameters(schema: Option<&Value>) -> Value {
@@ -55,7 +89,7 @@ pub fn normalize_parameters(schema: Option<&Value>) -> Value {
         return empty_object();
     };
     let defs = collect_defs(schema);
-    let mut out = normalize(schema, &defs, 0, &mut Vec::new());
+    let mut out = normalize(schema, &defs, 0, &mut Walk::new());
     if out.get("type").and_then(Value::as_str) != Some("object") {
         // GigaChat needs an object at the top: wrap anything else.
         out = json!({"type": "object", "properties": {"value": out}, "required": ["value"]});
@@ -66,7 +100,7 @@ pub fn normalize_parameters(schema: Option<&Value>) -> Value {
 /// A response-format schema gets the same treatment (GigaChat validates it alike).
 pub fn normalize_schema(schema: &Value) -> Value {
     let defs = collect_defs(schema);
-    normalize(schema, &defs, 0, &mut Vec::new())
+    normalize(schema, &defs, 0, &mut Walk::new())
 }
 
 fn empty_object() -> Value {
@@ -92,19 +126,15 @@ fn resolve_ref<'a>(reference: &str, defs: &'a Map<String, Value>) -> Option<(&'a
     defs.get_key_value(name).map(|(k, v)| (k.as_str(), v))
 }
 
-fn normalize(
-    schema: &Value,
-    defs: &Map<String, Value>,
-    depth: usize,
-    stack: &mut Vec<String>,
-) -> Value {
+fn normalize(schema: &Value, defs: &Map<String, Value>, depth: usize, stack: &mut Walk) -> Value {
     let Value::Object(obj) = schema else {
         // `true` / `{}`-like schemas: accept any string.
         return json!({"type": "string"});
     };
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || stack.nodes_left == 0 {
         return json!({"type": "object", "properties": {}});
     }
+    stack.nodes_left -= 1;
     if let Some(Value::String(r)) = obj.get("$ref") {
         let Some((name, target)) = resolve_ref(r, defs) else {
             return json!({"type": "object", "properties": {}});
@@ -390,6 +420,25 @@ mod tests {
     fn non_object_top_level_is_wrapped() {
         let n = normalize_parameters(Some(&json!({"type":"string"})));
         assert_eq!(n["properties"]["value"], json!({"type":"string"}));
+    }
+
+    #[test]
+    fn shared_refs_cannot_blow_up() {
+        let mut defs = Map::new();
+        defs.insert("a0".into(), json!({"type":"string"}));
+        for i in 1..40 {
+            let r = json!({"$ref": format!("#/$defs/a{}", i - 1)});
+            defs.insert(
+                format!("a{i}"),
+                json!({"type":"object","properties":{"x": r, "y": r, "z": r}}),
+            );
+        }
+        let s = json!({"$defs": defs, "$ref": "#/$defs/a39"});
+        let started = std::time::Instant::now();
+        let n = normalize_parameters(Some(&s));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(n["type"], "object");
+        assert!(n.to_string().len() < 2_000_000);
     }
 
     #[test]

@@ -37,7 +37,7 @@ fn kind(e: &ProxyError) -> &'static str {
 }
 
 pub fn body(e: &ProxyError) -> Bytes {
-    let message = e.client_message();
+    let message = with_param(e.client_message(), e.param());
     let env = Envelope {
         kind: "error",
         error: Body {
@@ -46,6 +46,20 @@ pub fn body(e: &ProxyError) -> Bytes {
         },
     };
     Bytes::from(serde_json::to_vec(&env).unwrap_or_default())
+}
+
+/// Anthropic's envelope has no `param`: the field goes in front of the message, as the
+/// Anthropic API writes it (`messages[0].content[1].text: Field required`).
+fn with_param(message: String, param: Option<&str>) -> String {
+    let Some(param) = param.filter(|p| !p.is_empty() && !message.contains(*p)) else {
+        return message;
+    };
+    let last = param.rsplit(['.', '[']).next().unwrap_or(param);
+    let rest = message
+        .strip_prefix(last)
+        .and_then(|m| m.strip_prefix(": "))
+        .unwrap_or(&message);
+    format!("{param}: {rest}")
 }
 
 pub fn response(e: &ProxyError) -> Response {
@@ -76,6 +90,24 @@ impl IntoResponse for AnthropicError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_field_leads_the_message() {
+        let m = |msg: &str, p: Option<&str>| with_param(msg.to_string(), p);
+        assert_eq!(
+            m("text: Field required", Some("messages[0].content[1].text")),
+            "messages[0].content[1].text: Field required"
+        );
+        assert_eq!(
+            m("unknown role", Some("messages[2].role")),
+            "messages[2].role: unknown role"
+        );
+        assert_eq!(
+            m("bad `messages[1]`", Some("messages[1]")),
+            "bad `messages[1]`"
+        );
+        assert_eq!(m("no param", None), "no param");
+    }
     use axum::http::header;
 
     #[test]

@@ -20,7 +20,7 @@ use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::{self, Answer};
 use crate::server::middleware::RequestId;
-use crate::upstream;
+use crate::upstream::{self, Upstream};
 
 /// Silence after which a `ping` event keeps the stream alive.
 pub const PING_AFTER: Duration = Duration::from_secs(10);
@@ -29,6 +29,7 @@ pub const PING_AFTER: Duration = Duration::from_secs(10);
 pub async fn messages(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AnthropicError> {
@@ -37,7 +38,7 @@ pub async fn messages(
     let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
     let call = upstream::ChatCall {
-        client: state.gigachat(),
+        upstream: &gigachat,
         attachments: state.attachments(),
         options: &options,
         ctx: ctx.clone(),
@@ -54,7 +55,7 @@ pub async fn messages(
     // if counting fails the final `message_delta` still carries GigaChat's real usage.
     let (events, counted) = tokio::join!(
         upstream::chat(call, &req),
-        count_request_tokens(&state, &req, &options, &ctx)
+        count_request_tokens(&gigachat, &req, &options, &ctx)
     );
     let events = events?;
     let input_tokens = counted.unwrap_or_else(|e| {
@@ -72,6 +73,7 @@ pub async fn messages(
 pub async fn count_tokens(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AnthropicError> {
@@ -81,12 +83,12 @@ pub async fn count_tokens(
         obj.entry("max_tokens").or_insert(json!(1));
         obj.remove("stream");
     }
-    let wire: MessagesRequest = serde_json::from_value(wire)
-        .map_err(|e| ProxyError::invalid(format!("invalid request: {e}")))?;
+    let wire: MessagesRequest = crate::dialect::from_value(wire)?;
     let (req, _) = request::decode(wire)?;
+    crate::server::metrics::note_model(&req.model);
     let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
-    let tokens = count_request_tokens(&state, &req, &options, &ctx).await?;
+    let tokens = count_request_tokens(&gigachat, &req, &options, &ctx).await?;
     Ok(json_response(Bytes::from(
         json!({ "input_tokens": tokens }).to_string(),
     )))
@@ -95,7 +97,7 @@ pub async fn count_tokens(
 /// Counts the translated request (system, messages, function calls and results, tool
 /// definitions) with GigaChat's own tokenizer. Never guesses: any failure is an error.
 pub async fn count_request_tokens(
-    state: &AppState,
+    gigachat: &Upstream,
     req: &ir::ChatRequest,
     options: &upstream::request::Options,
     ctx: &gigachat::RequestContext,
@@ -105,16 +107,12 @@ pub async fn count_request_tokens(
     if input.is_empty() {
         return Ok(0);
     }
-    let counts = state
-        .gigachat()
-        .tokens_count(
-            &TokensCountRequest {
-                model: gc.model.clone(),
-                input,
-            },
-            ctx,
-        )
-        .await?;
+    let request = TokensCountRequest {
+        model: gc.model.clone(),
+        input,
+    };
+    let count = gigachat.client().tokens_count(&request, ctx);
+    let counts = crate::server::metrics::upstream("tokens_count", count).await?;
     Ok(counts.iter().map(|c| c.tokens).sum())
 }
 

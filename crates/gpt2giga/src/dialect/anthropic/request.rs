@@ -14,7 +14,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::dialect::shown;
+use crate::dialect::{required_str, shown};
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -299,11 +299,11 @@ fn text_blocks(blocks: &[Value], param: &str) -> Result<String, ProxyError> {
     for (k, b) in blocks.iter().enumerate() {
         match b.get("type").and_then(Value::as_str) {
             Some("text") => {
-                let t = b.get("text").and_then(Value::as_str).unwrap_or("");
+                let t = required_str(b, "text", &format!("{param}[{k}]"))?;
                 if !out.is_empty() && !t.is_empty() {
                     out.push_str("\n\n");
                 }
-                out.push_str(t);
+                out.push_str(&t);
             }
             other => {
                 return Err(ProxyError::invalid_param(
@@ -356,8 +356,8 @@ fn decode_message(m: InputMessage, i: usize, out: &mut ir::ChatRequest) -> Resul
                 let param = at(&format!("content[{k}]"));
                 match b.get("type").and_then(Value::as_str) {
                     Some("text") => {
-                        let t = b.get("text").and_then(Value::as_str).unwrap_or("");
-                        msg.parts.push(ir::Part::Text(t.to_string()));
+                        msg.parts
+                            .push(ir::Part::Text(required_str(&b, "text", &param)?));
                     }
                     Some("tool_use") => {
                         let id = str_field(&b, "id", &param)?;
@@ -410,12 +410,9 @@ fn tool_result(b: &Value, param: &str) -> Result<ir::Message, ProxyError> {
             let mut texts = Vec::new();
             for (k, blk) in blocks.iter().enumerate() {
                 match blk.get("type").and_then(Value::as_str) {
-                    Some("text") => texts.push(
-                        blk.get("text")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                    ),
+                    Some("text") => {
+                        texts.push(required_str(blk, "text", &format!("{param}.content[{k}]"))?)
+                    }
                     other => {
                         return Err(ProxyError::invalid_param(
                             format!(
@@ -445,12 +442,7 @@ fn tool_result(b: &Value, param: &str) -> Result<ir::Message, ProxyError> {
 fn user_part(b: &Value, param: &str) -> Result<Option<ir::Part>, ProxyError> {
     let kind = b.get("type").and_then(Value::as_str);
     Ok(match kind {
-        Some("text") => Some(ir::Part::Text(
-            b.get("text")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        )),
+        Some("text") => Some(ir::Part::Text(required_str(b, "text", param)?)),
         Some("image") => Some(ir::Part::Media(ir::Media {
             kind: ir::MediaKind::Image,
             source: media_source(b.get("source"), &format!("{param}.source"))?,

@@ -14,13 +14,15 @@ use crate::app::AppState;
 use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::Answer;
+use crate::server::metrics;
 use crate::server::middleware::RequestId;
-use crate::upstream;
+use crate::upstream::{self, Upstream};
 
 /// `POST /chat/completions`
 pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
@@ -28,7 +30,7 @@ pub async fn chat_completions(
     let (req, enc) = chat_request::decode(wire)?;
     let options = state.chat_options(&req.model);
     let call = upstream::ChatCall {
-        client: state.gigachat(),
+        upstream: &gigachat,
         attachments: state.attachments(),
         options: &options,
         ctx: state.request_context(&rid, &headers),
@@ -52,9 +54,12 @@ pub fn json_response(body: Bytes) -> Response {
 pub async fn list_models(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
 ) -> Result<Response, OpenAiError> {
-    let list = state.models(&state.request_context(&rid, &headers)).await?;
+    let list = state
+        .models(&gigachat, &state.request_context(&rid, &headers))
+        .await?;
     if headers.contains_key("anthropic-version") {
         return Ok(json_response(super::models::anthropic_list(&list)));
     }
@@ -65,10 +70,13 @@ pub async fn list_models(
 pub async fn get_model(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, OpenAiError> {
-    let list = state.models(&state.request_context(&rid, &headers)).await?;
+    let list = state
+        .models(&gigachat, &state.request_context(&rid, &headers))
+        .await?;
     match list.data.iter().find(|m| m.id == id) {
         Some(m) if headers.contains_key("anthropic-version") => {
             Ok(json_response(super::models::anthropic_one(m)))
@@ -82,15 +90,20 @@ pub async fn get_model(
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OpenAiError> {
     use super::embeddings as emb;
     let req: emb::EmbeddingsRequest = parse_json(&body)?;
     let (texts, encoding) = emb::decode(&req)?;
+    metrics::note_model(&req.model);
     let ctx = state.request_context(&rid, &headers);
     let model = state.config().proxy.embeddings.clone();
-    let client = state.gigachat();
+    // One slot per request under the concurrency cap; its batches then go one at a time.
+    let slot = metrics::waiting(gigachat.slot(&model)).await?;
+    let parallel = if slot.is_some() { 1 } else { 4 };
+    let client = gigachat.client();
     let results: Vec<Result<gigachat::types::EmbeddingsResponse, gigachat::Error>> =
         futures::stream::iter(emb::batches(texts))
             .map(|input| {
@@ -99,11 +112,14 @@ pub async fn embeddings(
                     model: model.clone(),
                 };
                 let ctx = ctx.clone();
-                async move { client.embeddings(&request, &ctx).await }
+                async move {
+                    metrics::upstream("embeddings", client.embeddings(&request, &ctx)).await
+                }
             })
-            .buffered(4)
+            .buffered(parallel)
             .collect()
             .await;
+    drop(slot);
     let mut vectors = Vec::new();
     let mut tokens = 0u64;
     for r in results {

@@ -23,7 +23,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::dialect::shown;
+use crate::dialect::{required_str, shown};
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -696,11 +696,12 @@ fn text_of(content: &Value, param: &str) -> Result<String, ProxyError> {
         Value::Array(parts) => {
             let mut out = String::new();
             for (k, p) in parts.iter().enumerate() {
+                let at = format!("{param}[{k}]");
                 let t = match p.get("type").and_then(Value::as_str) {
                     Some(
                         "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text",
-                    ) => p.get("text").and_then(Value::as_str).unwrap_or(""),
-                    Some("refusal") => p.get("refusal").and_then(Value::as_str).unwrap_or(""),
+                    ) => required_str(p, "text", &at)?,
+                    Some("refusal") => required_str(p, "refusal", &at)?,
                     other => {
                         return Err(ProxyError::invalid_param(
                             format!("content part {} is not allowed here", shown(other)),
@@ -711,7 +712,7 @@ fn text_of(content: &Value, param: &str) -> Result<String, ProxyError> {
                 if !out.is_empty() && !t.is_empty() {
                     out.push('\n');
                 }
-                out.push_str(t);
+                out.push_str(&t);
             }
             Ok(out)
         }
@@ -731,18 +732,12 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
             for (k, p) in parts.iter().enumerate() {
                 let at = format!("{param}[{k}]");
                 match p.get("type").and_then(Value::as_str) {
-                    Some("input_text" | "output_text" | "text") => out.push(ir::Part::Text(
-                        p.get("text")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                    )),
-                    Some("refusal") => out.push(ir::Part::Text(
-                        p.get("refusal")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                    )),
+                    Some("input_text" | "output_text" | "text") => {
+                        out.push(ir::Part::Text(required_str(p, "text", &at)?));
+                    }
+                    Some("refusal") => {
+                        out.push(ir::Part::Text(required_str(p, "refusal", &at)?));
+                    }
                     Some("input_image") => {
                         let Some(url) = p.get("image_url").and_then(Value::as_str) else {
                             return Err(ProxyError::invalid_param(

@@ -1,0 +1,208 @@
+//! The per-model concurrency cap (`--proxy.max-concurrent-requests-per-model`, off by
+//! default).
+//!
+//! GigaChat's personal accounts allow one request in flight; more answer 429. With the
+//! cap set, the proxy keeps at most `max` GigaChat requests in flight per key (the
+//! proxy uses (identity, GigaChat model), so pass-token callers never queue behind each
+//! other). A request that finds every slot taken waits in a FIFO queue of at most
+//! `queue` requests for up to `timeout`; a full queue or the timeout is a 429 with
+//! `Retry-After` in the caller's dialect. A [`Slot`] is held until dropped — for a
+//! stream, until the stream ends or the client goes away.
+//!
+//! Keys are created on demand and dropped once nothing holds or waits for them, so a
+//! client naming endless models (with `--proxy.pass-model`) cannot grow the map.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ProxyError;
+
+/// What a refused request is told to wait before retrying.
+pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The map is swept of unused keys when it grows past this.
+const SWEEP_AT: usize = 256;
+
+struct Gate {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+/// A concurrency slot; released on drop.
+#[derive(Debug)]
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// At most `max` holders per key, `queue` waiters per key, each waiting `timeout`.
+pub struct Limiter<K> {
+    max: usize,
+    queue: usize,
+    timeout: Duration,
+    gates: Mutex<HashMap<K, Arc<Gate>>>,
+}
+
+impl<K: Hash + Eq + Clone> Limiter<K> {
+    pub fn new(max: usize, queue: usize, timeout: Duration) -> Self {
+        Self {
+            max: max.max(1),
+            queue,
+            timeout,
+            gates: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn gate(&self, key: K) -> Result<Arc<Gate>, ProxyError> {
+        let mut gates = self
+            .gates
+            .lock()
+            .map_err(|_| ProxyError::Internal("limiter lock poisoned".into()))?;
+        if gates.len() >= SWEEP_AT && !gates.contains_key(&key) {
+            // A gate is in use while a request between `gate()` and its permit holds
+            // it, while someone waits, or while a slot (a permit) is out.
+            let max = self.max;
+            gates.retain(|_, g| {
+                Arc::strong_count(g) > 1
+                    || g.waiting.load(Ordering::Acquire) > 0
+                    || g.permits.available_permits() < max
+            });
+        }
+        Ok(gates
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(Gate {
+                    permits: Arc::new(Semaphore::new(self.max)),
+                    waiting: AtomicUsize::new(0),
+                })
+            })
+            .clone())
+    }
+
+    /// A slot for `key`; `label` names it in the error (the model).
+    pub async fn acquire(&self, key: K, label: &str) -> Result<Slot, ProxyError> {
+        let gate = self.gate(key)?;
+        if let Ok(permit) = gate.permits.clone().try_acquire_owned() {
+            return Ok(Slot { _permit: permit });
+        }
+        // Reserve a place in the queue, or refuse at once.
+        let reserved = gate
+            .waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+                (w < self.queue).then_some(w + 1)
+            })
+            .is_ok();
+        if !reserved {
+            tracing::info!(
+                model = label,
+                max = self.max,
+                queue = self.queue,
+                "concurrency cap: queue full, refusing"
+            );
+            return Err(busy(format!(
+                "too many concurrent requests for model {label}: {} in flight and {} waiting \
+                 (--proxy.max-concurrent-requests-per-model)",
+                self.max, self.queue
+            )));
+        }
+        struct Leave<'a>(&'a AtomicUsize);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _leave = Leave(&gate.waiting);
+        match tokio::time::timeout(self.timeout, gate.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Slot { _permit: permit }),
+            Ok(Err(_)) => Err(ProxyError::Internal("limiter closed".into())),
+            Err(_) => {
+                tracing::info!(
+                    model = label,
+                    waited_secs = self.timeout.as_secs_f64(),
+                    "concurrency cap: gave up waiting"
+                );
+                Err(busy(format!(
+                    "no free slot for model {label} within {}s (--proxy.max-concurrent-requests-per-model, \
+                     --proxy.concurrency-queue-timeout-secs)",
+                    self.timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+
+    /// Keys currently tracked (for tests).
+    pub fn keys(&self) -> usize {
+        self.gates.lock().map_or(0, |g| g.len())
+    }
+}
+
+fn busy(message: String) -> ProxyError {
+    ProxyError::Busy {
+        message,
+        retry_after: RETRY_AFTER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn caps_queues_and_refuses() {
+        let l = Limiter::new(1, 1, Duration::from_millis(200));
+        let a = l.acquire("m", "m").await.unwrap();
+        // Another key is independent.
+        let _other = l.acquire("n", "n").await.unwrap();
+        // One may wait; it gets the slot once `a` is released.
+        let waiter = {
+            let l = &l;
+            async move { l.acquire("m", "m").await }
+        };
+        let release = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            // The queue (1) is full now: a third is refused at once.
+            let e = l.acquire("m", "m").await.unwrap_err();
+            assert_eq!(e.status(), 429);
+            assert_eq!(e.retry_after(), Some(RETRY_AFTER));
+            assert!(e.to_string().contains("1 in flight and 1 waiting"), "{e}");
+            drop(a);
+        };
+        let (got, ()) = tokio::join!(waiter, release);
+        let b = got.unwrap();
+        // Held: the next one times out.
+        let started = std::time::Instant::now();
+        let e = l.acquire("m", "m").await.unwrap_err();
+        assert_eq!(e.status(), 429);
+        assert!(started.elapsed() >= Duration::from_millis(190));
+        assert!(e.to_string().contains("within 0.2s"), "{e}");
+        drop(b);
+        l.acquire("m", "m").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn zero_queue_refuses_at_once() {
+        let l = Limiter::new(2, 0, Duration::from_secs(5));
+        let _a = l.acquire(1, "m").await.unwrap();
+        let _b = l.acquire(1, "m").await.unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(l.acquire(1, "m").await.unwrap_err().status(), 429);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn idle_keys_are_swept() {
+        let l = Limiter::new(1, 0, Duration::from_secs(1));
+        let held = l.acquire(0usize, "m").await.unwrap();
+        for k in 1..=SWEEP_AT * 2 {
+            drop(l.acquire(k, "m").await.unwrap());
+        }
+        assert!(l.keys() <= SWEEP_AT + 1, "{}", l.keys());
+        // The held key survived the sweeps.
+        assert_eq!(l.acquire(0usize, "m").await.unwrap_err().status(), 429);
+        drop(held);
+    }
+}

@@ -1,0 +1,594 @@
+//! Whose GigaChat account a request uses: the proxy's own, or — with
+//! `--proxy.pass-token` — the caller's.
+//!
+//! # The pass-token rules
+//!
+//! A caller names its GigaChat identity with one of three values (the Python gpt2giga's
+//! spelling):
+//!
+//! * `giga-cred-<authorization key>[:<scope>]` — an authorization key and its OAuth
+//!   scope (default `GIGACHAT_API_PERS`, as in Python);
+//! * `giga-auth-<access token>` — a pre-issued access token (never refreshed);
+//! * `giga-user-<user>:<password>` — user and password (the password may contain `:`).
+//!
+//! [`resolve`] reads it from `Authorization: Bearer giga-…`, or, when `Authorization`
+//! carries none, from the `x-api-key` header (where Anthropic SDKs put their key). It
+//! is never read from the query string (URLs end up in logs). Then:
+//!
+//! 1. a `giga-…` value that does not parse is a 401 — never a fall-back;
+//! 2. without one, the proxy's own credentials are used only when the request has no
+//!    `Authorization` header, or its bearer is one of the proxy's API keys;
+//! 3. any other `Authorization` (a raw key without the `giga-` prefix, `Bearer unused`,
+//!    a Basic header) is a 401 naming the expected forms.
+//!
+//! GigaChat's own verdict on the identity (the token endpoint refuses it, or GigaChat
+//! answers 401) reaches the caller as a 401 as well: a per-caller client has no other
+//! credentials to fall back to.
+//!
+//! # The pool
+//!
+//! [`ClientPool`] keeps one [`gigachat::Client`] per identity (so each keeps its token
+//! cache), all sharing the proxy's certificate-free connection pool
+//! ([`gigachat::Client::with_credentials`]). It holds at most `capacity` identities,
+//! evicting the least recently used, and forgets an identity after `idle_ttl` without a
+//! request. Entries are keyed by a salted SHA-256 of the identity; the secret itself
+//! lives only inside the client ([`gigachat::Secret`]), and logs show a short
+//! fingerprint ([`Owner`]).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, header};
+use gigachat::{Credentials, Secret};
+use sha2::{Digest, Sha256};
+
+use super::limiter::{Limiter, Slot};
+use crate::error::ProxyError;
+
+/// Identities kept at most.
+pub const POOL_CAPACITY: usize = 256;
+/// An identity unused this long is forgotten (its token with it).
+pub const POOL_IDLE_TTL: Duration = Duration::from_secs(600);
+
+const CRED: &str = "giga-cred-";
+const AUTH: &str = "giga-auth-";
+const USER: &str = "giga-user-";
+/// Anything starting with this is meant as a GigaChat identity, never as a proxy key.
+pub const PREFIX: &str = "giga-";
+
+/// The forms, for error messages.
+const FORMS: &str = "giga-cred-<authorization key>[:<scope>], giga-auth-<access token> or giga-user-<user>:<password>";
+
+/// A GigaChat identity sent by the caller.
+#[derive(Clone, PartialEq)]
+pub enum PassToken {
+    Credentials { key: Secret, scope: String },
+    AccessToken(Secret),
+    UserPassword { user: String, password: Secret },
+}
+
+impl fmt::Debug for PassToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PassToken::Credentials { scope, .. } => write!(f, "giga-cred-***:{scope}"),
+            PassToken::AccessToken(_) => f.write_str("giga-auth-***"),
+            PassToken::UserPassword { .. } => f.write_str("giga-user-***"),
+        }
+    }
+}
+
+impl PassToken {
+    /// Parses a `giga-…` value. `None` when `value` does not start with `giga-`; the
+    /// error names what is wrong, never the value.
+    pub fn parse(value: &str) -> Option<Result<PassToken, String>> {
+        if !value.starts_with(PREFIX) {
+            return None;
+        }
+        Some(Self::parse_prefixed(value))
+    }
+
+    fn parse_prefixed(value: &str) -> Result<PassToken, String> {
+        if let Some(rest) = value.strip_prefix(CRED) {
+            let mut parts = rest.split(':');
+            let key = parts.next().unwrap_or_default();
+            let scope = parts.next();
+            if parts.next().is_some() {
+                return Err("giga-cred- takes <authorization key>[:<scope>]: too many ':'".into());
+            }
+            if !is_token(key, 4096) {
+                return Err(
+                    "giga-cred- needs a non-empty authorization key of printable ASCII characters"
+                        .into(),
+                );
+            }
+            let scope = match scope {
+                None => gigachat::DEFAULT_SCOPE.to_string(),
+                Some(s)
+                    if !s.is_empty()
+                        && s.len() <= 64
+                        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                {
+                    s.to_string()
+                }
+                Some(_) => {
+                    return Err(
+                        "giga-cred- scope must be a word like GIGACHAT_API_PERS, GIGACHAT_API_B2B or GIGACHAT_API_CORP"
+                            .into(),
+                    );
+                }
+            };
+            return Ok(PassToken::Credentials {
+                key: Secret::new(key),
+                scope,
+            });
+        }
+        if let Some(token) = value.strip_prefix(AUTH) {
+            if !is_token(token, 16384) {
+                return Err(
+                    "giga-auth- needs a non-empty access token of printable ASCII characters"
+                        .into(),
+                );
+            }
+            return Ok(PassToken::AccessToken(Secret::new(token)));
+        }
+        if let Some(rest) = value.strip_prefix(USER) {
+            let Some((user, password)) = rest.split_once(':') else {
+                return Err("giga-user- takes <user>:<password>".into());
+            };
+            let printable = |s: &str, max: usize| {
+                !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+            };
+            if !printable(user, 256) || !printable(password, 1024) {
+                return Err(
+                    "giga-user- needs a non-empty user and password without control characters"
+                        .into(),
+                );
+            }
+            return Ok(PassToken::UserPassword {
+                user: user.to_string(),
+                password: Secret::new(password),
+            });
+        }
+        Err(format!("unknown giga- prefix: expected {FORMS}"))
+    }
+
+    fn credentials(&self) -> Credentials {
+        match self {
+            PassToken::Credentials { key, scope } => Credentials::AuthorizationKey {
+                key: key.clone(),
+                scope: scope.clone(),
+            },
+            PassToken::AccessToken(t) => Credentials::AccessToken(t.clone()),
+            PassToken::UserPassword { user, password } => Credentials::UserPassword {
+                user: user.clone(),
+                password: password.clone(),
+            },
+        }
+    }
+
+    /// Salted SHA-256 over the kind and every field (length-prefixed).
+    fn fingerprint(&self, salt: &[u8]) -> Fingerprint {
+        let (kind, fields): (&str, [&str; 2]) = match self {
+            PassToken::Credentials { key, scope } => ("cred", [key.expose(), scope]),
+            PassToken::AccessToken(t) => ("auth", [t.expose(), ""]),
+            PassToken::UserPassword { user, password } => ("user", [user, password.expose()]),
+        };
+        let mut h = Sha256::new();
+        h.update(salt);
+        for f in std::iter::once(kind).chain(fields) {
+            h.update((f.len() as u64).to_le_bytes());
+            h.update(f.as_bytes());
+        }
+        Fingerprint(h.finalize().into())
+    }
+}
+
+/// Non-empty, at most `max` bytes, printable ASCII without spaces (a header-safe token).
+fn is_token(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A salted hash of a caller's identity.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    /// The first 4 bytes in hex: enough to tell callers apart in logs, useless to guess
+    /// a secret from (the hash is salted per process).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in &self.0[..4] {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whose GigaChat account a request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The proxy's own configured credentials.
+    Server,
+    /// A caller's pass-token identity.
+    Caller(Fingerprint),
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Owner::Server => f.write_str("server"),
+            Owner::Caller(fp) => write!(f, "pass-token:{fp}"),
+        }
+    }
+}
+
+/// Where a request's GigaChat identity comes from (see the module docs). `Ok(None)`:
+/// the proxy's own credentials.
+pub fn resolve(headers: &HeaderMap, api_keys: &[String]) -> Result<Option<PassToken>, ProxyError> {
+    let authorization = headers.get(header::AUTHORIZATION);
+    let bearer = authorization.map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(crate::server::auth::bearer)
+            .map(str::trim)
+    });
+    let x_api_key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let identity = match bearer {
+        Some(Some(b)) if b.starts_with(PREFIX) => Some(b),
+        _ => x_api_key.filter(|k| k.starts_with(PREFIX)),
+    };
+    if let Some(value) = identity {
+        return match PassToken::parse(value) {
+            Some(Ok(t)) => Ok(Some(t)),
+            Some(Err(why)) => Err(ProxyError::Unauthorized(format!(
+                "malformed GigaChat identity: {why}"
+            ))),
+            None => Err(ProxyError::Unauthorized(format!(
+                "malformed GigaChat identity: expected {FORMS}"
+            ))),
+        };
+    }
+    match bearer {
+        None => Ok(None),
+        Some(Some(b)) if crate::server::auth::matches_any(b, api_keys) => Ok(None),
+        Some(_) => Err(ProxyError::Unauthorized(format!(
+            "with --proxy.pass-token the Authorization header must carry a GigaChat identity \
+             (Bearer {FORMS}) or the proxy's API key; omit it to use the proxy's own GigaChat account"
+        ))),
+    }
+}
+
+struct Entry {
+    client: gigachat::Client,
+    last_used: Instant,
+}
+
+/// Per-identity GigaChat clients (see the module docs).
+pub struct ClientPool {
+    base: gigachat::Client,
+    capacity: usize,
+    idle_ttl: Duration,
+    salt: [u8; 16],
+    entries: Mutex<HashMap<Fingerprint, Entry>>,
+}
+
+impl ClientPool {
+    pub fn new(base: gigachat::Client, capacity: usize, idle_ttl: Duration) -> Self {
+        Self {
+            base,
+            capacity: capacity.max(1),
+            idle_ttl,
+            salt: *uuid::Uuid::new_v4().as_bytes(),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The client for `token`, made on first use (or after it idled out).
+    pub fn get(&self, token: &PassToken) -> Result<(Fingerprint, gigachat::Client), ProxyError> {
+        let fp = token.fingerprint(&self.salt);
+        let now = Instant::now();
+        let mut entries = self
+            .entries
+            .lock()
+            .map_err(|_| ProxyError::Internal("client pool lock poisoned".into()))?;
+        if let Some(e) = entries.get_mut(&fp)
+            && now.duration_since(e.last_used) < self.idle_ttl
+        {
+            e.last_used = now;
+            return Ok((fp, e.client.clone()));
+        }
+        let client = self
+            .base
+            .with_credentials(token.credentials())
+            .map_err(|e| ProxyError::Unauthorized(format!("unusable GigaChat identity: {e}")))?;
+        if !entries.contains_key(&fp) && entries.len() >= self.capacity {
+            let ttl = self.idle_ttl;
+            entries.retain(|_, e| now.duration_since(e.last_used) < ttl);
+            if entries.len() >= self.capacity
+                && let Some(oldest) = entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.last_used)
+                    .map(|(k, _)| *k)
+            {
+                entries.remove(&oldest);
+            }
+        }
+        entries.insert(
+            fp,
+            Entry {
+                client: client.clone(),
+                last_used: now,
+            },
+        );
+        tracing::debug!(identity = %fp, pooled = entries.len(), "new GigaChat client for a pass-token identity");
+        Ok((fp, client))
+    }
+
+    /// Identities currently kept.
+    pub fn len(&self) -> usize {
+        self.entries.lock().map_or(0, |e| e.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The GigaChat side of one request: the client to call, whose account it is, and the
+/// per-model concurrency cap (when configured).
+#[derive(Clone)]
+pub struct Upstream {
+    client: gigachat::Client,
+    owner: Owner,
+    limiter: Option<Arc<Limiter<(Owner, String)>>>,
+}
+
+impl Upstream {
+    pub fn new(
+        client: gigachat::Client,
+        owner: Owner,
+        limiter: Option<Arc<Limiter<(Owner, String)>>>,
+    ) -> Self {
+        Self {
+            client,
+            owner,
+            limiter,
+        }
+    }
+
+    pub fn client(&self) -> &gigachat::Client {
+        &self.client
+    }
+
+    pub fn owner(&self) -> Owner {
+        self.owner
+    }
+
+    /// A slot for one GigaChat request to `model` (`None` when no cap is configured):
+    /// waits in the bounded queue, or fails with 429 and `Retry-After`.
+    pub async fn slot(&self, model: &str) -> Result<Option<Slot>, ProxyError> {
+        match &self.limiter {
+            None => Ok(None),
+            Some(l) => l
+                .acquire((self.owner, model.to_string()), model)
+                .await
+                .map(Some),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn parse(v: &str) -> Result<PassToken, String> {
+        PassToken::parse(v).unwrap()
+    }
+
+    fn ok(v: &str) -> PassToken {
+        parse(v).unwrap()
+    }
+
+    #[test]
+    fn parses_the_three_forms_like_python() {
+        assert_eq!(
+            ok("giga-cred-QUJD:GIGACHAT_API_CORP"),
+            PassToken::Credentials {
+                key: Secret::new("QUJD"),
+                scope: "GIGACHAT_API_CORP".into()
+            }
+        );
+        assert_eq!(
+            ok("giga-cred-QUJD=="),
+            PassToken::Credentials {
+                key: Secret::new("QUJD=="),
+                scope: "GIGACHAT_API_PERS".into()
+            }
+        );
+        assert_eq!(
+            ok("giga-auth-eyJ.abc-_"),
+            PassToken::AccessToken(Secret::new("eyJ.abc-_"))
+        );
+        assert_eq!(
+            ok("giga-user-alice:pa:ss"),
+            PassToken::UserPassword {
+                user: "alice".into(),
+                password: Secret::new("pa:ss")
+            }
+        );
+        assert!(PassToken::parse("sk-123").is_none());
+        assert!(PassToken::parse("").is_none());
+    }
+
+    #[test]
+    fn malformed_values_are_errors_that_never_echo_the_secret() {
+        for bad in [
+            "giga-cred-",
+            "giga-cred-:GIGACHAT_API_PERS",
+            "giga-cred-KEY:",
+            "giga-cred-KEY:a:b",
+            "giga-cred-KEY:bad scope",
+            "giga-cred-K EY",
+            "giga-auth-",
+            "giga-auth-tok en",
+            "giga-user-alice",
+            "giga-user-:pw",
+            "giga-user-alice:",
+            "giga-user-al\u{7}ice:pw",
+            "giga-token-x",
+            "giga-",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert!(!e.contains("KEY") && !e.contains("alice"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let t = parse("giga-user-alice:hunter2").unwrap();
+        assert!(!format!("{t:?}").contains("hunter2"));
+        let t = parse("giga-cred-SECRETKEY").unwrap();
+        assert!(!format!("{t:?}").contains("SECRETKEY"));
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn resolve_follows_the_documented_rules() {
+        let keys = vec!["proxy-key".to_string()];
+        let r = |pairs: &[(&str, &str)]| resolve(&headers(pairs), &keys);
+        // No Authorization: the server's account.
+        assert_eq!(r(&[]).unwrap(), None);
+        assert_eq!(r(&[("x-api-key", "proxy-key")]).unwrap(), None);
+        // The proxy key as the bearer: the server's account.
+        assert_eq!(r(&[("authorization", "Bearer proxy-key")]).unwrap(), None);
+        // A giga-* bearer: the caller's identity.
+        assert!(matches!(
+            r(&[("authorization", "Bearer giga-auth-T")]).unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        assert!(matches!(
+            r(&[
+                ("authorization", "bearer giga-auth-T"),
+                ("x-api-key", "proxy-key")
+            ])
+            .unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        // Anthropic style: the identity in x-api-key.
+        assert!(matches!(
+            r(&[("x-api-key", "giga-cred-K")]).unwrap(),
+            Some(PassToken::Credentials { .. })
+        ));
+        assert!(matches!(
+            r(&[
+                ("authorization", "Bearer proxy-key"),
+                ("x-api-key", "giga-user-u:p")
+            ])
+            .unwrap(),
+            Some(PassToken::UserPassword { .. })
+        ));
+        // Authorization wins over x-api-key.
+        assert!(matches!(
+            r(&[
+                ("authorization", "Bearer giga-auth-T"),
+                ("x-api-key", "giga-cred-K")
+            ])
+            .unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        // Never a silent fall-back.
+        for bad in [
+            &[("authorization", "Bearer giga-cred-")][..],
+            &[("authorization", "Bearer giga-nope-x")],
+            &[("authorization", "Bearer sk-unused")],
+            &[("authorization", "Basic dXNlcjpwdw==")],
+            &[("authorization", "Bearer")],
+            &[("x-api-key", "giga-user-nopassword")],
+            &[
+                ("authorization", "Bearer sk-unused"),
+                ("x-api-key", "proxy-key"),
+            ],
+        ] {
+            let e = r(bad).unwrap_err();
+            assert_eq!(e.status(), 401, "{bad:?}");
+        }
+    }
+
+    fn pool(capacity: usize, ttl: Duration) -> ClientPool {
+        let base = gigachat::Client::new(gigachat::ClientConfig {
+            base_url: "http://127.0.0.1:9/api/v1".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        ClientPool::new(base, capacity, ttl)
+    }
+
+    #[test]
+    fn pool_reuses_clients_and_evicts_the_least_recently_used() {
+        let p = pool(2, Duration::from_secs(60));
+        let a = parse("giga-auth-A").unwrap();
+        let b = parse("giga-auth-B").unwrap();
+        let c = parse("giga-auth-C").unwrap();
+        let (fa, ca) = p.get(&a).unwrap();
+        let (fa2, ca2) = p.get(&a).unwrap();
+        assert_eq!(fa, fa2);
+        // Same client: same token cache.
+        assert!(std::ptr::eq(ca.config(), ca2.config()));
+        let (fb, _) = p.get(&b).unwrap();
+        assert_ne!(fa, fb);
+        // Touch A, then C evicts B (the least recently used).
+        p.get(&a).unwrap();
+        p.get(&c).unwrap();
+        assert_eq!(p.len(), 2);
+        let (_, ca3) = p.get(&a).unwrap();
+        assert!(std::ptr::eq(ca.config(), ca3.config()));
+        let (_, cb2) = p.get(&b).unwrap();
+        assert_eq!(cb2.config().access_token.as_ref().unwrap().expose(), "B");
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn pool_forgets_idle_identities() {
+        let p = pool(8, Duration::from_millis(0));
+        let a = parse("giga-auth-A").unwrap();
+        let (_, c1) = p.get(&a).unwrap();
+        let (_, c2) = p.get(&a).unwrap();
+        assert!(!std::ptr::eq(c1.config(), c2.config()));
+    }
+
+    #[test]
+    fn fingerprints_are_salted_and_distinguish_fields() {
+        let p1 = pool(8, Duration::from_secs(60));
+        let p2 = pool(8, Duration::from_secs(60));
+        let a = parse("giga-cred-K:GIGACHAT_API_PERS").unwrap();
+        let b = parse("giga-cred-K:GIGACHAT_API_CORP").unwrap();
+        assert_ne!(a.fingerprint(&p1.salt), b.fingerprint(&p1.salt));
+        assert_ne!(a.fingerprint(&p1.salt), a.fingerprint(&p2.salt));
+        assert_eq!(a.fingerprint(&p1.salt), a.fingerprint(&p1.salt));
+        assert_eq!(
+            Owner::Caller(a.fingerprint(&p1.salt)).to_string().len(),
+            "pass-token:".len() + 8
+        );
+    }
+}
