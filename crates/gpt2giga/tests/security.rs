@@ -1142,3 +1142,63 @@ async fn pass_token_pool_is_bounded_by_identity_not_requests() {
     }
     assert_eq!(state.pooled_identities(), 1);
 }
+
+#[tokio::test]
+async fn stored_responses_are_private_to_their_gigachat_identity() {
+    let p = TestProxy::start_with(PASS, &[]).await;
+    let alice = format!("Bearer giga-auth-{}", p.ctl().issue_static_token());
+    let bob = format!("Bearer giga-auth-{}", p.ctl().issue_static_token());
+    let r = post_with(
+        &p,
+        "/v1/responses",
+        &[("authorization", &alice)],
+        &json!({"model": "gpt-5", "input": "secret plans"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let get = |who: &str, path: String| {
+        let rb = http().get(p.at(&path)).header("authorization", who);
+        async move { rb.send().await.unwrap().status().as_u16() }
+    };
+    // Bob (and the server's own identity) see nothing: not found, not forbidden.
+    assert_eq!(get(&bob, format!("/v1/responses/{id}")).await, 404);
+    assert_eq!(
+        get(&bob, format!("/v1/responses/{id}/input_items")).await,
+        404
+    );
+    let follow = post_with(
+        &p,
+        "/v1/responses",
+        &[("authorization", &bob)],
+        &json!({"model": "gpt-5", "input": "more", "previous_response_id": id}),
+    )
+    .await;
+    assert_eq!(follow.status(), 404);
+    let del = http()
+        .delete(p.at(&format!("/v1/responses/{id}")))
+        .header("authorization", &bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 404);
+    assert_eq!(
+        get("Bearer nothing", format!("/v1/responses/{id}")).await,
+        401
+    );
+
+    // Alice still has it.
+    assert_eq!(get(&alice, format!("/v1/responses/{id}")).await, 200);
+    let follow = post_with(
+        &p,
+        "/v1/responses",
+        &[("authorization", &alice)],
+        &json!({"model": "gpt-5", "input": "more", "previous_response_id": id}),
+    )
+    .await;
+    assert_eq!(follow.status(), 200);
+}

@@ -23,6 +23,9 @@ pub struct StoredResponse {
     /// The whole conversation up to and including this response's output, for
     /// `previous_response_id`.
     pub history: Vec<ir::Message>,
+    /// Whose GigaChat account produced it (`Owner::key`): a stored response is visible
+    /// only to the same identity.
+    pub owner: String,
 }
 
 /// Storage for Responses state.
@@ -121,6 +124,7 @@ mod tests {
             response: Bytes::from(vec![n]),
             input_items: vec![],
             history: vec![],
+            owner: "server".into(),
         }
     }
 

@@ -220,6 +220,23 @@ pub enum Owner {
     Caller(Fingerprint),
 }
 
+impl Owner {
+    /// A stable key for state that belongs to this owner (the full fingerprint, unlike
+    /// the short one shown in logs).
+    pub fn key(&self) -> String {
+        match self {
+            Owner::Server => "server".to_string(),
+            Owner::Caller(fp) => {
+                let mut out = String::with_capacity(64);
+                for b in fp.0 {
+                    out.push_str(&format!("{b:02x}"));
+                }
+                out
+            }
+        }
+    }
+}
+
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

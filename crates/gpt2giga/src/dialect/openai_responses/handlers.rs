@@ -39,7 +39,7 @@ pub async fn create(
     } = request::decode(wire)?;
     let mut history = Vec::new();
     if let Some(prev_id) = &echo.previous_response_id {
-        let Some(prev) = state.responses().get(prev_id) else {
+        let Some(prev) = owned(&state, prev_id, &gigachat) else {
             return Err(ProxyError::NotFound(format!(
                 "Previous response with id '{prev_id}' not found."
             ))
@@ -64,6 +64,7 @@ pub async fn create(
     let store = shape.echo.store;
     let id = shape.id.clone();
     let store_handle = state.responses_handle();
+    let owner = gigachat.owner().key();
 
     if !req.stream {
         let mut answer = Answer::default();
@@ -80,6 +81,7 @@ pub async fn create(
                 input_items,
                 req.messages,
                 &answer,
+                owner,
             );
         }
         return Ok(json_response(bytes));
@@ -92,6 +94,7 @@ pub async fn create(
             id,
             input_items,
             history: req.messages,
+            owner,
         }),
     };
     Ok(sse::response(events, encoder, None))
@@ -109,6 +112,7 @@ struct Pending {
     id: String,
     input_items: Vec<Value>,
     history: Vec<ir::Message>,
+    owner: String,
 }
 
 impl sse::SseEncoder for StoringEncoder {
@@ -130,6 +134,7 @@ impl sse::SseEncoder for StoringEncoder {
                 p.input_items,
                 p.history,
                 &answer,
+                p.owner,
             );
         }
     }
@@ -147,6 +152,7 @@ fn save(
     input_items: Vec<Value>,
     mut history: Vec<ir::Message>,
     answer: &Answer,
+    owner: String,
 ) {
     let mut reply = ir::Message::text(ir::Role::Assistant, answer.text.clone());
     reply.tool_calls = answer.tool_calls.clone();
@@ -158,8 +164,18 @@ fn save(
             response,
             input_items,
             history,
+            owner,
         },
     );
+}
+
+/// A stored response, if it exists and belongs to the caller's GigaChat identity
+/// (someone else's is reported as not found).
+fn owned(state: &AppState, id: &str, caller: &Upstream) -> Option<Arc<StoredResponse>> {
+    state
+        .responses()
+        .get(id)
+        .filter(|r| r.owner == caller.owner().key())
 }
 
 fn not_found(id: &str) -> OpenAiError {
@@ -169,9 +185,10 @@ fn not_found(id: &str) -> OpenAiError {
 /// `GET /responses/{id}`
 pub async fn retrieve(
     State(state): State<AppState>,
+    gigachat: Upstream,
     Path(id): Path<String>,
 ) -> Result<Response, OpenAiError> {
-    match state.responses().get(&id) {
+    match owned(&state, &id, &gigachat) {
         Some(r) => Ok(json_response(r.response.clone())),
         None => Err(not_found(&id)),
     }
@@ -180,9 +197,10 @@ pub async fn retrieve(
 /// `DELETE /responses/{id}`
 pub async fn delete(
     State(state): State<AppState>,
+    gigachat: Upstream,
     Path(id): Path<String>,
 ) -> Result<Response, OpenAiError> {
-    if state.responses().delete(&id) {
+    if owned(&state, &id, &gigachat).is_some() && state.responses().delete(&id) {
         Ok(json_response(Bytes::from(
             json!({"id": id, "object": "response", "deleted": true}).to_string(),
         )))
@@ -204,10 +222,11 @@ pub struct ListQuery {
 /// `GET /responses/{id}/input_items`
 pub async fn input_items(
     State(state): State<AppState>,
+    gigachat: Upstream,
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, OpenAiError> {
-    let Some(r) = state.responses().get(&id) else {
+    let Some(r) = owned(&state, &id, &gigachat) else {
         return Err(not_found(&id));
     };
     let mut items: Vec<&Value> = r.input_items.iter().collect();
