@@ -30,6 +30,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -62,13 +63,28 @@ pub fn init(config: &Config) -> LogGuard {
         tracing_appender::non_blocking(RedactingWriter::new(io::stderr(), redactor.clone()));
     guards.push(guard);
     let ansi = io::stderr().is_terminal();
-    let console = fmt_layer(proxy.log_format, stderr, ansi).with_filter(filter());
-    let file = open_file(proxy).map(|rotate| {
+    let file_writer = open_file(proxy).map(|rotate| {
         let (writer, guard) =
             tracing_appender::non_blocking(RedactingWriter::new(rotate, redactor.clone()));
         guards.push(guard);
-        fmt_layer(proxy.log_format, writer, false).with_filter(filter())
+        writer
     });
+    // Without terminal colours both outputs get the same bytes: format each event once
+    // and hand the line to both writers.
+    let (console, file) = match file_writer {
+        Some(file_writer) if !ansi => (
+            fmt_layer(proxy.log_format, stderr.and(file_writer), false).with_filter(filter()),
+            None,
+        ),
+        Some(file_writer) => (
+            fmt_layer(proxy.log_format, stderr, ansi).with_filter(filter()),
+            Some(fmt_layer(proxy.log_format, file_writer, false).with_filter(filter())),
+        ),
+        None => (
+            fmt_layer(proxy.log_format, stderr, ansi).with_filter(filter()),
+            None,
+        ),
+    };
     let watching = tracing_subscriber::filter::filter_fn(|meta| {
         HUB.receiver_count() > 0 && !transport_chatter(meta)
     });
