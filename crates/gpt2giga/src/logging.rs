@@ -30,7 +30,6 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -59,31 +58,32 @@ pub fn init(config: &Config) -> LogGuard {
             .unwrap_or_else(|_| EnvFilter::new(proxy.log_level.tracing_directive()))
     };
     let mut guards = Vec::new();
-    let (stderr, guard) =
-        tracing_appender::non_blocking(RedactingWriter::new(io::stderr(), redactor.clone()));
-    guards.push(guard);
     let ansi = io::stderr().is_terminal();
-    let file_writer = open_file(proxy).map(|rotate| {
-        let (writer, guard) =
-            tracing_appender::non_blocking(RedactingWriter::new(rotate, redactor.clone()));
+    let file = open_file(proxy);
+    // Without terminal colours both outputs get the same bytes: format each event once,
+    // and let one background thread redact the line and write it to both.
+    let (console, file) = if ansi {
+        let (stderr, guard) =
+            tracing_appender::non_blocking(RedactingWriter::new(io::stderr(), redactor.clone()));
         guards.push(guard);
-        writer
-    });
-    // Without terminal colours both outputs get the same bytes: format each event once
-    // and hand the line to both writers.
-    let (console, file) = match file_writer {
-        Some(file_writer) if !ansi => (
-            fmt_layer(proxy.log_format, stderr.and(file_writer), false).with_filter(filter()),
+        let console = fmt_layer(proxy.log_format, stderr, true).with_filter(filter());
+        let file = file.map(|rotate| {
+            let (writer, guard) =
+                tracing_appender::non_blocking(RedactingWriter::new(rotate, redactor.clone()));
+            guards.push(guard);
+            fmt_layer(proxy.log_format, writer, false).with_filter(filter())
+        });
+        (console, file)
+    } else {
+        let (both, guard) = tracing_appender::non_blocking(RedactingWriter::new(
+            Tee(io::stderr(), file),
+            redactor.clone(),
+        ));
+        guards.push(guard);
+        (
+            fmt_layer(proxy.log_format, both, false).with_filter(filter()),
             None,
-        ),
-        Some(file_writer) => (
-            fmt_layer(proxy.log_format, stderr, ansi).with_filter(filter()),
-            Some(fmt_layer(proxy.log_format, file_writer, false).with_filter(filter())),
-        ),
-        None => (
-            fmt_layer(proxy.log_format, stderr, ansi).with_filter(filter()),
-            None,
-        ),
+        )
     };
     let watching = tracing_subscriber::filter::filter_fn(|meta| {
         HUB.receiver_count() > 0 && !transport_chatter(meta)
@@ -367,6 +367,28 @@ impl<W: Write> Write for RedactingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// Writes every line to standard error and, when there is one, to the log file.
+struct Tee<A, B>(A, Option<B>);
+
+impl<A: Write, B: Write> Write for Tee<A, B> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // A closed or broken standard error must not stop the file from being written.
+        let _ = self.0.write_all(buf);
+        if let Some(file) = &mut self.1 {
+            file.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = self.0.flush();
+        if let Some(file) = &mut self.1 {
+            file.flush()?;
+        }
+        Ok(())
     }
 }
 
