@@ -276,12 +276,17 @@ impl Table {
     /// A GitHub Markdown table.
     pub fn markdown(&self) -> String {
         let mut out = format!("| {} |\n", self.header.join(" | "));
+        let numeric = |i: usize| {
+            self.rows.iter().all(|r| {
+                r.get(i).is_some_and(|c| {
+                    c == "-" || c.trim_start_matches(['+', '-']).parse::<f64>().is_ok()
+                })
+            })
+        };
         out.push_str(&format!(
             "|{}\n",
-            self.header
-                .iter()
-                .enumerate()
-                .map(|(i, _)| if i < 3 { "---|" } else { "---:|" })
+            (0..self.header.len())
+                .map(|i| if numeric(i) { "---:|" } else { "---|" })
                 .collect::<String>()
         ));
         for row in &self.rows {

@@ -63,19 +63,17 @@ pub fn init(config: &Config) -> LogGuard {
     // Without terminal colours both outputs get the same bytes: format each event once,
     // and let one background thread redact the line and write it to both.
     let (console, file) = if ansi {
-        let (stderr, guard) =
-            tracing_appender::non_blocking(RedactingWriter::new(io::stderr(), redactor.clone()));
+        let (stderr, guard) = background(RedactingWriter::new(io::stderr(), redactor.clone()));
         guards.push(guard);
         let console = fmt_layer(proxy.log_format, stderr, true).with_filter(filter());
         let file = file.map(|rotate| {
-            let (writer, guard) =
-                tracing_appender::non_blocking(RedactingWriter::new(rotate, redactor.clone()));
+            let (writer, guard) = background(RedactingWriter::new(rotate, redactor.clone()));
             guards.push(guard);
             fmt_layer(proxy.log_format, writer, false).with_filter(filter())
         });
         (console, file)
     } else {
-        let (both, guard) = tracing_appender::non_blocking(RedactingWriter::new(
+        let (both, guard) = background(RedactingWriter::new(
             Tee(io::stderr(), file),
             redactor.clone(),
         ));
@@ -368,6 +366,19 @@ impl<W: Write> Write for RedactingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Lines queued for the background writer before new ones are dropped. The default
+/// (128k) preallocates megabytes per writer; a few thousand lines absorb any burst.
+const QUEUED_LINES: usize = 8 * 1024;
+
+/// A writer that hands lines to a background thread.
+fn background<W: Write + Send + 'static>(
+    writer: W,
+) -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(QUEUED_LINES)
+        .finish(writer)
 }
 
 /// Writes every line to standard error and, when there is one, to the log file.

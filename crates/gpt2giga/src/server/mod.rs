@@ -123,20 +123,52 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     )
 }
 
-/// Binds `host:port`, turning "address in use" into a clear message.
+/// Accept-queue length: bursts of hundreds of simultaneous connections (agents opening
+/// many streams at once) must not overflow the kernel's default of 128.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `host:port` (every address `host` resolves to is tried in turn), turning
+/// "address in use" into a clear message.
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
-    match TcpListener::bind((host, port)).await {
-        Ok(l) => Ok(l),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(ServeError::PortInUse {
-            host: host.to_string(),
-            port,
-        }),
-        Err(source) => Err(ServeError::Bind {
-            host: host.to_string(),
-            port,
-            source,
-        }),
+    let bind_error = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            ServeError::PortInUse {
+                host: host.to_string(),
+                port,
+            }
+        } else {
+            ServeError::Bind {
+                host: host.to_string(),
+                port,
+                source,
+            }
+        }
+    };
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(bind_error)?;
+    let mut last = None;
+    for addr in addrs {
+        let socket = match addr {
+            SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        };
+        let attempt = socket.and_then(|s| {
+            s.set_reuseaddr(true)?;
+            s.bind(addr)?;
+            s.listen(LISTEN_BACKLOG)
+        });
+        match attempt {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
     }
+    Err(bind_error(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "the host name resolved to no address",
+        )
+    })))
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests

@@ -19,6 +19,7 @@ pub mod stop;
 
 pub use pool::Upstream;
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt, stream};
@@ -92,42 +93,78 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
         }
     })
     .await?;
-    let mut raw = Vec::new();
-    mapper.chunk(first, &mut raw);
-    let head = apply_stops(&mut stops, raw);
-    let rest = chunks.map(move |item| match item {
-        Ok(chunk) => {
-            let mut raw = Vec::new();
-            mapper.chunk(chunk, &mut raw);
-            apply_stops(&mut stops, raw)
-                .into_iter()
-                .map(Ok)
-                .collect::<Vec<_>>()
-        }
-        Err(e) => vec![Err(ProxyError::from(e))],
-    });
-    Ok(metrics::observe_events(
-        hold(
-            Box::pin(stream::iter(head.into_iter().map(Ok)).chain(rest.flat_map(stream::iter))),
-            slot,
-        ),
-        true,
-    ))
+    let mut events = ChunkEvents {
+        chunks,
+        mapper,
+        stops,
+        pending: VecDeque::new(),
+        mapped: Vec::new(),
+        filtered: Vec::new(),
+        slot,
+        done: false,
+    };
+    events.feed(first);
+    Ok(metrics::observe_events(Box::pin(events), true))
 }
 
-/// `events`, keeping `slot` until they end (or are dropped: the client went away).
-fn hold(mut events: EventStream, mut slot: Option<limiter::Slot>) -> EventStream {
-    if slot.is_none() {
-        return events;
-    }
-    Box::pin(stream::poll_fn(move |cx| {
-        let next = events.poll_next_unpin(cx);
-        if let std::task::Poll::Ready(None) = next {
-            // Released as soon as the answer is complete.
-            drop(slot.take());
+/// The event stream of a streaming answer: each GigaChat chunk is mapped to events
+/// (and through the stop filter) as it arrives, into buffers reused for the whole
+/// stream. Holds the concurrency slot until the answer ends or the client goes away.
+struct ChunkEvents {
+    chunks: gigachat::ChatStream,
+    mapper: EventMapper,
+    stops: Option<StopFilter>,
+    pending: VecDeque<Event>,
+    mapped: Vec<Event>,
+    filtered: Vec<Event>,
+    slot: Option<limiter::Slot>,
+    done: bool,
+}
+
+impl ChunkEvents {
+    fn feed(&mut self, chunk: gigachat::types::v1::ChatChunk) {
+        self.mapper.chunk(chunk, &mut self.mapped);
+        match &mut self.stops {
+            None => self.pending.extend(self.mapped.drain(..)),
+            Some(f) => {
+                for e in self.mapped.drain(..) {
+                    f.push(e, &mut self.filtered);
+                }
+                self.pending.extend(self.filtered.drain(..));
+            }
         }
-        next
-    }))
+    }
+}
+
+impl Stream for ChunkEvents {
+    type Item = Result<Event, ProxyError>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        loop {
+            if let Some(e) = this.pending.pop_front() {
+                return Poll::Ready(Some(Ok(e)));
+            }
+            if this.done {
+                // Released as soon as the answer is complete.
+                drop(this.slot.take());
+                return Poll::Ready(None);
+            }
+            match this.chunks.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(chunk))) => this.feed(chunk),
+                Poll::Ready(Some(Err(e))) => {
+                    this.done = true;
+                    return Poll::Ready(Some(Err(ProxyError::from(e))));
+                }
+                Poll::Ready(None) => this.done = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
 }
 
 fn apply_stops(stops: &mut Option<StopFilter>, raw: Vec<Event>) -> Vec<Event> {

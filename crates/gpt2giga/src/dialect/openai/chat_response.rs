@@ -176,7 +176,7 @@ struct Chunk<'a> {
     object: &'static str,
     created: i64,
     model: &'a str,
-    choices: Vec<ChunkChoice<'a>>,
+    choices: &'a [ChunkChoice<'a>],
     #[serde(skip_serializing_if = "Option::is_none")]
     usage: Option<UsageOut>,
 }
@@ -225,7 +225,7 @@ impl ChunkEncoder {
         }
     }
 
-    fn frame(&self, out: &mut BytesMut, choices: Vec<ChunkChoice<'_>>, usage: Option<UsageOut>) {
+    fn frame(&self, out: &mut BytesMut, choices: &[ChunkChoice<'_>], usage: Option<UsageOut>) {
         let chunk = Chunk {
             id: &self.id,
             object: "chat.completion.chunk",
@@ -246,13 +246,13 @@ impl ChunkEncoder {
             delta.role = Some("assistant");
             self.role_sent = true;
         }
-        let choices = vec![ChunkChoice {
+        let choice = ChunkChoice {
             index: 0,
             delta,
             logprobs: None,
             finish_reason: finish,
-        }];
-        self.frame(out, choices, None);
+        };
+        self.frame(out, std::slice::from_ref(&choice), None);
     }
 }
 
@@ -306,7 +306,7 @@ impl crate::dialect::sse::SseEncoder for ChunkEncoder {
         }
         if self.opts.include_usage {
             let usage = usage_out(&self.usage.unwrap_or_default());
-            self.frame(out, Vec::new(), Some(usage));
+            self.frame(out, &[], Some(usage));
         }
         out.put_slice(b"data: [DONE]\n\n");
     }
