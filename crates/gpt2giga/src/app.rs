@@ -176,6 +176,24 @@ impl AppState {
         o
     }
 
+    /// Runs a chat request on `upstream` (the caller's GigaChat identity) with this
+    /// proxy's options and attachments.
+    pub async fn chat(
+        &self,
+        upstream: &crate::upstream::Upstream,
+        ctx: gigachat::RequestContext,
+        req: &crate::ir::ChatRequest,
+    ) -> Result<crate::upstream::EventStream, ProxyError> {
+        let options = self.chat_options(&req.model);
+        let call = crate::upstream::ChatCall {
+            upstream,
+            attachments: self.attachments(),
+            options: &options,
+            ctx,
+        };
+        crate::upstream::chat(call, req).await
+    }
+
     /// The context propagated to GigaChat: our request id, the client's session and
     /// client ids when it sent them.
     pub fn request_context(

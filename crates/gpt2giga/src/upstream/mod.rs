@@ -107,6 +107,15 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     Ok(metrics::observe_events(Box::pin(events), true))
 }
 
+/// A whole answer: the fold of its events (how every non-streaming response is made).
+pub async fn fold(mut events: EventStream) -> Result<ir::Answer, ProxyError> {
+    let mut answer = ir::Answer::default();
+    while let Some(e) = events.next().await {
+        answer.apply(e?);
+    }
+    Ok(answer)
+}
+
 /// The event stream of a streaming answer: each GigaChat chunk is mapped to events
 /// (and through the stop filter) as it arrives, into buffers reused for the whole
 /// stream. Holds the concurrency slot until the answer ends or the client goes away.

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
-use futures::StreamExt;
 use gigachat::types::{TokensCountRequest, v1};
 use serde_json::json;
 
@@ -18,7 +17,7 @@ use crate::app::AppState;
 use crate::dialect::openai::handlers::json_response;
 use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
-use crate::ir::{self, Answer};
+use crate::ir;
 use crate::server::middleware::RequestId;
 use crate::upstream::{self, Upstream};
 
@@ -35,26 +34,16 @@ pub async fn messages(
 ) -> Result<Response, AnthropicError> {
     let wire: MessagesRequest = parse_json(&body)?;
     let (req, enc) = request::decode(wire)?;
-    let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
-    let call = upstream::ChatCall {
-        upstream: &gigachat,
-        attachments: state.attachments(),
-        options: &options,
-        ctx: ctx.clone(),
-    };
     if !req.stream {
-        let mut events = upstream::chat(call, &req).await?;
-        let mut answer = Answer::default();
-        while let Some(e) = events.next().await {
-            answer.apply(e?);
-        }
+        let answer = upstream::fold(state.chat(&gigachat, ctx, &req).await?).await?;
         return Ok(json_response(message(&answer, &enc)));
     }
     // The prompt size for `message_start` is counted alongside the answer's first chunk;
     // if counting fails the final `message_delta` still carries GigaChat's real usage.
+    let options = state.chat_options(&req.model);
     let (events, counted) = tokio::join!(
-        upstream::chat(call, &req),
+        state.chat(&gigachat, ctx.clone(), &req),
         count_request_tokens(&gigachat, &req, &options, &ctx)
     );
     let events = events?;

@@ -13,7 +13,6 @@ use super::error::OpenAiError;
 use crate::app::AppState;
 use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
-use crate::ir::Answer;
 use crate::server::metrics;
 use crate::server::middleware::RequestId;
 use crate::upstream::{self, Upstream};
@@ -28,19 +27,11 @@ pub async fn chat_completions(
 ) -> Result<Response, OpenAiError> {
     let wire: ChatCompletionRequest = parse_json(&body)?;
     let (req, enc) = chat_request::decode(wire)?;
-    let options = state.chat_options(&req.model);
-    let call = upstream::ChatCall {
-        upstream: &gigachat,
-        attachments: state.attachments(),
-        options: &options,
-        ctx: state.request_context(&rid, &headers),
-    };
-    let mut events = upstream::chat(call, &req).await?;
+    let events = state
+        .chat(&gigachat, state.request_context(&rid, &headers), &req)
+        .await?;
     if !req.stream {
-        let mut answer = Answer::default();
-        while let Some(e) = events.next().await {
-            answer.apply(e?);
-        }
+        let answer = upstream::fold(events).await?;
         return Ok(json_response(completion(&answer, &enc)));
     }
     Ok(sse::response(events, ChunkEncoder::new(enc), None))

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -52,14 +51,9 @@ pub async fn create(
     history.extend(turn);
     req.messages = history;
 
-    let options = state.chat_options(&req.model);
-    let call = upstream::ChatCall {
-        upstream: &gigachat,
-        attachments: state.attachments(),
-        options: &options,
-        ctx: state.request_context(&rid, &headers),
-    };
-    let mut events = upstream::chat(call, &req).await?;
+    let events = state
+        .chat(&gigachat, state.request_context(&rid, &headers), &req)
+        .await?;
     let shape = Shape::new(echo);
     let store = shape.echo.store;
     let id = shape.id.clone();
@@ -67,10 +61,7 @@ pub async fn create(
     let owner = gigachat.owner().key();
 
     if !req.stream {
-        let mut answer = Answer::default();
-        while let Some(e) = events.next().await {
-            answer.apply(e?);
-        }
+        let answer = upstream::fold(events).await?;
         let obj = fold(&shape, &answer);
         let bytes = to_bytes(&obj);
         if store {
