@@ -257,10 +257,7 @@ impl Client {
         let url = format!("{}/chat/completions", self.inner.base);
         let body = streaming_body(request, request.stream, |r| r.stream = true)?;
         let frames = self.sse(&url, body, ctx).await?;
-        Ok(Box::pin(V1Stream {
-            frames,
-            done: false,
-        }))
+        Ok(Box::pin(Decoded::<V1>::new(frames)))
     }
 
     /// v2 chat, non-streaming.
@@ -283,10 +280,7 @@ impl Client {
         let url = self.inner.v2_chat_url.clone();
         let body = streaming_body(request, request.stream, |r| r.stream = true)?;
         let frames = self.sse(&url, body, ctx).await?;
-        Ok(Box::pin(V2Stream {
-            frames,
-            done: false,
-        }))
+        Ok(Box::pin(Decoded::<V2>::new(frames)))
     }
 
     // ---- other resources --------------------------------------------------------------
@@ -742,98 +736,123 @@ fn frame_error(data: &[u8], err: serde_json::Error) -> Error {
     }
 }
 
-struct V1Stream {
-    frames: SseFrames,
-    done: bool,
+/// What one SSE frame means in a chat stream.
+enum Step<T> {
+    /// Not part of the answer (an empty or unnamed frame).
+    Skip,
+    Item(T),
+    /// The final item (v2's `response.message.done`).
+    Last(T),
+    /// The terminator (v1's `[DONE]`).
+    End,
 }
 
-impl Stream for V1Stream {
-    type Item = Result<v1::ChatChunk, Error>;
+/// The framing of one chat contract: how frames become items, and what ends a stream.
+trait Framing {
+    type Item;
+    /// Named in the error when the connection ends before it.
+    const TERMINATOR: &'static str;
+    fn decode(frame: Frame) -> Result<Step<Self::Item>, Error>;
+}
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
+/// v1: `data:` frames of chunks, ending with `data: [DONE]`.
+struct V1;
+
+impl Framing for V1 {
+    type Item = v1::ChatChunk;
+    const TERMINATOR: &'static str = "[DONE]";
+
+    fn decode(frame: Frame) -> Result<Step<Self::Item>, Error> {
+        let data = frame.data.trim_ascii();
+        if data.is_empty() {
+            return Ok(Step::Skip);
         }
-        loop {
-            return match self.frames.poll_next_unpin(cx) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Some(Ok(frame))) => {
-                    let data = frame.data.trim_ascii();
-                    if data.is_empty() {
-                        continue;
-                    }
-                    if data == b"[DONE]" {
-                        self.done = true;
-                        return Poll::Ready(None);
-                    }
-                    match serde_json::from_slice::<v1::ChatChunk>(data) {
-                        Ok(chunk) => Poll::Ready(Some(Ok(chunk))),
-                        Err(e) => {
-                            self.done = true;
-                            Poll::Ready(Some(Err(frame_error(data, e))))
-                        }
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(e)))
-                }
-                Poll::Ready(None) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(Error::StreamInterrupted(
-                        "the stream ended before [DONE]".into(),
-                    ))))
-                }
-            };
+        if data == b"[DONE]" {
+            return Ok(Step::End);
+        }
+        serde_json::from_slice(data)
+            .map(Step::Item)
+            .map_err(|e| frame_error(data, e))
+    }
+}
+
+/// v2: named events, the last one `response.message.done`; no terminator line.
+struct V2;
+
+impl Framing for V2 {
+    type Item = v2::StreamEvent;
+    const TERMINATOR: &'static str = v2::event::MESSAGE_DONE;
+
+    fn decode(frame: Frame) -> Result<Step<Self::Item>, Error> {
+        // The SDK drops frames without an event name; so do we.
+        let Some(event) = frame.event else {
+            return Ok(Step::Skip);
+        };
+        let data = frame.data.trim_ascii();
+        let payload: v2::ChatResponse =
+            serde_json::from_slice(data).map_err(|e| frame_error(data, e))?;
+        let last = event == v2::event::MESSAGE_DONE;
+        let item = v2::StreamEvent {
+            event,
+            data: payload,
+        };
+        Ok(if last {
+            Step::Last(item)
+        } else {
+            Step::Item(item)
+        })
+    }
+}
+
+/// A decoded chat stream: items until the framing's end; a connection that ends earlier
+/// is [`Error::StreamInterrupted`], never a clean end.
+struct Decoded<F> {
+    frames: SseFrames,
+    done: bool,
+    framing: std::marker::PhantomData<fn() -> F>,
+}
+
+impl<F> Decoded<F> {
+    fn new(frames: SseFrames) -> Self {
+        Self {
+            frames,
+            done: false,
+            framing: std::marker::PhantomData,
         }
     }
 }
 
-struct V2Stream {
-    frames: SseFrames,
-    done: bool,
-}
-
-impl Stream for V2Stream {
-    type Item = Result<v2::StreamEvent, Error>;
+impl<F: Framing> Stream for Decoded<F> {
+    type Item = Result<F::Item, Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
         loop {
-            return match self.frames.poll_next_unpin(cx) {
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Some(Ok(frame))) => {
-                    // The SDK drops frames without an event name; so do we.
-                    let Some(event) = frame.event else { continue };
-                    let data = frame.data.trim_ascii();
-                    match serde_json::from_slice::<v2::ChatResponse>(data) {
-                        Ok(payload) => {
-                            if event == v2::event::MESSAGE_DONE {
-                                self.done = true;
-                            }
-                            Poll::Ready(Some(Ok(v2::StreamEvent {
-                                event,
-                                data: payload,
-                            })))
-                        }
-                        Err(e) => {
-                            self.done = true;
-                            Poll::Ready(Some(Err(frame_error(data, e))))
-                        }
-                    }
+            if self.done {
+                return Poll::Ready(None);
+            }
+            let step = match self.frames.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => F::decode(frame),
+                Poll::Ready(Some(Err(e))) => Err(e),
+                Poll::Ready(None) => Err(Error::StreamInterrupted(format!(
+                    "the stream ended before {}",
+                    F::TERMINATOR
+                ))),
+            };
+            return match step {
+                Ok(Step::Skip) => continue,
+                Ok(Step::Item(item)) => Poll::Ready(Some(Ok(item))),
+                Ok(Step::Last(item)) => {
+                    self.done = true;
+                    Poll::Ready(Some(Ok(item)))
                 }
-                Poll::Ready(Some(Err(e))) => {
+                Ok(Step::End) => {
+                    self.done = true;
+                    Poll::Ready(None)
+                }
+                Err(e) => {
                     self.done = true;
                     Poll::Ready(Some(Err(e)))
-                }
-                Poll::Ready(None) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(Error::StreamInterrupted(format!(
-                        "the stream ended before {}",
-                        v2::event::MESSAGE_DONE
-                    )))))
                 }
             };
         }
