@@ -29,8 +29,9 @@ pub struct ChatRequest {
     pub reasoning_effort: Option<String>,
     pub response_format: ResponseFormat,
     pub stream: bool,
-    /// End-user id (`user` / `metadata.user_id`), propagated as `X-Client-ID`... only when
-    /// the operator allows it; kept for logging otherwise.
+    /// End-user id (`user`), kept for logging only: it is not sent as `X-Client-ID`,
+    /// because GigaChat scopes uploaded files by that header and the attachment cache
+    /// would then stop deduplicating across a client's users.
     pub user: Option<String>,
 }
 
