@@ -455,29 +455,31 @@ pub struct GigaChatSettings {
 }
 
 impl Default for GigaChatSettings {
+    /// The client's own defaults (one source of truth), which are the SDK's.
     fn default() -> Self {
+        let c = ClientConfig::default();
         Self {
-            base_url: gigachat::DEFAULT_BASE_URL.to_string(),
-            auth_url: gigachat::DEFAULT_AUTH_URL.to_string(),
+            base_url: c.base_url,
+            auth_url: c.auth_url,
             credentials: None,
-            scope: gigachat::DEFAULT_SCOPE.to_string(),
+            scope: c.scope,
             user: None,
             password: None,
             access_token: None,
             model: None,
             profanity_check: None,
-            timeout: 30.0,
-            verify_ssl_certs: true,
+            timeout: c.timeout.as_secs_f64(),
+            verify_ssl_certs: c.verify_ssl_certs,
             ca_bundle_file: None,
             cert_file: None,
             key_file: None,
             key_file_password: None,
             flags: Vec::new(),
-            max_connections: None,
-            max_retries: 0,
-            retry_backoff_factor: 0.5,
-            retry_on_status_codes: vec![429, 500, 502, 503, 504],
-            token_expiry_buffer_ms: 60_000,
+            max_connections: c.max_connections,
+            max_retries: c.max_retries,
+            retry_backoff_factor: c.retry_backoff_factor,
+            retry_on_status_codes: c.retry_on_status_codes,
+            token_expiry_buffer_ms: c.token_expiry_buffer_ms,
         }
     }
 }
