@@ -70,13 +70,17 @@ pub(crate) struct TokenCache {
     source: TokenSource,
     buffer_ms: u64,
     fetches: AtomicU64,
+    family: Arc<AtomicU64>,
 }
 
 impl TokenCache {
+    /// `family` counts the token requests of this cache and of its relatives (the
+    /// per-identity caches of clients derived from one client).
     pub(crate) fn new(
         source: TokenSource,
         initial: Option<&Secret>,
         buffer_ms: u64,
+        family: Arc<AtomicU64>,
     ) -> Result<Self, Error> {
         let current = match initial {
             Some(t) => Some(Arc::new(Token::new(t.expose(), 0)?)),
@@ -88,12 +92,23 @@ impl TokenCache {
             source,
             buffer_ms,
             fetches: AtomicU64::new(0),
+            family,
         })
     }
 
     /// Whether a rejected token can be replaced by a fresh one.
     pub(crate) fn can_refresh(&self) -> bool {
         !matches!(self.source, TokenSource::Fixed)
+    }
+
+    /// The family counter, for a derived cache.
+    pub(crate) fn family(&self) -> Arc<AtomicU64> {
+        self.family.clone()
+    }
+
+    /// Token requests of the whole family so far.
+    pub(crate) fn family_fetches(&self) -> u64 {
+        self.family.load(Ordering::Relaxed)
     }
 
     /// Number of token requests made so far.
@@ -141,6 +156,7 @@ impl TokenCache {
         timeout: Duration,
     ) -> Result<Token, Error> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.family.fetch_add(1, Ordering::Relaxed);
         let request = match &self.source {
             TokenSource::OAuth {
                 url,

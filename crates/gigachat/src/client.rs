@@ -126,6 +126,7 @@ impl Client {
             source,
             config.access_token.as_ref(),
             config.token_expiry_buffer_ms,
+            Arc::new(AtomicU64::new(0)),
         )?;
         let limiter = config
             .max_connections
@@ -191,6 +192,7 @@ impl Client {
             source,
             config.access_token.as_ref(),
             config.token_expiry_buffer_ms,
+            self.inner.tokens.family(),
         )?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -214,6 +216,12 @@ impl Client {
     /// How many token requests this client has made (for metrics and tests).
     pub fn token_fetches(&self) -> u64 {
         self.inner.tokens.fetches()
+    }
+
+    /// Token requests of this client and of every client made from it by
+    /// [`Client::with_credentials`] (for metrics).
+    pub fn token_fetches_all(&self) -> u64 {
+        self.inner.tokens.family_fetches()
     }
 
     /// How many times this client (and the clients made from it by

@@ -639,6 +639,9 @@ async fn with_credentials_authenticates_as_someone_else_with_its_own_token_cache
     other.chat(&hello(), &ctx()).await.unwrap();
     assert_eq!(other.token_fetches(), 1);
     assert_eq!(server.token_fetches(), 1);
+    // The family counter (for metrics) sees both identities' token requests.
+    assert_eq!(server.token_fetches_all(), 2);
+    assert_eq!(other.token_fetches_all(), 2);
     let oauth = mock.control().last_request("/api/v2/oauth").unwrap();
     assert_eq!(
         oauth.header("authorization"),

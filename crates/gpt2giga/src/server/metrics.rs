@@ -354,12 +354,12 @@ impl Metrics {
                 &mut out,
                 "gpt2giga_upstream_token_fetches_total",
                 "counter",
-                "Access tokens obtained from GigaChat's OAuth/token endpoint (server identity).",
+                "Access tokens obtained from GigaChat's OAuth/token endpoint (every identity, pass-token ones included).",
             );
             let _ = writeln!(
                 out,
                 "gpt2giga_upstream_token_fetches_total {}",
-                c.token_fetches()
+                c.token_fetches_all()
             );
             header(
                 &mut out,
