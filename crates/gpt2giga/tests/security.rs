@@ -922,7 +922,9 @@ async fn deep_nesting_is_a_400_in_every_dialect() {
         ),
         (
             "/v1/messages/count_tokens",
-            format!(r#"{{"model":"m","messages":{deep}}}"#),
+            format!(
+                r#"{{"model":"m","messages":[{{"role":"user","content":"hi"}}],"metadata":{deep}}}"#
+            ),
         ),
         (
             "/v1/responses",

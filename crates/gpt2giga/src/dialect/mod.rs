@@ -76,11 +76,6 @@ pub fn parse_json<T: DeserializeOwned>(body: &Bytes) -> Result<T, ProxyError> {
     }
 }
 
-/// [`parse_json`] for a body already parsed into a `Value` (and perhaps adjusted).
-pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ProxyError> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(path_error)
-}
-
 fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ProxyError {
     let path = e.path().to_string();
     let inner = e.into_inner();

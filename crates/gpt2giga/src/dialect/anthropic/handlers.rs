@@ -66,13 +66,10 @@ pub async fn count_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AnthropicError> {
-    let mut wire: serde_json::Value = parse_json(&body)?;
-    // count_tokens takes no max_tokens; decode needs one.
-    if let Some(obj) = wire.as_object_mut() {
-        obj.entry("max_tokens").or_insert(json!(1));
-        obj.remove("stream");
-    }
-    let wire: MessagesRequest = crate::dialect::from_value(wire)?;
+    let mut wire: MessagesRequest = parse_json(&body)?;
+    // count_tokens takes no max_tokens (decode needs one; it does not change the count).
+    wire.max_tokens.get_or_insert(1);
+    wire.stream = None;
     let (req, _) = request::decode(wire)?;
     crate::server::metrics::note_model(&req.model);
     let options = state.chat_options(&req.model);
