@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
 use gigachat::types::TokensCount;
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::control::MockControl;
@@ -27,33 +26,13 @@ pub(crate) async fn get(
     Ok(json_bytes(StatusCode::OK, body.clone()))
 }
 
-#[derive(Deserialize)]
-struct CountRequest {
-    model: String,
-    #[serde(deserialize_with = "one_or_many")]
-    input: Vec<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
-}
-
 /// `POST /tokens/count` — a bare array, one entry per input.
 pub(crate) async fn tokens_count(
     State(ctl): State<MockControl>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let snap = ctl.shared().snapshot();
-    let req: CountRequest =
+    let req: gigachat::types::TokensCountRequest =
         serde_json::from_value(parse_body(&body)?).map_err(|_| ApiError::invalid_json())?;
     if !snap.models.contains_key(&req.model) {
         return Err(ApiError::no_such_model());

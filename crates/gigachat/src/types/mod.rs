@@ -74,6 +74,8 @@ pub struct Model {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TokensCountRequest {
     pub model: String,
+    /// Always sent as an array; a single string is accepted when reading.
+    #[serde(deserialize_with = "string_or_seq")]
     pub input: Vec<String>,
 }
 
