@@ -9,7 +9,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use gigachat::types::{v1, v2};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::builtins;
 use crate::chat_v1::MESSAGE_OVERHEAD_TOKENS;
@@ -304,59 +304,10 @@ fn response_messages(answer: &Answer) -> Vec<v2::Message> {
     out
 }
 
-/// JSON of a v2 payload. File references are re-ordered `id, mime, target` as recorded
-/// (the shared `FileRef` type serialises `target` before `mime`).
+/// Compact JSON of a v2 payload (the shared types keep the recorded key order,
+/// `files` parts included).
 fn encode<T: Serialize>(payload: &T) -> Vec<u8> {
-    let mut value = match serde_json::to_value(payload) {
-        Ok(v) => v,
-        Err(_) => return Vec::new(),
-    };
-    reorder_file_refs(&mut value);
-    serde_json::to_vec(&value).unwrap_or_default()
-}
-
-fn reorder_file_refs(value: &mut Value) {
-    let Some(messages) = value.get_mut("messages").and_then(Value::as_array_mut) else {
-        return;
-    };
-    let parts = messages
-        .iter_mut()
-        .filter_map(|m| m.get_mut("content").and_then(Value::as_array_mut))
-        .flatten();
-    for part in parts {
-        let Some(files) = part.get_mut("files").and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for file in files.iter_mut() {
-            if let Value::Object(obj) = file {
-                let mut ordered = Map::new();
-                for key in ["id", "mime", "target"] {
-                    if let Some(v) = obj.get(key) {
-                        ordered.insert(key.to_string(), v.clone());
-                    }
-                }
-                for (k, v) in obj.iter() {
-                    if !ordered.contains_key(k) {
-                        ordered.insert(k.clone(), v.clone());
-                    }
-                }
-                *obj = ordered;
-            }
-        }
-    }
-}
-
-fn frame(name: &str, payload: &v2::ChatResponse) -> Bytes {
-    let has_files = payload
-        .messages
-        .iter()
-        .any(|m| m.content.iter().any(|p| p.files.is_some()));
-    if has_files {
-        let raw: Value = serde_json::from_slice(&encode(payload)).unwrap_or(Value::Null);
-        event_frame(name, &raw)
-    } else {
-        event_frame(name, payload)
-    }
+    serde_json::to_vec(payload).unwrap_or_default()
 }
 
 /// The v2 stream: optional tool events, `response.message.delta` frames (reasoning
@@ -379,7 +330,7 @@ fn stream_frames(
             tool_execution: Some(json!({"name": tool.key(), "seconds_left": 0})),
             ..Default::default()
         };
-        frames.push(frame(
+        frames.push(event_frame(
             event::TOOL_IN_PROGRESS,
             &with(vec![message("assistant", None, vec![in_progress])]),
         ));
@@ -389,7 +340,7 @@ fn stream_frames(
             ),
             ..Default::default()
         };
-        frames.push(frame(
+        frames.push(event_frame(
             event::TOOL_COMPLETED,
             &with(vec![message("reasoning", None, vec![completed])]),
         ));
@@ -409,17 +360,17 @@ fn stream_frames(
             answer.state_id.as_ref(),
             call_parts(answer),
         )];
-        frames.push(frame(event::MESSAGE_DONE, &done));
+        frames.push(event_frame(event::MESSAGE_DONE, &done));
         return frames;
     }
     let mut state_id = answer.state_id.as_ref();
     for piece in split_chars(answer.reasoning.as_deref().unwrap_or(""), chunk_size) {
         let msg = message("reasoning", None, vec![v2::ContentPart::text(piece)]);
-        frames.push(frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
     }
     if let Some(files) = files_part(answer) {
         let msg = message("assistant", state_id.take(), vec![files]);
-        frames.push(frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
     }
     let pieces = split_chars(&answer.text, chunk_size);
     let count = pieces.len();
@@ -434,9 +385,9 @@ fn stream_frames(
             ..Default::default()
         };
         let msg = message("assistant", state_id.take(), vec![part]);
-        frames.push(frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
     }
-    frames.push(frame(event::MESSAGE_DONE, &done));
+    frames.push(event_frame(event::MESSAGE_DONE, &done));
     frames
 }
 
