@@ -415,6 +415,14 @@ fn decode_messages(
     let mut legacy_calls: Vec<(String, String)> = Vec::new();
     let mut legacy_seq = 0usize;
     for (i, m) in messages.into_iter().enumerate() {
+        // Knowingly dropped (README): participant names (GigaChat has none) and reasoning
+        // echoed back in history (GigaChat takes none).
+        if m.name.is_some() && !matches!(m.role.as_str(), "tool" | "function") {
+            tracing::debug!(message = i, "ignoring the participant name of a message");
+        }
+        if m.reasoning_content.is_some() {
+            tracing::debug!(message = i, "ignoring reasoning_content in history");
+        }
         let at = |field: &str| format!("messages[{i}].{field}");
         match m.role.as_str() {
             "system" | "developer" => {
