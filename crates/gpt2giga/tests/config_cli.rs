@@ -279,6 +279,15 @@ fn cases() -> Vec<Case> {
         case(P, "responses_store_ttl_secs", "9", |c| {
             c.proxy.responses_store_ttl_secs = 9
         }),
+        case(P, "responses_store_max_bytes", "4096", |c| {
+            c.proxy.responses_store_max_bytes = 4096
+        }),
+        case(P, "state_url", "redis://127.0.0.1:6379/2", |c| {
+            c.proxy.state_url = Some(Secret::new("redis://127.0.0.1:6379/2"))
+        }),
+        case(P, "concurrency_lease_secs", "2.5", |c| {
+            c.proxy.concurrency_lease_secs = 2.5
+        }),
         case(P, "shutdown_timeout_secs", "5", |c| {
             c.proxy.shutdown_timeout_secs = 5
         }),

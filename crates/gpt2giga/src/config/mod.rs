@@ -78,6 +78,8 @@ pub const DEFAULT_MAX_TEXT_FILE_SIZE_BYTES: u64 = 40 * 1024 * 1024;
 pub const DEFAULT_MAX_AUDIO_IMAGE_TOTAL_SIZE_BYTES: u64 = 80 * 1024 * 1024;
 /// 10 MiB.
 pub const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
+/// Default memory budget of the in-memory Responses store (256 MiB).
+pub const DEFAULT_RESPONSES_STORE_MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// The model used when `GIGACHAT_MODEL` is unset.
 pub const DEFAULT_MODEL: &str = "GigaChat";
 
@@ -328,6 +330,12 @@ pub struct ProxySettings {
     pub responses_store_capacity: usize,
     /// Rust extension: how long a stored Response is kept. Default 3600.
     pub responses_store_ttl_secs: u64,
+    /// Rust extension: memory budget of the in-memory Responses store. Default 256 MiB.
+    pub responses_store_max_bytes: u64,
+    /// Rust extension: shared state (`redis://…`); `None` = in process memory.
+    pub state_url: Option<Secret>,
+    /// Rust extension: lease of a concurrency slot held in Redis, in seconds. Default 30.
+    pub concurrency_lease_secs: f64,
 }
 
 impl Default for ProxySettings {
@@ -369,6 +377,9 @@ impl Default for ProxySettings {
             structured_output: StructuredOutputMode::Native,
             responses_store_capacity: 1000,
             responses_store_ttl_secs: 3600,
+            responses_store_max_bytes: DEFAULT_RESPONSES_STORE_MAX_BYTES,
+            state_url: None,
+            concurrency_lease_secs: 30.0,
         }
     }
 }
@@ -409,6 +420,19 @@ impl ProxySettings {
     pub fn concurrency_queue_timeout(&self) -> Duration {
         Duration::try_from_secs_f64(self.concurrency_queue_timeout_secs)
             .unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Lease of a concurrency slot held in Redis.
+    pub fn concurrency_lease(&self) -> Duration {
+        Duration::try_from_secs_f64(self.concurrency_lease_secs).unwrap_or(Duration::from_secs(30))
+    }
+
+    /// The shared-state URL, if set and non-empty.
+    pub fn state_url(&self) -> Option<&str> {
+        self.state_url
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|u| !u.is_empty())
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

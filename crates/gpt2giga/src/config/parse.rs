@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{LogFormat, LogLevel, Mode, StructuredOutputMode};
+use gigachat::Secret;
 
 /// A value as it arrived from one source.
 #[derive(Debug, Clone, Copy)]
@@ -204,6 +205,24 @@ pub fn http_url(raw: Raw<'_>) -> Parsed<String> {
         return Err(EXPECTED.to_string());
     }
     Ok(s.to_string())
+}
+
+/// A shared-state URL: `redis://` or `rediss://` with a host, or `redis+unix://`.
+/// An empty value means unset (kept in memory).
+pub fn state_url(raw: Raw<'_>) -> Parsed<Secret> {
+    const EXPECTED: &str = "expected a redis://host:port/db, rediss://… or redis+unix://… URL";
+    let s = string(raw).map_err(|_| EXPECTED.to_string())?;
+    let s = s.trim();
+    let url = url::Url::parse(s).map_err(|_| EXPECTED.to_string())?;
+    let ok = match url.scheme() {
+        "redis" | "rediss" => url.host_str().is_some_and(|h| !h.is_empty()),
+        "redis+unix" | "unix" => !url.path().is_empty(),
+        _ => false,
+    };
+    if !ok {
+        return Err(EXPECTED.to_string());
+    }
+    Ok(Secret::new(s))
 }
 
 /// Split one list value into items: a JSON array (`["a","b"]`, `[429,503]`),

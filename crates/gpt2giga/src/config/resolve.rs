@@ -234,8 +234,8 @@ fn secret(raw: Raw<'_>) -> Parsed<Secret> {
 fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
     use parse::{
         boolean, http_url, log_format, log_level, mode, non_negative_float, path, port,
-        positive_seconds, positive_usize, status_codes, string, string_list, structured_output,
-        u32_value, u64_value, word,
+        positive_seconds, positive_usize, state_url, status_codes, string, string_list,
+        structured_output, u32_value, u64_value, word,
     };
     let p = &mut c.proxy;
     let g = &mut c.gigachat;
@@ -299,6 +299,13 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         }
         (Group::Proxy, "responses_store_ttl_secs") => {
             p.responses_store_ttl_secs = u64_value(req(raw)?)?
+        }
+        (Group::Proxy, "responses_store_max_bytes") => {
+            p.responses_store_max_bytes = u64_value(req(raw)?)?
+        }
+        (Group::Proxy, "state_url") => p.state_url = opt(raw, state_url)?,
+        (Group::Proxy, "concurrency_lease_secs") => {
+            p.concurrency_lease_secs = positive_seconds(req(raw)?)?;
         }
         (Group::Proxy, "shutdown_timeout_secs") => p.shutdown_timeout_secs = u64_value(req(raw)?)?,
 

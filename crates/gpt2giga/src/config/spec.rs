@@ -260,6 +260,24 @@ pub const FIELDS: &[FieldSpec] = &[
         Value,
         "How long a stored Response is kept [Rust extension]",
     )),
+    extension(field(
+        P,
+        "responses_store_max_bytes",
+        HEADING_PROXY,
+        "BYTES",
+        Some("268435456"),
+        Value,
+        "Memory budget of the in-memory Responses store; the oldest are evicted first (256 MiB) [Rust extension]",
+    )),
+    extension(field(
+        P,
+        "state_url",
+        HEADING_PROXY,
+        "URL",
+        None,
+        Value,
+        "Shared state for several replicas: redis://host:6379/0 (stored Responses, the concurrency cap); unset = in this process's memory; a password in the URL is masked in logs [Rust extension]",
+    )),
     // ---- HTTPS ----
     field(
         P,
@@ -424,6 +442,15 @@ pub const FIELDS: &[FieldSpec] = &[
         Some("30"),
         Value,
         "How long a request waits for a slot before it gets 429 with Retry-After [Rust extension]",
+    )),
+    extension(field(
+        P,
+        "concurrency_lease_secs",
+        HEADING_LIMITS,
+        "SECONDS",
+        Some("30"),
+        Value,
+        "With --proxy.state-url: how long a slot taken in Redis lives unless its replica renews it (a dead replica's slots return after this) [Rust extension]",
     )),
     // ---- Logging ----
     field(

@@ -129,6 +129,18 @@ pub fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  State:      {} responses_store: capacity={} ttl={}s max_bytes={} concurrency_lease={}s",
+        match p.state_url() {
+            Some(url) => format!("redis ({})", mask_url(url)),
+            None => "memory".to_string(),
+        },
+        p.responses_store_capacity,
+        p.responses_store_ttl_secs,
+        bytes(p.responses_store_max_bytes),
+        p.concurrency_lease_secs,
+    );
+    let _ = writeln!(
+        out,
         "  Logging:    level={} format={} file={} max_size={} redact_sensitive={}",
         p.log_level,
         p.log_format,
@@ -217,5 +229,19 @@ mod tests {
         assert_eq!(auth(&g), "credentials+scope");
         g.access_token = Some(Secret::new("t"));
         assert_eq!(auth(&g), "access token, refreshed via credentials+scope");
+    }
+}
+
+/// A URL with its password (and user) masked: `redis://***@host:6379/0`.
+fn mask_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("***");
+                let _ = u.set_password(None);
+            }
+            u.to_string()
+        }
+        Err(_) => "***".to_string(),
     }
 }
