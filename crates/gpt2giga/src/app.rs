@@ -12,10 +12,11 @@ use crate::error::ProxyError;
 use crate::server::logs::IpNet;
 use crate::server::metrics::{self, Metrics};
 use crate::server::middleware::RequestId;
-use crate::state::{MemoryStore, ResponseStore};
+use crate::state::redis::{Redis, RedisStore, SharedSemaphore};
+use crate::state::{MemoryStore, Store};
 use crate::upstream::Upstream;
 use crate::upstream::attachments::{Attachments, Limits};
-use crate::upstream::limiter::Limiter;
+use crate::upstream::limiter::Cap;
 use crate::upstream::pool::{self, ClientPool, Owner};
 use crate::upstream::request::{Options, StructuredOutput};
 
@@ -34,11 +35,13 @@ struct Inner {
     /// GigaChat's model list, cached for [`MODELS_TTL`].
     models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
     api_keys: Vec<String>,
-    responses: Arc<dyn ResponseStore>,
+    responses: Arc<Store>,
+    /// The shared Redis (`--proxy.state-url`), when configured.
+    redis: Option<Redis>,
     /// Per-caller GigaChat clients (`--proxy.pass-token`).
     pool: Option<ClientPool>,
     /// The per-model concurrency cap (`--proxy.max-concurrent-requests-per-model`).
-    limiter: Option<Arc<Limiter<(Owner, String)>>>,
+    limiter: Option<Arc<Cap<(Owner, String)>>>,
     /// Prometheus metrics of this instance (`/metrics`).
     metrics: Arc<Metrics>,
     /// `--proxy.logs-ip-allowlist`, parsed.
@@ -80,22 +83,47 @@ impl AppState {
                 pool::PREFIX
             )));
         }
-        let pool = p
-            .pass_token
-            .then(|| ClientPool::new(gigachat.clone(), pool::POOL_CAPACITY, pool::POOL_IDLE_TTL));
+        let redis = p
+            .state_url()
+            .map(Redis::new)
+            .transpose()
+            .map_err(ProxyError::Internal)?;
+        let pool = p.pass_token.then(|| {
+            let salt = match p.state_url() {
+                // Replicas sharing state must agree on who owns what.
+                Some(url) => ClientPool::shared_salt(url),
+                None => *uuid::Uuid::new_v4().as_bytes(),
+            };
+            ClientPool::with_salt(
+                gigachat.clone(),
+                pool::POOL_CAPACITY,
+                pool::POOL_IDLE_TTL,
+                salt,
+            )
+        });
         let limiter = p.max_concurrent_requests_per_model.map(|max| {
-            Arc::new(Limiter::new(
-                max,
-                p.concurrency_queue_size,
-                p.concurrency_queue_timeout(),
-            ))
+            let (queue, timeout) = (p.concurrency_queue_size, p.concurrency_queue_timeout());
+            Arc::new(match &redis {
+                Some(r) => Cap::shared(
+                    max,
+                    queue,
+                    timeout,
+                    SharedSemaphore::new(r.clone(), p.concurrency_lease()),
+                ),
+                None => Cap::local(max, queue, timeout),
+            })
         });
         let logs_allowlist = crate::server::logs::parse_allowlist(&p.logs_ip_allowlist)
             .map_err(ProxyError::Internal)?;
-        let responses: Arc<dyn ResponseStore> = Arc::new(MemoryStore::new(
-            p.responses_store_capacity,
-            Duration::from_secs(p.responses_store_ttl_secs),
-        ));
+        let ttl = Duration::from_secs(p.responses_store_ttl_secs);
+        let responses = Arc::new(match &redis {
+            Some(r) => Store::Redis(RedisStore::new(r.clone(), ttl)),
+            None => Store::Memory(MemoryStore::new(
+                p.responses_store_capacity,
+                ttl,
+                p.responses_store_max_bytes,
+            )),
+        });
         let options = Options {
             model: config.gigachat.model().to_string(),
             enable_reasoning: p.enable_reasoning,
@@ -115,6 +143,7 @@ impl AppState {
                 models: tokio::sync::Mutex::new(None),
                 api_keys,
                 responses,
+                redis,
                 pool,
                 limiter,
                 metrics: Arc::new(Metrics::new()),
@@ -255,13 +284,18 @@ impl AppState {
     }
 
     /// Stored Responses (`previous_response_id`, retrieve, delete, input items).
-    pub fn responses(&self) -> &dyn ResponseStore {
+    pub fn responses(&self) -> &Store {
         self.inner.responses.as_ref()
     }
 
     /// A shared handle to the store, for streams that outlive the handler.
-    pub fn responses_handle(&self) -> Arc<dyn ResponseStore> {
+    pub fn responses_handle(&self) -> Arc<Store> {
         self.inner.responses.clone()
+    }
+
+    /// The shared Redis, when `--proxy.state-url` is set.
+    pub fn redis(&self) -> Option<&Redis> {
+        self.inner.redis.as_ref()
     }
 
     pub fn is_demo(&self) -> bool {

@@ -29,6 +29,10 @@ pub enum ProxyError {
         message: String,
         retry_after: Duration,
     },
+    /// A service the proxy needs for this request (the shared state store) is
+    /// unreachable (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// GigaChat failed or refused.
     #[error(transparent)]
     Upstream(#[from] gigachat::Error),
@@ -75,6 +79,7 @@ impl ProxyError {
             ProxyError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Upstream(e) => upstream_status(e),
         }
     }
@@ -96,6 +101,7 @@ impl ProxyError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ProxyError::Busy { retry_after, .. } => Some(*retry_after),
+            ProxyError::Unavailable(_) => Some(Duration::from_secs(2)),
             ProxyError::Upstream(e) => e.retry_after(),
             _ => None,
         }

@@ -23,6 +23,12 @@ pub trait SseEncoder: Send + 'static {
     fn event(&mut self, event: Event, out: &mut BytesMut);
     /// The answer is complete: closing frames.
     fn end(&mut self, out: &mut BytesMut);
+    /// Work that must finish before the closing frames go out (storing the finished
+    /// response, so a client that continues it at once finds it). If it fails, the
+    /// closing frames are replaced by the error frames.
+    fn commit(&mut self) -> Option<Commit> {
+        None
+    }
     /// A failure after the stream started: the dialect's error frame(s).
     fn fail(&mut self, error: &ProxyError, out: &mut BytesMut);
     /// A keep-alive frame, for dialects that have one.
@@ -30,6 +36,9 @@ pub trait SseEncoder: Send + 'static {
         false
     }
 }
+
+/// See [`SseEncoder::commit`].
+pub type Commit = std::pin::Pin<Box<dyn Future<Output = Result<(), ProxyError>> + Send>>;
 
 /// The streaming HTTP response for `events` encoded by `encoder`.
 pub fn response<E: SseEncoder>(
@@ -39,9 +48,25 @@ pub fn response<E: SseEncoder>(
 ) -> Response {
     let mut started = false;
     let mut done = false;
+    // Closing frames held back until the encoder's commit finishes: (commit, frames,
+    // where the closing frames start).
+    let mut committing: Option<(Commit, BytesMut, usize)> = None;
     let mut ping =
         keepalive_after.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
     let body = futures::stream::poll_fn(move |cx| {
+        if let Some((commit, _, _)) = committing.as_mut() {
+            let Poll::Ready(result) = commit.as_mut().poll(cx) else {
+                return Poll::Pending;
+            };
+            let Some((_, mut out, closing)) = committing.take() else {
+                return Poll::Ready(None);
+            };
+            if let Err(e) = result {
+                out.truncate(closing);
+                encoder.fail(&e, &mut out);
+            }
+            return Poll::Ready(Some(Ok(out.freeze())));
+        }
         if done {
             return Poll::Ready(None);
         }
@@ -59,8 +84,22 @@ pub fn response<E: SseEncoder>(
                     break;
                 }
                 Poll::Ready(None) => {
+                    let closing = out.len();
                     encoder.end(&mut out);
                     done = true;
+                    if let Some(mut commit) = encoder.commit() {
+                        match commit.as_mut().poll(cx) {
+                            Poll::Ready(Ok(())) => {}
+                            Poll::Ready(Err(e)) => {
+                                out.truncate(closing);
+                                encoder.fail(&e, &mut out);
+                            }
+                            Poll::Pending => {
+                                committing = Some((commit, out, closing));
+                                return Poll::Pending;
+                            }
+                        }
+                    }
                     break;
                 }
                 Poll::Pending => {

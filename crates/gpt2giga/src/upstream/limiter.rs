@@ -11,16 +11,23 @@
 //!
 //! Keys are created on demand and dropped once nothing holds or waits for them, so a
 //! client naming endless models (with `--proxy.pass-model`) cannot grow the map.
+//!
+//! With `--proxy.state-url` the cap holds across every replica sharing the Redis
+//! ([`Cap`] over a [`SharedSemaphore`]): a slot is a lease that its holder renews while
+//! it holds it (a replica that dies loses its slots when the lease runs out), waiters
+//! poll for a free slot, and the queue bound is shared too. While Redis is unreachable
+//! the cap falls back to this replica's own [`Limiter`], so chat keeps working.
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::ProxyError;
+use crate::state::redis::SharedSemaphore;
 
 /// What a refused request is told to wait before retrying.
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -36,7 +43,21 @@ struct Gate {
 /// A concurrency slot; released on drop.
 #[derive(Debug)]
 pub struct Slot {
-    _permit: OwnedSemaphorePermit,
+    _held: Held,
+}
+
+#[derive(Debug)]
+enum Held {
+    Local { _permit: OwnedSemaphorePermit },
+    Shared { _slot: SharedSlot },
+}
+
+impl Slot {
+    fn local(permit: OwnedSemaphorePermit) -> Self {
+        Slot {
+            _held: Held::Local { _permit: permit },
+        }
+    }
 }
 
 /// At most `max` holders per key, `queue` waiters per key, each waiting `timeout`.
@@ -87,7 +108,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     pub async fn acquire(&self, key: K, label: &str) -> Result<Slot, ProxyError> {
         let gate = self.gate(key)?;
         if let Ok(permit) = gate.permits.clone().try_acquire_owned() {
-            return Ok(Slot { _permit: permit });
+            return Ok(Slot::local(permit));
         }
         // Reserve a place in the queue, or refuse at once.
         let reserved = gate
@@ -117,7 +138,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
         let _leave = Leave(&gate.waiting);
         match tokio::time::timeout(self.timeout, gate.permits.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(Slot { _permit: permit }),
+            Ok(Ok(permit)) => Ok(Slot::local(permit)),
             Ok(Err(_)) => Err(ProxyError::Internal("limiter closed".into())),
             Err(_) => {
                 tracing::info!(
@@ -137,6 +158,220 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     /// Keys currently tracked (for tests).
     pub fn keys(&self) -> usize {
         self.gates.lock().map_or(0, |g| g.len())
+    }
+}
+
+/// The cap as configured: this replica's own, or shared through Redis.
+pub struct Cap<K> {
+    local: Limiter<K>,
+    shared: Option<Shared>,
+}
+
+struct Shared {
+    sem: Arc<SharedSemaphore>,
+    /// Names this replica's holders (`{replica}:{n}`).
+    replica: String,
+    /// Logged once per Redis outage.
+    degraded: AtomicBool,
+}
+
+/// How often a waiter looks for a slot freed on another replica.
+const POLL: Duration = Duration::from_millis(40);
+
+impl<K: Hash + Eq + Clone> Cap<K> {
+    /// This replica's cap only.
+    pub fn local(max: usize, queue: usize, timeout: Duration) -> Self {
+        Self {
+            local: Limiter::new(max, queue, timeout),
+            shared: None,
+        }
+    }
+
+    /// Held across replicas through `sem` (falling back to this replica's own while
+    /// Redis is unreachable).
+    pub fn shared(max: usize, queue: usize, timeout: Duration, sem: SharedSemaphore) -> Self {
+        Self {
+            local: Limiter::new(max, queue, timeout),
+            shared: Some(Shared {
+                sem: Arc::new(sem),
+                replica: uuid::Uuid::new_v4().simple().to_string(),
+                degraded: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// A slot for `key` (`shared_key` names it in Redis); `label` names it in errors.
+    pub async fn acquire(&self, key: K, shared_key: &str, label: &str) -> Result<Slot, ProxyError> {
+        let Some(shared) = &self.shared else {
+            return self.local.acquire(key, label).await;
+        };
+        match self.acquire_shared(shared, shared_key, label).await {
+            Ok(slot) => {
+                if shared.degraded.swap(false, Ordering::AcqRel) {
+                    tracing::info!("concurrency cap: shared across replicas again");
+                }
+                Ok(slot)
+            }
+            Err(ProxyError::Unavailable(why)) => {
+                if !shared.degraded.swap(true, Ordering::AcqRel) {
+                    tracing::warn!(
+                        reason = %why,
+                        "concurrency cap: Redis unreachable, holding the cap per replica until it returns"
+                    );
+                }
+                self.local.acquire(key, label).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn acquire_shared(
+        &self,
+        shared: &Shared,
+        key: &str,
+        label: &str,
+    ) -> Result<Slot, ProxyError> {
+        let l = &self.local;
+        let holder = format!("{}:{}", shared.replica, uuid::Uuid::new_v4().simple());
+        if shared.sem.try_acquire(key, &holder, l.max).await? {
+            return Ok(SharedSlot::hold(shared.sem.clone(), key, holder));
+        }
+        let entered = l.queue > 0
+            && shared
+                .sem
+                .enter_queue(key, &holder, l.queue, l.timeout + POLL * 5)
+                .await?;
+        if !entered {
+            tracing::info!(
+                model = label,
+                max = l.max,
+                queue = l.queue,
+                "concurrency cap: queue full, refusing"
+            );
+            return Err(busy(format!(
+                "too many concurrent requests for model {label}: {} in flight and {} waiting \
+                 across replicas (--proxy.max-concurrent-requests-per-model)",
+                l.max, l.queue
+            )));
+        }
+        // Leaves the queue however this ends (also when the caller goes away).
+        let _place = QueuePlace {
+            sem: shared.sem.clone(),
+            key: key.to_string(),
+            waiter: holder.clone(),
+        };
+        let deadline = tokio::time::Instant::now() + l.timeout;
+        loop {
+            let jitter = Duration::from_millis((uuid::Uuid::new_v4().as_u128() % 20) as u64);
+            tokio::time::sleep(POLL + jitter).await;
+            if shared.sem.try_acquire(key, &holder, l.max).await? {
+                return Ok(SharedSlot::hold(shared.sem.clone(), key, holder));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::info!(
+                    model = label,
+                    waited_secs = l.timeout.as_secs_f64(),
+                    "concurrency cap: gave up waiting"
+                );
+                return Err(busy(format!(
+                    "no free slot for model {label} within {}s across replicas \
+                     (--proxy.max-concurrent-requests-per-model, --proxy.concurrency-queue-timeout-secs)",
+                    l.timeout.as_secs_f64()
+                )));
+            }
+        }
+    }
+}
+
+/// A place in a shared queue, given up on drop.
+struct QueuePlace {
+    sem: Arc<SharedSemaphore>,
+    key: String,
+    waiter: String,
+}
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        let (sem, key, waiter) = (
+            self.sem.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.waiter),
+        );
+        spawn_detached(async move {
+            let _ = sem.leave_queue(&key, &waiter).await;
+        });
+    }
+}
+
+/// A slot held in Redis: its lease is renewed until the slot is dropped, then given back.
+pub(crate) struct SharedSlot {
+    sem: Arc<SharedSemaphore>,
+    key: String,
+    holder: String,
+    renew: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SharedSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSlot")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl SharedSlot {
+    fn hold(sem: Arc<SharedSemaphore>, key: &str, holder: String) -> Slot {
+        let renew = {
+            let (sem, key, holder) = (sem.clone(), key.to_string(), holder.clone());
+            tokio::spawn(async move {
+                let every = (sem.lease() / 3).max(Duration::from_millis(50));
+                loop {
+                    tokio::time::sleep(every).await;
+                    match sem.renew(&key, &holder).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(key = %key, "concurrency cap: a held slot's lease ran out (Redis or this replica stalled)");
+                            return;
+                        }
+                        Err(_) => {} // logged by the connection; the lease may still be renewed
+                    }
+                }
+            })
+        };
+        Slot {
+            _held: Held::Shared {
+                _slot: SharedSlot {
+                    sem,
+                    key: key.to_string(),
+                    holder,
+                    renew: Some(renew),
+                },
+            },
+        }
+    }
+}
+
+impl Drop for SharedSlot {
+    fn drop(&mut self) {
+        if let Some(r) = self.renew.take() {
+            r.abort();
+        }
+        let (sem, key, holder) = (
+            self.sem.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.holder),
+        );
+        spawn_detached(async move {
+            // If this fails, the lease runs out by itself.
+            let _ = sem.release(&key, &holder).await;
+        });
+    }
+}
+
+/// Runs `f` on the current runtime, if there is one (drops can happen anywhere).
+fn spawn_detached(f: impl Future<Output = ()> + Send + 'static) {
+    if let Ok(h) = tokio::runtime::Handle::try_current() {
+        h.spawn(f);
     }
 }
 

@@ -44,7 +44,7 @@ use axum::http::{HeaderMap, header};
 use gigachat::{Credentials, Secret};
 use sha2::{Digest, Sha256};
 
-use super::limiter::{Limiter, Slot};
+use super::limiter::{Cap, Slot};
 use crate::error::ProxyError;
 
 /// Identities kept at most.
@@ -301,13 +301,37 @@ pub struct ClientPool {
 
 impl ClientPool {
     pub fn new(base: gigachat::Client, capacity: usize, idle_ttl: Duration) -> Self {
+        Self::with_salt(base, capacity, idle_ttl, *uuid::Uuid::new_v4().as_bytes())
+    }
+
+    /// A pool whose fingerprints use `salt`: replicas that share state (and so must
+    /// agree on who owns what) derive the same salt from their shared configuration.
+    pub fn with_salt(
+        base: gigachat::Client,
+        capacity: usize,
+        idle_ttl: Duration,
+        salt: [u8; 16],
+    ) -> Self {
         Self {
             base,
             capacity: capacity.max(1),
             idle_ttl,
-            salt: *uuid::Uuid::new_v4().as_bytes(),
+            salt,
             entries: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The salt replicas sharing `state_url` agree on: a hash of the URL (which holds
+    /// the Redis password when there is one), so it is stable across replicas and not
+    /// guessable without the deployment's configuration.
+    pub fn shared_salt(state_url: &str) -> [u8; 16] {
+        let mut h = Sha256::new();
+        h.update(b"gpt2giga/owner-salt/v1\0");
+        h.update(state_url.as_bytes());
+        let d = h.finalize();
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&d[..16]);
+        salt
     }
 
     /// The client for `token`, made on first use (or after it idled out).
@@ -367,14 +391,14 @@ impl ClientPool {
 pub struct Upstream {
     client: gigachat::Client,
     owner: Owner,
-    limiter: Option<Arc<Limiter<(Owner, String)>>>,
+    limiter: Option<Arc<Cap<(Owner, String)>>>,
 }
 
 impl Upstream {
     pub fn new(
         client: gigachat::Client,
         owner: Owner,
-        limiter: Option<Arc<Limiter<(Owner, String)>>>,
+        limiter: Option<Arc<Cap<(Owner, String)>>>,
     ) -> Self {
         Self {
             client,
@@ -396,10 +420,12 @@ impl Upstream {
     pub async fn slot(&self, model: &str) -> Result<Option<Slot>, ProxyError> {
         match &self.limiter {
             None => Ok(None),
-            Some(l) => l
-                .acquire((self.owner, model.to_string()), model)
-                .await
-                .map(Some),
+            Some(l) => {
+                let shared_key = format!("{}:{model}", self.owner.key());
+                l.acquire((self.owner, model.to_string()), &shared_key, model)
+                    .await
+                    .map(Some)
+            }
         }
     }
 }

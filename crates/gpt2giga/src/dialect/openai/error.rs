@@ -43,6 +43,7 @@ pub fn body(e: &ProxyError) -> Bytes {
         ProxyError::Upstream(gigachat::Error::Api { status: 402, .. }) => {
             Some("insufficient_quota")
         }
+        ProxyError::Unavailable(_) => Some("service_unavailable"),
         _ => code,
     };
     let env = Envelope {

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::request::{self, ResponsesRequest};
@@ -19,7 +19,7 @@ use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir::{self, Answer};
 use crate::server::middleware::RequestId;
-use crate::state::{ResponseStore, StoredResponse};
+use crate::state::{Chain, MAX_CHAIN, Store, StoredResponse};
 use crate::upstream::{self, Upstream};
 
 /// `POST /responses`
@@ -36,74 +36,180 @@ pub async fn create(
         input_items,
         echo,
     } = request::decode(wire)?;
-    let mut history = Vec::new();
+    let owner = gigachat.owner().key();
+    let store = state.responses_handle();
+    // The conversation so far, oldest first, then this turn's own messages.
     if let Some(prev_id) = &echo.previous_response_id {
-        let Some(prev) = owned(&state, prev_id, &gigachat) else {
-            return Err(ProxyError::NotFound(format!(
-                "Previous response with id '{prev_id}' not found."
-            ))
-            .into());
-        };
-        history = prev.history.clone();
+        let (messages, system) = history(&store, prev_id, &owner).await?;
+        let turn = std::mem::replace(&mut req.messages, messages);
+        req.messages.extend(turn);
+        let current = std::mem::replace(&mut req.system, system);
+        req.system.extend(current);
+    } else if echo.store {
+        // Refuse before GigaChat is called if the answer could not be stored.
+        store.check().await?;
     }
-    // The turn's own messages, for storage; then the full conversation for GigaChat.
-    let turn = std::mem::take(&mut req.messages);
-    history.extend(turn);
-    req.messages = history;
 
     let events = state
         .chat(&gigachat, state.request_context(&rid, &headers), &req)
         .await?;
     let shape = Shape::new(echo);
-    let store = shape.echo.store;
-    let id = shape.id.clone();
-    let store_handle = state.responses_handle();
-    let owner = gigachat.owner().key();
+    let pending = shape.echo.store.then(|| Pending {
+        store,
+        id: shape.id.clone(),
+        previous: shape.echo.previous_response_id.clone(),
+        input_items: Bytes::from(serde_json::to_vec(&input_items).unwrap_or_default()),
+        owner,
+    });
 
     if !req.stream {
         let answer = upstream::fold(events).await?;
         let obj = fold(&shape, &answer);
         let bytes = to_bytes(&obj);
-        if store {
-            save(
-                &store_handle,
-                id,
-                bytes.clone(),
-                input_items,
-                req.messages,
-                &answer,
-                owner,
-            );
+        if let Some(p) = pending {
+            p.save(bytes.clone(), &answer).await?;
         }
         return Ok(json_response(bytes));
     }
 
     let encoder = StoringEncoder {
         inner: StreamEncoder::new(shape),
-        pending: store.then_some(Pending {
-            store: store_handle,
-            id,
-            input_items,
-            history: req.messages,
-            owner,
-        }),
+        pending,
+        commit: None,
     };
     Ok(sse::response(events, encoder, None))
+}
+
+/// The conversation ending with `prev_id` (messages and system texts), read from the
+/// store; a missing link is a 404 naming it.
+async fn history(
+    store: &Store,
+    prev_id: &str,
+    owner: &str,
+) -> Result<(Vec<ir::Message>, Vec<String>), ProxyError> {
+    let links = match store.chain(prev_id, owner).await? {
+        Chain::Found(links) => links,
+        Chain::Missing(id) if id == prev_id => {
+            return Err(ProxyError::NotFound(format!(
+                "Previous response with id '{prev_id}' not found."
+            )));
+        }
+        Chain::Missing(id) => {
+            return Err(ProxyError::NotFound(format!(
+                "Previous response with id '{prev_id}' cannot be continued: the earlier \
+                 response '{id}' of its conversation has expired or was evicted from the \
+                 proxy's store."
+            )));
+        }
+        Chain::TooLong => {
+            return Err(ProxyError::invalid_param(
+                format!(
+                    "the conversation behind previous_response_id is longer than {MAX_CHAIN} responses"
+                ),
+                "previous_response_id",
+            ));
+        }
+    };
+    let mut messages = Vec::new();
+    let mut system = Vec::new();
+    for link in links {
+        let unreadable = |e: String| {
+            ProxyError::Internal(format!("stored response {} is unreadable: {e}", link.id))
+        };
+        let items: Vec<Value> =
+            serde_json::from_slice(&link.input_items).map_err(|e| unreadable(e.to_string()))?;
+        request::decode_history(&items, &mut messages, &mut system)?;
+        let reply: StoredReply =
+            serde_json::from_slice(&link.reply).map_err(|e| unreadable(e.to_string()))?;
+        messages.push(reply.into_message());
+    }
+    Ok((messages, system))
+}
+
+/// The answer as the conversation remembers it.
+#[derive(Serialize, Deserialize)]
+struct StoredReply {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    tool_calls: Vec<StoredCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reasoning: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCall {
+    id: String,
+    name: String,
+    arguments: String,
+}
+
+impl StoredReply {
+    fn of(answer: &Answer) -> Self {
+        Self {
+            text: answer.text.clone(),
+            tool_calls: answer
+                .tool_calls
+                .iter()
+                .map(|c| StoredCall {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                })
+                .collect(),
+            reasoning: (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone()),
+        }
+    }
+
+    fn into_message(self) -> ir::Message {
+        let mut m = ir::Message::text(ir::Role::Assistant, self.text);
+        m.tool_calls = self
+            .tool_calls
+            .into_iter()
+            .map(|c| ir::ToolCall {
+                id: c.id,
+                name: c.name,
+                arguments: c.arguments,
+            })
+            .collect();
+        m.reasoning = self.reasoning;
+        m
+    }
 }
 
 /// The Responses stream encoder, storing the finished response when `store` is on.
 struct StoringEncoder {
     inner: StreamEncoder,
     pending: Option<Pending>,
+    commit: Option<sse::Commit>,
 }
 
 /// A response to store once it is complete.
 struct Pending {
-    store: Arc<dyn ResponseStore>,
+    store: Arc<Store>,
     id: String,
-    input_items: Vec<Value>,
-    history: Vec<ir::Message>,
+    previous: Option<String>,
+    input_items: Bytes,
     owner: String,
+}
+
+impl Pending {
+    /// Stores the finished response: its own turn and a link to its predecessor.
+    async fn save(self, response: Bytes, answer: &Answer) -> Result<(), ProxyError> {
+        let reply = Bytes::from(serde_json::to_vec(&StoredReply::of(answer)).unwrap_or_default());
+        self.store
+            .put(
+                self.id,
+                StoredResponse {
+                    response,
+                    input_items: self.input_items,
+                    reply,
+                    previous: self.previous,
+                    owner: self.owner,
+                },
+            )
+            .await
+    }
 }
 
 impl sse::SseEncoder for StoringEncoder {
@@ -118,16 +224,13 @@ impl sse::SseEncoder for StoringEncoder {
     fn end(&mut self, out: &mut BytesMut) {
         let (obj, answer) = self.inner.end(out);
         if let Some(p) = self.pending.take() {
-            save(
-                &p.store,
-                p.id,
-                to_bytes(&obj),
-                p.input_items,
-                p.history,
-                &answer,
-                p.owner,
-            );
+            let bytes = to_bytes(&obj);
+            self.commit = Some(Box::pin(async move { p.save(bytes, &answer).await }));
         }
+    }
+
+    fn commit(&mut self) -> Option<sse::Commit> {
+        self.commit.take()
     }
 
     fn fail(&mut self, error: &ProxyError, out: &mut BytesMut) {
@@ -135,38 +238,14 @@ impl sse::SseEncoder for StoringEncoder {
     }
 }
 
-/// Stores a finished response with the conversation it completes.
-fn save(
-    store: &Arc<dyn ResponseStore>,
-    id: String,
-    response: Bytes,
-    input_items: Vec<Value>,
-    mut history: Vec<ir::Message>,
-    answer: &Answer,
-    owner: String,
-) {
-    let mut reply = ir::Message::text(ir::Role::Assistant, answer.text.clone());
-    reply.tool_calls = answer.tool_calls.clone();
-    reply.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
-    history.push(reply);
-    store.put(
-        id,
-        StoredResponse {
-            response,
-            input_items,
-            history,
-            owner,
-        },
-    );
-}
-
 /// A stored response, if it exists and belongs to the caller's GigaChat identity
 /// (someone else's is reported as not found).
-fn owned(state: &AppState, id: &str, caller: &Upstream) -> Option<Arc<StoredResponse>> {
-    state
-        .responses()
-        .get(id)
-        .filter(|r| r.owner == caller.owner().key())
+async fn owned(
+    state: &AppState,
+    id: &str,
+    caller: &Upstream,
+) -> Result<Option<Arc<StoredResponse>>, ProxyError> {
+    state.responses().get(id, &caller.owner().key()).await
 }
 
 fn not_found(id: &str) -> OpenAiError {
@@ -179,7 +258,7 @@ pub async fn retrieve(
     gigachat: Upstream,
     Path(id): Path<String>,
 ) -> Result<Response, OpenAiError> {
-    match owned(&state, &id, &gigachat) {
+    match owned(&state, &id, &gigachat).await? {
         Some(r) => Ok(json_response(r.response.clone())),
         None => Err(not_found(&id)),
     }
@@ -191,7 +270,11 @@ pub async fn delete(
     gigachat: Upstream,
     Path(id): Path<String>,
 ) -> Result<Response, OpenAiError> {
-    if owned(&state, &id, &gigachat).is_some() && state.responses().delete(&id) {
+    if state
+        .responses()
+        .delete(&id, &gigachat.owner().key())
+        .await?
+    {
         Ok(json_response(Bytes::from(
             json!({"id": id, "object": "response", "deleted": true}).to_string(),
         )))
@@ -217,10 +300,12 @@ pub async fn input_items(
     Path(id): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, OpenAiError> {
-    let Some(r) = owned(&state, &id, &gigachat) else {
+    let Some(r) = owned(&state, &id, &gigachat).await? else {
         return Err(not_found(&id));
     };
-    let mut items: Vec<&Value> = r.input_items.iter().collect();
+    let stored: Vec<Value> = serde_json::from_slice(&r.input_items)
+        .map_err(|e| ProxyError::Internal(format!("stored response {id} is unreadable: {e}")))?;
+    let mut items: Vec<&Value> = stored.iter().collect();
     match q.order.as_deref() {
         None | Some("desc") => items.reverse(),
         Some("asc") => {}

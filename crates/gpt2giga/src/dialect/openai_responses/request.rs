@@ -551,6 +551,27 @@ fn call_name(item: &Value) -> Option<String> {
 }
 
 /// Appends a tool call to the assistant turn being built (opening one if needed).
+/// Appends the messages of stored input items (an earlier turn of a
+/// `previous_response_id` chain, in the normalised form [`decode`] returned them) to
+/// `messages`, and their system/developer texts to `system`.
+pub fn decode_history(
+    items: &[Value],
+    messages: &mut Vec<ir::Message>,
+    system: &mut Vec<String>,
+) -> Result<(), ProxyError> {
+    let mut turn = ir::ChatRequest {
+        messages: std::mem::take(messages),
+        ..Default::default()
+    };
+    let kinds = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        decode_item(item, i, &mut turn, &kinds)?;
+    }
+    *messages = turn.messages;
+    system.append(&mut turn.system);
+    Ok(())
+}
+
 fn push_call(out: &mut ir::ChatRequest, call: ir::ToolCall) {
     match out.messages.last_mut() {
         Some(m) if m.role == ir::Role::Assistant => m.tool_calls.push(call),
