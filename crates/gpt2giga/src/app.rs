@@ -46,6 +46,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// `--proxy.logs-ip-allowlist`, parsed.
     logs_allowlist: Vec<IpNet>,
+    /// Set once shutdown begins: `/ready` answers 503 from then on.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// How long the upstream model list is reused.
@@ -148,6 +150,7 @@ impl AppState {
                 limiter,
                 metrics: Arc::new(Metrics::new()),
                 logs_allowlist,
+                draining: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -296,6 +299,19 @@ impl AppState {
     /// The shared Redis, when `--proxy.state-url` is set.
     pub fn redis(&self) -> Option<&Redis> {
         self.inner.redis.as_ref()
+    }
+
+    /// Shutdown has begun: stop being ready (in-flight requests still finish).
+    pub fn begin_drain(&self) {
+        self.inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.inner
+            .draining
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn is_demo(&self) -> bool {

@@ -65,12 +65,26 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     if demo.is_some() {
         demo::banner(local);
     }
+    let ready_delay = state.config().proxy.shutdown_ready_delay();
+    let shutdown = {
+        let state = state.clone();
+        async move {
+            server::shutdown_signal().await;
+            // Not ready first, so load balancers stop sending traffic; then drain.
+            state.begin_drain();
+            if !ready_delay.is_zero() {
+                tracing::info!(
+                    delay_secs = ready_delay.as_secs_f64(),
+                    "shutdown requested: /ready answers 503; draining starts after the delay"
+                );
+                tokio::time::sleep(ready_delay).await;
+            }
+        }
+    };
     let app = server::app(state);
     match tls {
-        Some(tls) => {
-            server::serve_tls(listener, tls, app, server::shutdown_signal(), grace).await?
-        }
-        None => server::serve(listener, app, server::shutdown_signal(), grace).await?,
+        Some(tls) => server::serve_tls(listener, tls, app, shutdown, grace).await?,
+        None => server::serve(listener, app, shutdown, grace).await?,
     }
     if let Some(d) = demo {
         d.shutdown().await;

@@ -288,6 +288,9 @@ fn cases() -> Vec<Case> {
         case(P, "concurrency_lease_secs", "2.5", |c| {
             c.proxy.concurrency_lease_secs = 2.5
         }),
+        case(P, "shutdown_ready_delay_secs", "1.5", |c| {
+            c.proxy.shutdown_ready_delay_secs = 1.5
+        }),
         case(P, "shutdown_timeout_secs", "5", |c| {
             c.proxy.shutdown_timeout_secs = 5
         }),

@@ -423,6 +423,8 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
             log_file.to_str().unwrap(),
             "--proxy.log-max-size",
             "4096",
+            "--proxy.shutdown-ready-delay-secs",
+            "1.5",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -467,6 +469,9 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
         http().get(format!("{base}/ping")).send().await.unwrap();
     }
 
+    let (status, _, v) = json_of(http().get(format!("{base}/ready")).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{v}");
+
     // SIGTERM (graceful) through the `kill` utility; SIGKILL as a fallback.
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -474,6 +479,20 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
     if !term.is_ok_and(|s| s.success()) {
         child.kill().unwrap();
     }
+    // Not ready first (load balancers stop sending), still serving during the delay.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _, v) = json_of(http().get(format!("{base}/ready")).send().await.unwrap()).await;
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["not_ready"], serde_json::json!(["shutdown"]), "{v}");
+    let r = http().get(format!("{base}/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http()
+        .post(format!("{base}/v1/chat/completions"))
+        .json(&chat_body("still here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {

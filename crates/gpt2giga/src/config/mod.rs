@@ -336,6 +336,8 @@ pub struct ProxySettings {
     pub state_url: Option<Secret>,
     /// Rust extension: lease of a concurrency slot held in Redis, in seconds. Default 30.
     pub concurrency_lease_secs: f64,
+    /// Rust extension: how long `/ready` answers 503 before the drain starts. Default 0.
+    pub shutdown_ready_delay_secs: f64,
 }
 
 impl Default for ProxySettings {
@@ -380,6 +382,7 @@ impl Default for ProxySettings {
             responses_store_max_bytes: DEFAULT_RESPONSES_STORE_MAX_BYTES,
             state_url: None,
             concurrency_lease_secs: 30.0,
+            shutdown_ready_delay_secs: 0.0,
         }
     }
 }
@@ -433,6 +436,11 @@ impl ProxySettings {
             .as_ref()
             .map(Secret::expose)
             .filter(|u| !u.is_empty())
+    }
+
+    /// How long `/ready` answers 503 before the drain starts.
+    pub fn shutdown_ready_delay(&self) -> Duration {
+        Duration::try_from_secs_f64(self.shutdown_ready_delay_secs).unwrap_or(Duration::ZERO)
     }
 
     pub fn shutdown_timeout(&self) -> Duration {

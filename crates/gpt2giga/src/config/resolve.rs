@@ -308,6 +308,9 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
             p.concurrency_lease_secs = positive_seconds(req(raw)?)?;
         }
         (Group::Proxy, "shutdown_timeout_secs") => p.shutdown_timeout_secs = u64_value(req(raw)?)?,
+        (Group::Proxy, "shutdown_ready_delay_secs") => {
+            p.shutdown_ready_delay_secs = non_negative_float(req(raw)?)?
+        }
 
         (Group::GigaChat, "base_url") => g.base_url = http_url(req(raw)?)?,
         (Group::GigaChat, "auth_url") => g.auth_url = http_url(req(raw)?)?,

@@ -235,6 +235,15 @@ pub const FIELDS: &[FieldSpec] = &[
     )),
     extension(field(
         P,
+        "shutdown_ready_delay_secs",
+        HEADING_PROXY,
+        "SECONDS",
+        Some("0"),
+        Value,
+        "On SIGTERM/SIGINT, answer /ready with 503 for this long while still serving, so load balancers stop sending traffic before the drain begins [Rust extension]",
+    )),
+    extension(field(
+        P,
         "structured_output",
         HEADING_PROXY,
         "native|function",

@@ -70,7 +70,8 @@ pub fn render(c: &Config) -> String {
     let _ = writeln!(
         out,
         "  Proxy:      mode={} listen={scheme}://{}:{} demo={} pass_model={} pass_token={} \
-         embeddings={} images={} reasoning={} structured_output={} shutdown_timeout={}s",
+         embeddings={} images={} reasoning={} structured_output={} shutdown_timeout={}s \
+         shutdown_ready_delay={}s",
         p.mode,
         p.host,
         p.port,
@@ -82,6 +83,7 @@ pub fn render(c: &Config) -> String {
         on(p.enable_reasoning),
         p.structured_output,
         p.shutdown_timeout_secs,
+        p.shutdown_ready_delay_secs,
     );
     let _ = writeln!(
         out,

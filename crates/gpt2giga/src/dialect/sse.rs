@@ -164,3 +164,57 @@ pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// Writes `text:` frames, `end` at the close, `fail` on errors; its commit waits a
+    /// little and then succeeds or fails as told.
+    struct Probe {
+        commit_fails: bool,
+    }
+
+    impl SseEncoder for Probe {
+        fn event(&mut self, event: Event, out: &mut BytesMut) {
+            if let Event::Text(t) = event {
+                out.extend_from_slice(format!("text:{t}\n").as_bytes());
+            }
+        }
+        fn end(&mut self, out: &mut BytesMut) {
+            out.extend_from_slice(b"end\n");
+        }
+        fn commit(&mut self) -> Option<Commit> {
+            let fails = self.commit_fails;
+            Some(Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if fails {
+                    Err(ProxyError::Unavailable("store down".into()))
+                } else {
+                    Ok(())
+                }
+            }))
+        }
+        fn fail(&mut self, error: &ProxyError, out: &mut BytesMut) {
+            out.extend_from_slice(format!("fail:{error}\n").as_bytes());
+        }
+    }
+
+    async fn body_of(commit_fails: bool) -> String {
+        let events: EventStream = Box::pin(futures::stream::iter(vec![
+            Ok(Event::Text("a".into())),
+            Ok(Event::Text("b".into())),
+        ]));
+        let resp = response(events, Probe { commit_fails }, None);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn closing_frames_wait_for_the_commit() {
+        assert_eq!(body_of(false).await, "text:a\ntext:b\nend\n");
+        // A failed commit replaces the closing frames with the error frames.
+        assert_eq!(body_of(true).await, "text:a\ntext:b\nfail:store down\n");
+    }
+}

@@ -7,7 +7,7 @@
 //! rotation: add the new key, move the clients over, drop the old one). A key is
 //! accepted as `x-api-key`, as `Authorization: Bearer <key>`, or as the `x-api-key`
 //! query parameter, and compared in constant time against every configured key.
-//! Probes (`/`, `/health`, `/ping`) stay open. A missing or wrong key is a 401 in the
+//! Probes (`/`, `/health`, `/ready`, `/ping`) stay open. A missing or wrong key is a 401 in the
 //! caller's dialect.
 //!
 //! # With `--proxy.pass-token`
@@ -29,7 +29,7 @@ use crate::upstream::Upstream;
 use crate::upstream::pool::PREFIX;
 
 /// Paths that never need a key.
-const OPEN: &[&str] = &["/", "/health", "/ping"];
+const OPEN: &[&str] = &["/", "/health", "/ready", "/ping"];
 
 pub async fn require_api_key(
     State(state): State<AppState>,

@@ -251,6 +251,13 @@ fn operations() -> Vec<Op> {
         }))
         .respond("200", ok_json("Up", r("Health")))
         .open(),
+        op("/ready", "get", false, json!({
+            "tags": ["System"], "operationId": "ready", "summary": "Readiness probe",
+            "description": "200 only when the proxy can serve: a GigaChat token can be obtained (or a fixed token is configured), the shared Redis answers when `--proxy.state-url` is set, and it is not shutting down. Otherwise 503 with `not_ready` naming the failing checks.",
+        }))
+        .respond("200", ok_json("Ready", r("Ready")))
+        .respond("503", ok_json("Not ready (see `not_ready` and `checks`)", r("Ready")))
+        .open(),
         op("/ping", "get", false, json!({
             "tags": ["System"], "operationId": "ping", "summary": "Cheapest probe",
         }))
@@ -708,6 +715,21 @@ fn schemas() -> Value {
         json!({
             "type": "object", "required": ["status"],
             "properties": { "status": { "const": "ok" }, "version": { "type": "string" }, "mode": { "enum": ["DEV", "PROD", "demo"] } },
+        }),
+    );
+    put(
+        "Ready",
+        json!({
+            "type": "object", "required": ["status", "not_ready", "checks"],
+            "properties": {
+                "status": { "enum": ["ready", "not_ready"] },
+                "not_ready": { "type": "array", "items": { "type": "string" } },
+                "checks": { "type": "object", "additionalProperties": {
+                    "type": "object", "required": ["status"],
+                    "properties": { "status": { "enum": ["ok", "error"] }, "error": { "type": "string" } },
+                } },
+                "state": { "enum": ["memory", "redis"] },
+            },
         }),
     );
     put(

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(system::root).head(system::root))
         .route("/health", get(system::health))
+        .route("/ready", get(system::ready))
         .route("/ping", get(system::ping).post(system::ping))
         .merge(observability)
         .merge(api.clone())

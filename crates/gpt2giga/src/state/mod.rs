@@ -202,6 +202,11 @@ impl MemoryStore {
             });
         }
         links.reverse();
+        // The walk touched the links newest first; touch them again oldest first, so
+        // that under pressure a conversation loses its oldest link first.
+        for l in &links {
+            let _ = self.cache.get(&l.id);
+        }
         Chain::Found(links)
     }
 

@@ -930,4 +930,32 @@ mod tests {
         assert_eq!(open_reasoning(&seal_reasoning("тест")), Some("тест".into()));
         assert_eq!(open_reasoning("other"), None);
     }
+
+    #[test]
+    fn stored_items_decode_like_the_original_input() {
+        let input = json!([
+            {"role": "user", "content": "plain string"},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "parts"}]},
+            {"role": "developer", "content": "be brief"},
+            {"type": "reasoning", "summary": [{"type": "summary_text", "text": "thinking"}]},
+            {"role": "assistant", "content": "earlier answer"},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{\"a\":1}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "42"},
+            {"type": "custom_tool_call", "call_id": "c2", "name": "patch", "input": "diff"},
+            {"type": "custom_tool_call_output", "call_id": "c2", "output": "ok"}
+        ]);
+        let d =
+            decode(serde_json::from_value(json!({"model": "m", "input": input})).unwrap()).unwrap();
+        let mut messages = Vec::new();
+        let mut system = Vec::new();
+        decode_history(&d.input_items, &mut messages, &mut system).unwrap();
+        assert_eq!(messages, d.request.messages);
+        assert_eq!(system, d.request.system);
+        // A string input is stored as one user message item.
+        let d =
+            decode(serde_json::from_value(json!({"model": "m", "input": "hi"})).unwrap()).unwrap();
+        let mut messages = Vec::new();
+        decode_history(&d.input_items, &mut messages, &mut system).unwrap();
+        assert_eq!(messages, d.request.messages);
+    }
 }
