@@ -71,6 +71,15 @@ pub(crate) struct TokenCache {
     buffer_ms: u64,
     fetches: AtomicU64,
     family: Arc<AtomicU64>,
+    /// The outcome of the last fetch that was refused (status, message) and its
+    /// number: callers that waited behind that fetch share its refusal instead of
+    /// each asking again.
+    refused: std::sync::Mutex<Option<(u64, u16, String)>>,
+    /// Fetches finished so far (numbers the refusals).
+    finished: AtomicU64,
+    /// A per-caller identity (derived client): refusals are the caller's business and
+    /// are logged at `warn`; the configured identity's at `error`.
+    derived: bool,
 }
 
 impl TokenCache {
@@ -81,6 +90,7 @@ impl TokenCache {
         initial: Option<&Secret>,
         buffer_ms: u64,
         family: Arc<AtomicU64>,
+        derived: bool,
     ) -> Result<Self, Error> {
         let current = match initial {
             Some(t) => Some(Arc::new(Token::new(t.expose(), 0)?)),
@@ -93,6 +103,9 @@ impl TokenCache {
             buffer_ms,
             fetches: AtomicU64::new(0),
             family,
+            refused: std::sync::Mutex::new(None),
+            finished: AtomicU64::new(0),
+            derived,
         })
     }
 
@@ -130,6 +143,7 @@ impl TokenCache {
         } else if !self.can_refresh() {
             return Ok(None);
         }
+        let before = self.finished.load(Ordering::Acquire);
         let _guard = self.refresh.lock().await;
         // Double check: whoever held the lock before us may have refreshed already.
         if let Some(t) = self.current.load_full()
@@ -137,9 +151,37 @@ impl TokenCache {
         {
             return Ok(Some(t));
         }
-        let fresh = Arc::new(self.fetch(http, user_agent, timeout).await?);
-        self.current.store(Some(fresh.clone()));
-        Ok(Some(fresh))
+        // ... or been refused while we waited: share that answer (one token request
+        // and one log line per refresh, not per waiting request).
+        if let Ok(refused) = self.refused.lock()
+            && let Some((n, status, message)) = refused.as_ref()
+            && *n > before
+        {
+            return Err(Error::Auth {
+                status: *status,
+                message: message.clone(),
+            });
+        }
+        let result = self.fetch(http, user_agent, timeout).await;
+        let n = self.finished.fetch_add(1, Ordering::AcqRel) + 1;
+        match result {
+            Ok(t) => {
+                let fresh = Arc::new(t);
+                self.current.store(Some(fresh.clone()));
+                if let Ok(mut r) = self.refused.lock() {
+                    *r = None;
+                }
+                Ok(Some(fresh))
+            }
+            Err(e) => {
+                if let Error::Auth { status, message } = &e
+                    && let Ok(mut r) = self.refused.lock()
+                {
+                    *r = Some((n, *status, message.clone()));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Drops `rejected` (after a 401) unless another caller already replaced it.
@@ -219,7 +261,11 @@ impl TokenCache {
                 },
                 _ => String::from_utf8_lossy(&body).chars().take(200).collect(),
             };
-            tracing::warn!(status, request_id, "GigaChat token request failed");
+            if self.derived {
+                tracing::warn!(status, request_id, error = %message, "GigaChat refused a caller's identity (token request failed)");
+            } else {
+                tracing::error!(status, request_id, error = %message, "GigaChat refused the configured credentials (token request failed)");
+            }
             return Err(Error::Auth { status, message });
         }
         let parsed: TokenResponse = serde_json::from_slice(&body)

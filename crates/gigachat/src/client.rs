@@ -127,6 +127,7 @@ impl Client {
             config.access_token.as_ref(),
             config.token_expiry_buffer_ms,
             Arc::new(AtomicU64::new(0)),
+            false,
         )?;
         let limiter = config
             .max_connections
@@ -193,6 +194,7 @@ impl Client {
             config.access_token.as_ref(),
             config.token_expiry_buffer_ms,
             self.inner.tokens.family(),
+            true,
         )?;
         Ok(Self {
             inner: Arc::new(Inner {

@@ -257,7 +257,10 @@ impl AppState {
     ) -> Result<Arc<ModelList>, ProxyError> {
         if upstream.owner() != Owner::Server {
             let fetch = upstream.client().models(ctx);
-            return Ok(Arc::new(metrics::upstream("models", fetch).await?));
+            let list = metrics::upstream("models", fetch)
+                .await
+                .map_err(|e| upstream.error(e.into()))?;
+            return Ok(Arc::new(list));
         }
         let mut cache = self.inner.models.lock().await;
         if let Some((at, list)) = cache.as_ref()
@@ -266,7 +269,10 @@ impl AppState {
             return Ok(list.clone());
         }
         let fetch = self.inner.gigachat.models(ctx);
-        let list = Arc::new(metrics::upstream("models", fetch).await?);
+        let list = metrics::upstream("models", fetch)
+            .await
+            .map_err(|e| ProxyError::from(e).for_own_identity())?;
+        let list = Arc::new(list);
         *cache = Some((Instant::now(), list.clone()));
         Ok(list)
     }

@@ -29,6 +29,10 @@ pub enum ProxyError {
         message: String,
         retry_after: Duration,
     },
+    /// GigaChat refused the proxy's **own** configured credentials (502): the
+    /// deployment is misconfigured, not the caller's key.
+    #[error("{0}")]
+    UpstreamCredentials(String),
     /// A service the proxy needs for this request (the shared state store) is
     /// unreachable (503).
     #[error("{0}")]
@@ -56,6 +60,24 @@ pub enum ErrorClass {
 }
 
 impl ProxyError {
+    /// The error as the proxy's own identity sees it: GigaChat refusing the configured
+    /// credentials is the deployment's fault (502), never the caller's key (401).
+    pub fn for_own_identity(self) -> Self {
+        match self {
+            ProxyError::Upstream(gigachat::Error::Auth { status, message })
+                if (400..500).contains(&status) =>
+            {
+                ProxyError::UpstreamCredentials(format!(
+                    "GigaChat rejected the proxy's own credentials (HTTP {status}: {message}). \
+                     The proxy is misconfigured (check GIGACHAT_CREDENTIALS / GIGACHAT_SCOPE, \
+                     GIGACHAT_USER / GIGACHAT_PASSWORD or GIGACHAT_ACCESS_TOKEN); your API key \
+                     was not the problem."
+                ))
+            }
+            other => other,
+        }
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         ProxyError::InvalidRequest {
             message: message.into(),
@@ -80,6 +102,7 @@ impl ProxyError {
             ProxyError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ProxyError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::UpstreamCredentials(_) => StatusCode::BAD_GATEWAY,
             ProxyError::Upstream(e) => upstream_status(e),
         }
     }

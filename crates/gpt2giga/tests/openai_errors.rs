@@ -256,14 +256,66 @@ async fn oauth_failure_is_reported_without_credentials() {
     p.ctl().inject_fault(
         Fault::status(401)
             .path_suffix("/oauth")
+            .times(2)
             .json(json!({"code": 6, "message": "credentials doesn't match db data"})),
     );
     let (status, _, text) = text_of(p.post("/v1/chat/completions", &body(false)).await).await;
-    assert_eq!(status, 401, "{text}");
+    // The proxy's own credentials were refused: a 5xx saying so, never the caller's
+    // `invalid_api_key`.
+    assert_eq!(status, 502, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["error"]["type"], "authentication_error");
+    assert_eq!(v["error"]["type"], "server_error");
+    assert_ne!(v["error"]["code"], "invalid_api_key");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("proxy's own credentials"), "{msg}");
     assert_no_secrets(&p, &text);
     assert!(p.chat_bodies().is_empty());
+    // Anthropic callers get their dialect's 5xx too.
+    let (status, _, text) = text_of(
+        p.post(
+            "/v1/messages",
+            &json!({"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 502, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"]["type"], "api_error", "{v}");
+    // Concurrent requests share one refused token request (one error log per refresh).
+    p.ctl().clear_faults();
+    p.ctl().inject_fault(
+        Fault::status(401)
+            .path_suffix("/oauth")
+            .times(1)
+            .json(json!({"code": 6, "message": "credentials doesn't match db data"})),
+    );
+    p.ctl().set_latency(std::time::Duration::from_millis(200));
+    let fetches = p
+        .ctl()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth"))
+        .count();
+    let chat = body(false);
+    let calls = (0..8).map(|_| p.post("/v1/chat/completions", &chat));
+    let statuses: Vec<u16> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    let after = p
+        .ctl()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth"))
+        .count();
+    assert_eq!(
+        after - fetches,
+        1,
+        "one token request for 8 waiting callers: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 502), "{statuses:?}");
 }
 
 #[tokio::test]

@@ -144,7 +144,10 @@ pub fn json(body: Bytes) -> Response {
 
 /// An error response: status, JSON body, and `Retry-After` (always present on 429).
 pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
-    if status.is_server_error() {
+    if matches!(e, ProxyError::UpstreamCredentials(_)) {
+        // Logged at error once per token refresh by the GigaChat client.
+        tracing::debug!(status = status.as_u16(), error = %e, "request failed");
+    } else if status.is_server_error() {
         tracing::warn!(status = status.as_u16(), error = %e, "request failed");
     } else {
         tracing::debug!(status = status.as_u16(), error = %e, "request refused");

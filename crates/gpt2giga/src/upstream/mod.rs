@@ -53,6 +53,11 @@ pub struct ChatCall<'a> {
 /// With a concurrency cap configured, the call first takes a slot for its GigaChat
 /// model (uploads included) and holds it until the returned stream ends or is dropped.
 pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStream, ProxyError> {
+    let upstream = call.upstream;
+    run_chat(call, req).await.map_err(|e| upstream.error(e))
+}
+
+async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStream, ProxyError> {
     metrics::note_model(&req.model);
     let slot = metrics::waiting(call.upstream.slot(&call.options.model)).await?;
     let client = call.upstream.client();

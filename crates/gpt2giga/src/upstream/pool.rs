@@ -415,6 +415,16 @@ impl Upstream {
         self.owner
     }
 
+    /// Gives an upstream failure its meaning for this identity: a refused pass-token
+    /// identity stays the caller's 401, a refused server identity is a 502
+    /// ([`ProxyError::for_own_identity`]).
+    pub fn error(&self, e: ProxyError) -> ProxyError {
+        match self.owner {
+            Owner::Server => e.for_own_identity(),
+            Owner::Caller(_) => e,
+        }
+    }
+
     /// A slot for one GigaChat request to `model` (`None` when no cap is configured):
     /// waits in the bounded queue, or fails with 429 and `Retry-After`.
     pub async fn slot(&self, model: &str) -> Result<Option<Slot>, ProxyError> {

@@ -98,7 +98,9 @@ pub async fn count_request_tokens(
         input,
     };
     let count = gigachat.client().tokens_count(&request, ctx);
-    let counts = crate::server::metrics::upstream("tokens_count", count).await?;
+    let counts = crate::server::metrics::upstream("tokens_count", count)
+        .await
+        .map_err(|e| gigachat.error(e.into()))?;
     Ok(counts.iter().map(|c| c.tokens).sum())
 }
 

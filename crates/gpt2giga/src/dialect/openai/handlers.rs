@@ -114,7 +114,7 @@ pub async fn embeddings(
     let mut vectors = Vec::new();
     let mut tokens = 0u64;
     for r in results {
-        let mut r = r?;
+        let mut r = r.map_err(|e| gigachat.error(e.into()))?;
         r.data.sort_by_key(|d| d.index);
         for d in r.data {
             tokens += d.usage.map_or(0, |u| u.prompt_tokens);
