@@ -81,10 +81,11 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
             }
         }
     };
+    let limits = state.config().proxy.connection_limits();
     let app = server::app(state);
     match tls {
-        Some(tls) => server::serve_tls(listener, tls, app, shutdown, grace).await?,
-        None => server::serve(listener, app, shutdown, grace).await?,
+        Some(tls) => server::serve_tls(listener, tls, app, limits, shutdown, grace).await?,
+        None => server::serve(listener, app, limits, shutdown, grace).await?,
     }
     if let Some(d) = demo {
         d.shutdown().await;

@@ -291,6 +291,13 @@ fn cases() -> Vec<Case> {
         case(P, "shutdown_ready_delay_secs", "1.5", |c| {
             c.proxy.shutdown_ready_delay_secs = 1.5
         }),
+        case(P, "max_connections", "64", |c| c.proxy.max_connections = 64),
+        case(P, "header_read_timeout_secs", "2.5", |c| {
+            c.proxy.header_read_timeout_secs = 2.5
+        }),
+        case(P, "keepalive_timeout_secs", "9", |c| {
+            c.proxy.keepalive_timeout_secs = 9.0
+        }),
         case(P, "shutdown_timeout_secs", "5", |c| {
             c.proxy.shutdown_timeout_secs = 5
         }),

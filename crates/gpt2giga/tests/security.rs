@@ -580,6 +580,7 @@ async fn serves_https_with_the_configured_certificate() {
     let server_tls = server::tls::load(&tls.cert, &tls.key).unwrap();
     let client = gigachat::Client::new(config.gigachat.to_client_config()).unwrap();
     let grace = config.proxy.shutdown_timeout();
+    let limits = config.proxy.connection_limits();
     let state = AppState::new(config, client).unwrap();
     let listener = server::bind("127.0.0.1", 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -588,6 +589,7 @@ async fn serves_https_with_the_configured_certificate() {
         listener,
         server_tls,
         server::app(state),
+        limits,
         async {
             let _ = stopped.await;
         },

@@ -338,6 +338,12 @@ pub struct ProxySettings {
     pub concurrency_lease_secs: f64,
     /// Rust extension: how long `/ready` answers 503 before the drain starts. Default 0.
     pub shutdown_ready_delay_secs: f64,
+    /// Rust extension: client connections open at once. Default 10,000.
+    pub max_connections: usize,
+    /// Rust extension: time to send a whole request head once started. Default 30.
+    pub header_read_timeout_secs: f64,
+    /// Rust extension: idle time before a connection is closed. Default 75.
+    pub keepalive_timeout_secs: f64,
 }
 
 impl Default for ProxySettings {
@@ -383,6 +389,9 @@ impl Default for ProxySettings {
             state_url: None,
             concurrency_lease_secs: 30.0,
             shutdown_ready_delay_secs: 0.0,
+            max_connections: 10_000,
+            header_read_timeout_secs: 30.0,
+            keepalive_timeout_secs: 75.0,
         }
     }
 }
@@ -436,6 +445,18 @@ impl ProxySettings {
             .as_ref()
             .map(Secret::expose)
             .filter(|u| !u.is_empty())
+    }
+
+    /// The connection limits of the server.
+    pub fn connection_limits(&self) -> crate::server::conn::Limits {
+        let secs = |s: f64, default: u64| {
+            Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(default))
+        };
+        crate::server::conn::Limits {
+            max_connections: self.max_connections,
+            header_read_timeout: secs(self.header_read_timeout_secs, 30),
+            keepalive_timeout: secs(self.keepalive_timeout_secs, 75),
+        }
     }
 
     /// How long `/ready` answers 503 before the drain starts.

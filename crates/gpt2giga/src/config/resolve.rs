@@ -282,6 +282,13 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
                 .map(Secret::new)
                 .collect();
         }
+        (Group::Proxy, "max_connections") => p.max_connections = positive_usize(req(raw)?)?,
+        (Group::Proxy, "header_read_timeout_secs") => {
+            p.header_read_timeout_secs = positive_seconds(req(raw)?)?
+        }
+        (Group::Proxy, "keepalive_timeout_secs") => {
+            p.keepalive_timeout_secs = positive_seconds(req(raw)?)?
+        }
         (Group::Proxy, "max_concurrent_requests_per_model") => {
             p.max_concurrent_requests_per_model = opt(raw, positive_usize)?;
         }

@@ -115,7 +115,8 @@ pub fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
-        "  Limits:     body={} audio={} image={} text={} audio+image={} per_model_concurrency={}",
+        "  Limits:     body={} audio={} image={} text={} audio+image={} per_model_concurrency={} \
+         connections={} header_read_timeout={}s keepalive_timeout={}s",
         bytes(p.max_request_body_bytes),
         bytes(p.max_audio_file_size_bytes),
         bytes(p.max_image_file_size_bytes),
@@ -128,6 +129,9 @@ pub fn render(c: &Config) -> String {
             ),
             None => "off".to_string(),
         },
+        p.max_connections,
+        p.header_read_timeout_secs,
+        p.keepalive_timeout_secs,
     );
     let _ = writeln!(
         out,

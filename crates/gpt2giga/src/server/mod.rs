@@ -4,6 +4,7 @@
 //! log) → route. Dialect endpoints are added by their own modules.
 
 pub mod auth;
+pub mod conn;
 pub mod cors;
 pub mod docs;
 pub mod limits;
@@ -173,76 +174,32 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, ServeError> {
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-/// and streams finish for up to `grace`.
+/// and streams finish for up to `grace` ([`conn::serve`]: connection cap, header and
+/// idle timeouts, panics caught).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: conn::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    serve_on(listener, app, shutdown, grace).await
+    conn::serve(listener, app, limits, shutdown, grace).await;
+    Ok(())
 }
 
-/// [`serve`] over TLS (`--proxy.use-https`): the same routes, graceful shutdown and
-/// client addresses, with handshakes done off the accept path ([`tls::TlsListener`]).
+/// [`serve`] over TLS (`--proxy.use-https`): the same routes, limits, graceful shutdown
+/// and client addresses, with handshakes done off the accept path ([`tls::TlsListener`]).
 pub async fn serve_tls(
     listener: TcpListener,
     tls: std::sync::Arc<rustls::ServerConfig>,
     app: Router,
+    limits: conn::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> Result<(), ServeError> {
-    use axum::serve::ListenerExt;
-    // `tap_io` makes axum's `ConnectInfo<SocketAddr>` available, as over plain HTTP.
-    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
-    serve_on(listener, app, shutdown, grace).await
-}
-
-async fn serve_on<L>(
-    listener: L,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> Result<(), ServeError>
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-    for<'a> SocketAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (stopping, shutting_down) = tokio::sync::watch::channel(false);
-    let signalled = async move {
-        shutdown.await;
-        let _ = stopping.send(true);
-        let _ = tx.send(());
-    };
-    let app = app.layer(axum::Extension(ShuttingDown(shutting_down)));
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signalled);
-    let server = server.into_future();
-    tokio::pin!(server);
-    tokio::select! {
-        r = &mut server => return r.map_err(ServeError::Io),
-        _ = rx => {}
-    }
-    tracing::info!(
-        grace_secs = grace.as_secs_f64(),
-        "shutting down: draining in-flight requests"
-    );
-    match tokio::time::timeout(grace, server).await {
-        Ok(r) => r.map_err(ServeError::Io),
-        Err(_) => {
-            tracing::warn!("shutdown deadline reached; closing remaining connections");
-            Ok(())
-        }
-    }
+    let listener = tls::TlsListener::new(listener, tls)?;
+    conn::serve(listener, app, limits, shutdown, grace).await;
+    Ok(())
 }
 
 /// A request extension that resolves once the server starts shutting down, so endless

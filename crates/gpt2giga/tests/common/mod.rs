@@ -74,6 +74,7 @@ impl Proxy {
     /// Binds 127.0.0.1:<random> and serves `config` until shut down.
     pub async fn start(config: Config) -> Proxy {
         let grace = config.proxy.shutdown_timeout();
+        let limits = config.proxy.connection_limits();
         let host = config.proxy.host.clone();
         let port = config.proxy.port;
         let client =
@@ -85,7 +86,13 @@ impl Proxy {
         let shutdown = async move {
             let _ = rx.await;
         };
-        let task = tokio::spawn(server::serve(listener, server::app(state), shutdown, grace));
+        let task = tokio::spawn(server::serve(
+            listener,
+            server::app(state),
+            limits,
+            shutdown,
+            grace,
+        ));
         Proxy {
             url: format!("http://{addr}"),
             addr,
