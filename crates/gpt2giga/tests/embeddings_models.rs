@@ -316,3 +316,23 @@ async fn anthropic_shaped_models_with_anthropic_version() {
     assert_eq!(v["id"], "GigaChat");
     assert!(p.ctl().last_request("/models").is_some());
 }
+
+#[tokio::test]
+async fn too_many_inputs_are_refused_at_once_without_fanning_out() {
+    let p = TestProxy::start().await;
+    let inputs: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+    let started = std::time::Instant::now();
+    let (status, _, v) = json_of(
+        p.post("/v1/embeddings", &json!({"model": "m", "input": inputs}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["param"], "input", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("2048"),
+        "{v}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(bodies(p.ctl(), "/embeddings").is_empty());
+}

@@ -46,6 +46,10 @@ pub enum Encoding {
     Base64,
 }
 
+/// Inputs in one request at most (OpenAI's own cap): a request fans out into at most
+/// `MAX_INPUTS / BATCH_MAX_INPUTS` GigaChat calls.
+pub const MAX_INPUTS: usize = 2048;
+
 /// Max inputs and characters per GigaChat call; larger requests are split.
 pub const BATCH_MAX_INPUTS: usize = 90;
 pub const BATCH_MAX_CHARS: usize = 1_000_000;
@@ -65,6 +69,17 @@ pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyE
             ));
         }
     };
+    let count = match &req.input {
+        Input::Text(_) | Input::Tokens(_) => 1,
+        Input::Texts(v) => v.len(),
+        Input::TokenLists(v) => v.len(),
+    };
+    if count > MAX_INPUTS {
+        return Err(ProxyError::invalid_param(
+            format!("input has {count} items; at most {MAX_INPUTS} are allowed per request"),
+            "input",
+        ));
+    }
     let texts = match &req.input {
         Input::Text(t) => vec![t.clone()],
         Input::Texts(v) => v.clone(),
@@ -246,6 +261,13 @@ mod tests {
         assert_eq!(t, vec!["hello", " world"]);
         assert_eq!(e, Encoding::Base64);
         assert!(decode(&req(json!({"input":[],"model":"m"}))).is_err());
+        // OpenAI's cap on inputs per request bounds the fan-out.
+        let many: Vec<String> = (0..=MAX_INPUTS).map(|i| i.to_string()).collect();
+        let e = decode(&req(json!({"input": many, "model": "m"}))).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.param()), (400, Some("input")));
+        assert!(e.to_string().contains("2049 items"), "{e}");
+        let fine: Vec<String> = (0..MAX_INPUTS).map(|i| i.to_string()).collect();
+        assert!(decode(&req(json!({"input": fine, "model": "m"}))).is_ok());
         assert_eq!(
             decode(&req(json!({"input":["a",""],"model":"m"})))
                 .unwrap_err()
