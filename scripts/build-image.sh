@@ -41,6 +41,16 @@ if [ -z "${CC_x86_64_unknown_linux_musl:-}" ] && ! command -v musl-gcc >/dev/nul
   die "no C compiler for $TARGET: install musl-gcc (Debian: apt-get install musl-tools) or set CC_x86_64_unknown_linux_musl"
 fi
 
+# The variables cargo sets for a package's tests and build scripts (present when a test
+# runs this script) are watched by some build scripts (ring's): inherited, they would
+# invalidate those and rebuild half the dependency tree. They are never configuration.
+for var in $(compgen -e); do
+  case "$var" in
+    CARGO_PKG_* | CARGO_MANIFEST_* | CARGO_CRATE_NAME | CARGO_BIN_* | CARGO_PRIMARY_PACKAGE | \
+      CARGO_TARGET_TMPDIR | CARGO_CFG_* | CARGO_FEATURE_* | OUT_DIR) unset "$var" ;;
+  esac
+done
+
 step "cargo build --release --locked --target $TARGET -p gpt2giga"
 cargo build --release --locked --target "$TARGET" -p gpt2giga
 
