@@ -253,13 +253,11 @@ struct Summary {
 }
 
 impl Summary {
+    /// Prints `line` and rewrites the summary file, so that a failed run leaves one too.
     fn line(&mut self, line: String) {
         eprintln!("container test: {line}");
         self.text.push_str(&line);
         self.text.push('\n');
-    }
-
-    fn save(&self) {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("container");
         let _ = std::fs::create_dir_all(&dir);
         let _ = std::fs::write(dir.join("summary.txt"), &self.text);
@@ -596,7 +594,6 @@ async fn image_builds_offline_and_runs_as_designed() {
         stopped_in.as_secs_f64(),
         started.elapsed().as_secs_f64()
     ));
-    summary.save();
 }
 
 /// The lines of service `name` in `docker-compose config` output (services are indented
