@@ -7,7 +7,9 @@
 #   SKIP_CONFORMANCE=1 ./scripts/test.sh   Rust only
 #
 # Needs: a Rust toolchain, python3 with venv, Node.js >= 20 with npm, and Chromium
-# (/usr/bin/chromium, or CHROMIUM=/path). `.ci/run` installs Chromium when missing.
+# (/usr/bin/chromium, or CHROMIUM=/path); for the container test root, Docker
+# (docker.io, docker-compose), musl-tools and the x86_64-unknown-linux-musl target.
+# `.ci/run` installs whatever of these is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -11,6 +11,7 @@
 //! * [`upstream`] — `ir` ↔ GigaChat, attachment upload, stop sequences;
 //! * [`state`] — stored Responses (bounded, in memory by default);
 //! * [`app`] — state shared by handlers; [`demo`] — the offline emulator mode;
+//! * [`healthcheck`] — the `gpt2giga healthcheck` probe (Docker's `HEALTHCHECK`);
 //! * [`error`] — the proxy's error type, rendered by each dialect at the edge.
 
 pub mod app;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod dialect;
 pub mod error;
+pub mod healthcheck;
 pub mod ir;
 pub mod logging;
 pub mod server;

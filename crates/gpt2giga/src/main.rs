@@ -1,10 +1,18 @@
 //! The `gpt2giga` binary: parse the configuration, set up logging, run the proxy.
+//! `gpt2giga healthcheck …` instead probes a running proxy (see `gpt2giga::healthcheck`).
 
 use std::process::ExitCode;
 
 use gpt2giga::config::Config;
+use gpt2giga::healthcheck;
 
 fn main() -> ExitCode {
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == healthcheck::SUBCOMMAND)
+    {
+        return healthcheck::main(std::env::args_os().skip(1));
+    }
     let config = match Config::load() {
         Ok(c) => c,
         Err(gpt2giga::config::ConfigError::Cli(e)) => {

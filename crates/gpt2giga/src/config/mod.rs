@@ -649,6 +649,14 @@ impl GigaChatSettings {
     }
 }
 
+/// The listening settings alone (see [`Config::listen_from_env`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    pub host: String,
+    pub port: u16,
+    pub use_https: bool,
+}
+
 impl Config {
     /// Load from the real process: `std::env::args`, `std::env::vars` and
     /// the current directory. Non-UTF-8 arguments/variables are converted
@@ -678,6 +686,16 @@ impl Config {
         cwd: &Path,
     ) -> Result<Config, ConfigError> {
         resolve::load(args, env, cwd)
+    }
+
+    /// Where the proxy listens according to the process environment and `./.env` in
+    /// `cwd` (the command line is not consulted): what `gpt2giga healthcheck` needs to find
+    /// the proxy running beside it, e.g. in the same container.
+    pub fn listen_from_env(
+        env: &HashMap<String, String>,
+        cwd: &Path,
+    ) -> Result<Listen, ConfigError> {
+        resolve::listen(env, cwd)
     }
 
     /// A human-readable summary for the start-up log; secrets are shown as

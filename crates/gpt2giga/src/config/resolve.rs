@@ -11,7 +11,7 @@ use super::cli::{self, CliValues};
 use super::env::{self, EnvLayer};
 use super::parse::{self, Parsed, Raw};
 use super::spec::{DEMO_ENV, DEMO_FLAG, FIELDS, FieldSpec, Group, Kind};
-use super::{Config, ConfigError, LogLevel};
+use super::{Config, ConfigError, Listen, LogLevel};
 
 pub fn load(
     args: impl IntoIterator<Item = String>,
@@ -42,6 +42,36 @@ pub fn load(
     validate(&config)?;
     Ok(config)
 }
+
+/// `host`, `port` and `use_https` from the environment and `./.env` alone, resolved and
+/// parsed exactly as [`load`] does; no command line, no other field, no cross-field
+/// validation (a value that only the command line makes consistent stays a non-error).
+pub fn listen(env: &HashMap<String, String>, cwd: &Path) -> Result<Listen, ConfigError> {
+    let cli = CliValues::default();
+    let process = EnvLayer::from_vars(env);
+    let dotenv = match env::dotenv_path(None, cwd)? {
+        Some(path) => EnvLayer::read_dotenv(&path)?,
+        None => EnvLayer::default(),
+    };
+    let sources = Sources {
+        cli: &cli,
+        layers: [&process, &dotenv],
+    };
+    let mut config = Config::default();
+    for f in FIELDS
+        .iter()
+        .filter(|f| f.group == Group::Proxy && LISTEN_FIELDS.contains(&f.name))
+    {
+        sources.apply(f, &mut config)?;
+    }
+    Ok(Listen {
+        host: config.proxy.host,
+        port: config.proxy.port,
+        use_https: config.proxy.use_https,
+    })
+}
+
+const LISTEN_FIELDS: [&str; 3] = ["host", "port", "use_https"];
 
 struct Sources<'a> {
     cli: &'a CliValues,
