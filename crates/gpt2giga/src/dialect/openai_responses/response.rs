@@ -103,7 +103,8 @@ impl Shape {
         let mut item = json!({
             "id": id,
             "type": "reasoning",
-            "summary": if text.is_empty() { json!([]) } else { json!([{"type": "summary_text", "text": text}]) },
+            // The one summary part the stream announced, even when empty.
+            "summary": [{"type": "summary_text", "text": text}],
             "status": status,
         });
         if self.echo.encrypted_reasoning
