@@ -219,22 +219,34 @@ pub struct ResponseEncoder {
     done: Option<Value>,
 }
 
-/// Writes one event frame (when streaming), numbering it.
-fn emit(out: Option<&mut BytesMut>, seq: &mut u64, kind: &str, data: impl FnOnce() -> Value) {
-    let Some(out) = out else { return };
-    let mut data = data();
-    if let Some(obj) = data.as_object_mut() {
-        obj.insert("type".into(), Value::String(kind.to_string()));
-        obj.insert("sequence_number".into(), Value::from(*seq));
+/// A stream's body and its next sequence number.
+struct Frames<'a> {
+    out: &'a mut BytesMut,
+    seq: &'a mut u64,
+}
+
+impl Frames<'_> {
+    /// Writes one event frame, numbering it.
+    fn emit(&mut self, kind: &str, mut data: Value) {
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("type".into(), Value::String(kind.to_string()));
+            obj.insert("sequence_number".into(), Value::from(*self.seq));
+        }
+        *self.seq += 1;
+        let out = &mut *self.out;
+        out.put_slice(b"event: ");
+        out.put_slice(kind.as_bytes());
+        out.put_slice(b"\ndata: ");
+        if serde_json::to_writer((&mut *out).writer(), &data).is_err() {
+            out.put_slice(b"{}");
+        }
+        out.put_slice(b"\n\n");
     }
-    *seq += 1;
-    out.put_slice(b"event: ");
-    out.put_slice(kind.as_bytes());
-    out.put_slice(b"\ndata: ");
-    if serde_json::to_writer((&mut *out).writer(), &data).is_err() {
-        out.put_slice(b"{}");
-    }
-    out.put_slice(b"\n\n");
+}
+
+/// The frames to write to, when streaming.
+fn frames<'a>(out: Option<&'a mut BytesMut>, seq: &'a mut u64) -> Option<Frames<'a>> {
+    out.map(|out| Frames { out, seq })
 }
 
 impl ResponseEncoder {
@@ -286,58 +298,40 @@ impl ResponseEncoder {
         m
     }
 
-    fn close(&mut self, mut out: Option<&mut BytesMut>) {
-        if !self.open {
+    fn close(&mut self, out: Option<&mut BytesMut>) {
+        if !std::mem::take(&mut self.open) {
             return;
         }
-        self.open = false;
-        if out.is_none() {
+        let Some(mut f) = frames(out, &mut self.seq) else {
             return;
-        }
+        };
         let idx = self.items.len().saturating_sub(1);
-        let seq = &mut self.seq;
         match self.items.last() {
             Some(Item::Reasoning { id, text }) => {
                 let part = json!({"type": "summary_text", "text": text});
-                emit(
-                    out.as_deref_mut(),
-                    seq,
+                f.emit(
                     "response.reasoning_summary_text.done",
-                    || json!({"item_id": id, "output_index": idx, "summary_index": 0, "text": text}),
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "text": text}),
                 );
-                emit(
-                    out.as_deref_mut(),
-                    seq,
+                f.emit(
                     "response.reasoning_summary_part.done",
-                    || json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": part}),
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": part}),
                 );
                 let item = self.shape.reasoning_item(id, text, "completed");
-                emit(
-                    out,
-                    seq,
+                f.emit(
                     "response.output_item.done",
-                    || json!({"output_index": idx, "item": item}),
+                    json!({"output_index": idx, "item": item}),
                 );
             }
             Some(Item::Message { id, text }) => {
-                emit(
-                    out.as_deref_mut(),
-                    seq,
-                    "response.output_text.done",
-                    || json!({"item_id": id, "output_index": idx, "content_index": 0, "text": text, "logprobs": []}),
-                );
-                emit(
-                    out.as_deref_mut(),
-                    seq,
-                    "response.content_part.done",
-                    || json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(text)}),
-                );
+                f.emit("response.output_text.done",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "text": text, "logprobs": []}));
+                f.emit("response.content_part.done",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(text)}));
                 let item = message_item(id, text, "completed");
-                emit(
-                    out,
-                    seq,
+                f.emit(
                     "response.output_item.done",
-                    || json!({"output_index": idx, "item": item}),
+                    json!({"output_index": idx, "item": item}),
                 );
             }
             Some(Item::Call { .. }) | None => {}
@@ -347,21 +341,17 @@ impl ResponseEncoder {
     fn reasoning(&mut self, r: &str, mut out: Option<&mut BytesMut>) {
         if !(self.open && matches!(self.items.last(), Some(Item::Reasoning { .. }))) {
             self.close(out.as_deref_mut());
-            let idx = self.items.len();
-            let id = item_id("rs");
-            let seq = &mut self.seq;
-            emit(
-                out.as_deref_mut(),
-                seq,
-                "response.output_item.added",
-                || json!({"output_index": idx, "item": {"id": id, "type": "reasoning", "summary": [], "status": "in_progress"}}),
-            );
-            emit(
-                out.as_deref_mut(),
-                seq,
-                "response.reasoning_summary_part.added",
-                || json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}),
-            );
+            let (idx, id) = (self.items.len(), item_id("rs"));
+            if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
+                let item =
+                    json!({"id": id, "type": "reasoning", "summary": [], "status": "in_progress"});
+                f.emit(
+                    "response.output_item.added",
+                    json!({"output_index": idx, "item": item}),
+                );
+                f.emit("response.reasoning_summary_part.added",
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}));
+            }
             self.items.push(Item::Reasoning {
                 id,
                 text: String::new(),
@@ -371,33 +361,28 @@ impl ResponseEncoder {
         let idx = self.items.len().saturating_sub(1);
         if let Some(Item::Reasoning { id, text }) = self.items.last_mut() {
             text.push_str(r);
-            emit(
-                out,
-                &mut self.seq,
-                "response.reasoning_summary_text.delta",
-                || json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": r}),
-            );
+            if let Some(mut f) = frames(out, &mut self.seq) {
+                f.emit(
+                    "response.reasoning_summary_text.delta",
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": r}),
+                );
+            }
         }
     }
 
     fn text(&mut self, t: &str, mut out: Option<&mut BytesMut>) {
         if !(self.open && matches!(self.items.last(), Some(Item::Message { .. }))) {
             self.close(out.as_deref_mut());
-            let idx = self.items.len();
-            let id = item_id("msg");
-            let seq = &mut self.seq;
-            emit(
-                out.as_deref_mut(),
-                seq,
-                "response.output_item.added",
-                || json!({"output_index": idx, "item": message_item(&id, "", "in_progress")}),
-            );
-            emit(
-                out.as_deref_mut(),
-                seq,
-                "response.content_part.added",
-                || json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("")}),
-            );
+            let (idx, id) = (self.items.len(), item_id("msg"));
+            if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
+                let item = message_item(&id, "", "in_progress");
+                f.emit(
+                    "response.output_item.added",
+                    json!({"output_index": idx, "item": item}),
+                );
+                f.emit("response.content_part.added",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("")}));
+            }
             self.items.push(Item::Message {
                 id,
                 text: String::new(),
@@ -407,12 +392,10 @@ impl ResponseEncoder {
         let idx = self.items.len().saturating_sub(1);
         if let Some(Item::Message { id, text }) = self.items.last_mut() {
             text.push_str(t);
-            emit(
-                out,
-                &mut self.seq,
-                "response.output_text.delta",
-                || json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}),
-            );
+            if let Some(mut f) = frames(out, &mut self.seq) {
+                f.emit("response.output_text.delta",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}));
+            }
         }
     }
 
@@ -421,51 +404,45 @@ impl ResponseEncoder {
         let idx = self.items.len();
         let custom = self.shape.is_custom(&c);
         let id = item_id(if custom { "ctc" } else { "fc" });
-        if out.is_some() {
-            let shape = &self.shape;
-            let seq = &mut self.seq;
-            emit(
-                out.as_deref_mut(),
-                seq,
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            let added = self.shape.call_item(&id, &c, "in_progress", false);
+            f.emit(
                 "response.output_item.added",
-                || json!({"output_index": idx, "item": shape.call_item(&id, &c, "in_progress", false)}),
+                json!({"output_index": idx, "item": added}),
             );
             if custom {
                 let input = custom_input(&c.arguments);
-                emit(
-                    out.as_deref_mut(),
-                    seq,
+                f.emit(
                     "response.custom_tool_call_input.delta",
-                    || json!({"item_id": id, "output_index": idx, "delta": input}),
+                    json!({"item_id": id, "output_index": idx, "delta": input}),
                 );
-                emit(
-                    out.as_deref_mut(),
-                    seq,
+                f.emit(
                     "response.custom_tool_call_input.done",
-                    || json!({"item_id": id, "output_index": idx, "input": input}),
+                    json!({"item_id": id, "output_index": idx, "input": input}),
                 );
             } else {
-                emit(
-                    out.as_deref_mut(),
-                    seq,
+                f.emit(
                     "response.function_call_arguments.delta",
-                    || json!({"item_id": id, "output_index": idx, "delta": c.arguments}),
+                    json!({"item_id": id, "output_index": idx, "delta": c.arguments}),
                 );
-                emit(
-                    out.as_deref_mut(),
-                    seq,
-                    "response.function_call_arguments.done",
-                    || json!({"item_id": id, "output_index": idx, "arguments": c.arguments, "name": c.name}),
-                );
+                f.emit("response.function_call_arguments.done",
+                    json!({"item_id": id, "output_index": idx, "arguments": c.arguments, "name": c.name}));
             }
-            emit(
-                out,
-                seq,
+            let done = self.shape.call_item(&id, &c, "completed", true);
+            f.emit(
                 "response.output_item.done",
-                || json!({"output_index": idx, "item": shape.call_item(&id, &c, "completed", true)}),
+                json!({"output_index": idx, "item": done}),
             );
         }
         self.items.push(Item::Call { id, call: c });
+    }
+
+    /// The response object in its final state.
+    fn final_object(&self) -> Value {
+        let finish = self.finish.as_ref();
+        let status = Shape::final_status(finish);
+        self.shape
+            .object(status, &self.output(), self.usage.as_ref(), finish, None)
     }
 }
 
@@ -473,23 +450,13 @@ impl crate::dialect::encoder::Encoder for ResponseEncoder {
     type Object = Value;
 
     /// `response.created` and `response.in_progress`.
-    fn start(&mut self, mut out: Option<&mut BytesMut>) {
-        if out.is_none() {
+    fn start(&mut self, out: Option<&mut BytesMut>) {
+        let Some(mut f) = frames(out, &mut self.seq) else {
             return;
-        }
+        };
         let obj = self.shape.object("in_progress", &[], None, None, None);
-        emit(
-            out.as_deref_mut(),
-            &mut self.seq,
-            "response.created",
-            || json!({"response": obj.clone()}),
-        );
-        emit(
-            out,
-            &mut self.seq,
-            "response.in_progress",
-            || json!({"response": obj}),
-        );
+        f.emit("response.created", json!({"response": obj.clone()}));
+        f.emit("response.in_progress", json!({"response": obj}));
     }
 
     fn event(&mut self, event: Event, out: Option<&mut BytesMut>) {
@@ -510,49 +477,36 @@ impl crate::dialect::encoder::Encoder for ResponseEncoder {
             self.text("", out.as_deref_mut());
         }
         self.close(out.as_deref_mut());
-        let finish = self.finish.as_ref();
-        let status = Shape::final_status(finish);
-        let obj = self
-            .shape
-            .object(status, &self.output(), self.usage.as_ref(), finish, None);
-        let kind = if status == "incomplete" {
-            "response.incomplete"
-        } else {
-            "response.completed"
-        };
-        emit(
-            out,
-            &mut self.seq,
-            kind,
-            || json!({"response": obj.clone()}),
-        );
+        let obj = self.final_object();
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            let kind = match obj["status"].as_str() {
+                Some("incomplete") => "response.incomplete",
+                _ => "response.completed",
+            };
+            f.emit(kind, json!({"response": obj.clone()}));
+        }
         self.done = Some(obj);
     }
 
     /// A failure after the stream started: `response.failed` carrying the error.
     fn fail(&mut self, e: &ProxyError, out: &mut BytesMut) {
         self.close(Some(&mut *out));
+        let output = self.output();
         let obj = self
             .shape
-            .object("failed", &self.output(), self.usage.as_ref(), None, Some(e));
-        emit(
-            Some(out),
-            &mut self.seq,
-            "response.failed",
-            || json!({"response": obj}),
-        );
+            .object("failed", &output, self.usage.as_ref(), None, Some(e));
+        Frames {
+            out,
+            seq: &mut self.seq,
+        }
+        .emit("response.failed", json!({"response": obj}));
     }
 
     /// The `response` object (`response.completed`'s).
     fn finish(self) -> Value {
         match self.done {
             Some(obj) => obj,
-            None => {
-                let finish = self.finish.as_ref();
-                let status = Shape::final_status(finish);
-                self.shape
-                    .object(status, &self.output(), self.usage.as_ref(), finish, None)
-            }
+            None => self.final_object(),
         }
     }
 }
