@@ -164,8 +164,9 @@ pub enum ResponseFormat {
 
 // ---- events -------------------------------------------------------------------------------
 
-/// One step of an answer. A streaming response encodes these as they come; a
-/// non-streaming response is the fold of the same sequence ([`Answer::fold`]).
+/// One step of an answer. A dialect's encoder takes these as they come: a streaming
+/// response is its frames, a non-streaming one the object it accumulated from the same
+/// sequence (`dialect::encoder`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// Reasoning text, appended.
@@ -205,59 +206,9 @@ pub enum FinishReason {
     StopSequence(String),
 }
 
-/// A whole answer: the fold of an event sequence.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Answer {
-    pub reasoning: String,
-    pub text: String,
-    pub tool_calls: Vec<ToolCall>,
-    pub usage: Option<Usage>,
-    pub finish: Option<FinishReason>,
-}
-
-impl Answer {
-    pub fn apply(&mut self, event: Event) {
-        match event {
-            Event::Reasoning(r) => self.reasoning.push_str(&r),
-            Event::Text(t) => self.text.push_str(&t),
-            Event::ToolCall(c) => self.tool_calls.push(c),
-            Event::Usage(u) => self.usage = Some(u),
-            Event::Finish(f) => self.finish = Some(f),
-        }
-    }
-
-    pub fn fold(events: impl IntoIterator<Item = Event>) -> Self {
-        let mut a = Self::default();
-        for e in events {
-            a.apply(e);
-        }
-        a
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fold_accumulates_in_order() {
-        let a = Answer::fold([
-            Event::Reasoning("think ".into()),
-            Event::Reasoning("more".into()),
-            Event::Text("Hel".into()),
-            Event::Text("lo".into()),
-            Event::Usage(Usage {
-                input_tokens: 3,
-                output_tokens: 2,
-                ..Default::default()
-            }),
-            Event::Finish(FinishReason::Stop),
-        ]);
-        assert_eq!(a.reasoning, "think more");
-        assert_eq!(a.text, "Hello");
-        assert_eq!(a.usage.map(|u| u.total()), Some(5));
-        assert_eq!(a.finish, Some(FinishReason::Stop));
-    }
 
     #[test]
     fn joined_text_skips_media() {

@@ -1,8 +1,10 @@
 //! Client dialects. Each one translates its wire format to and from [`crate::ir`] and
 //! renders errors in its own envelope. Dialects do no I/O (architecture invariant 2):
-//! the `handlers` files wire them to [`crate::upstream`].
+//! the `handlers` files wire them to [`crate::upstream`]. Each dialect has one answer
+//! [`encoder::Encoder`] that yields both its stream and its JSON answer.
 
 pub mod anthropic;
+pub mod encoder;
 pub mod openai;
 pub mod openai_responses;
 pub mod sse;

@@ -1,7 +1,8 @@
-//! One streaming loop for every dialect: pull `ir::Event`s, let the dialect's encoder
-//! turn them into SSE bytes, flush whatever is ready as one chunk, and send the
-//! dialect's keep-alive frame during long silences. Dropping the body (the client went
-//! away) drops the event stream, which cancels the upstream request.
+//! The one streaming loop for every dialect: pull `ir::Event`s, let the dialect's
+//! [`Encoder`] turn them into SSE bytes, flush whatever is ready as one chunk, and send
+//! the dialect's keep-alive frame during long silences. Dropping the body (the client
+//! went away) drops the event stream, which cancels the upstream request. Also the
+//! shared JSON and error response helpers.
 
 use std::task::Poll;
 use std::time::Duration;
@@ -12,36 +13,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
+use super::encoder::{Commit, Encoder};
 use crate::error::ProxyError;
-use crate::ir::Event;
 use crate::upstream::EventStream;
 
-/// A dialect's stream encoder: a small state machine over events.
-pub trait SseEncoder: Send + 'static {
-    /// Frames sent before the first event.
-    fn start(&mut self, _out: &mut BytesMut) {}
-    fn event(&mut self, event: Event, out: &mut BytesMut);
-    /// The answer is complete: closing frames.
-    fn end(&mut self, out: &mut BytesMut);
-    /// Work that must finish before the closing frames go out (storing the finished
-    /// response, so a client that continues it at once finds it). If it fails, the
-    /// closing frames are replaced by the error frames.
-    fn commit(&mut self) -> Option<Commit> {
-        None
-    }
-    /// A failure after the stream started: the dialect's error frame(s).
-    fn fail(&mut self, error: &ProxyError, out: &mut BytesMut);
-    /// A keep-alive frame, for dialects that have one.
-    fn keepalive(&self, _out: &mut BytesMut) -> bool {
-        false
-    }
-}
-
-/// See [`SseEncoder::commit`].
-pub type Commit = std::pin::Pin<Box<dyn Future<Output = Result<(), ProxyError>> + Send>>;
-
 /// The streaming HTTP response for `events` encoded by `encoder`.
-pub fn response<E: SseEncoder>(
+pub fn response<E: Encoder>(
     mut events: EventStream,
     mut encoder: E,
     keepalive_after: Option<Duration>,
@@ -73,11 +50,11 @@ pub fn response<E: SseEncoder>(
         let mut out = BytesMut::new();
         if !started {
             started = true;
-            encoder.start(&mut out);
+            encoder.start(Some(&mut out));
         }
         loop {
             match events.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(e))) => encoder.event(e, &mut out),
+                Poll::Ready(Some(Ok(e))) => encoder.event(e, Some(&mut out)),
                 Poll::Ready(Some(Err(e))) => {
                     encoder.fail(&e, &mut out);
                     done = true;
@@ -85,7 +62,7 @@ pub fn response<E: SseEncoder>(
                 }
                 Poll::Ready(None) => {
                     let closing = out.len();
-                    encoder.end(&mut out);
+                    encoder.end(Some(&mut out));
                     done = true;
                     if let Some(mut commit) = encoder.commit() {
                         match commit.as_mut().poll(cx) {
@@ -171,6 +148,7 @@ pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::Event;
     use http_body_util::BodyExt;
 
     /// Writes `text:` frames, `end` at the close, `fail` on errors; its commit waits a
@@ -179,15 +157,19 @@ mod tests {
         commit_fails: bool,
     }
 
-    impl SseEncoder for Probe {
-        fn event(&mut self, event: Event, out: &mut BytesMut) {
-            if let Event::Text(t) = event {
+    impl Encoder for Probe {
+        type Object = ();
+        fn event(&mut self, event: Event, out: Option<&mut BytesMut>) {
+            if let (Event::Text(t), Some(out)) = (event, out) {
                 out.extend_from_slice(format!("text:{t}\n").as_bytes());
             }
         }
-        fn end(&mut self, out: &mut BytesMut) {
-            out.extend_from_slice(b"end\n");
+        fn end(&mut self, out: Option<&mut BytesMut>) {
+            if let Some(out) = out {
+                out.extend_from_slice(b"end\n");
+            }
         }
+        fn finish(self) {}
         fn commit(&mut self) -> Option<Commit> {
             let fails = self.commit_fails;
             Some(Box::pin(async move {

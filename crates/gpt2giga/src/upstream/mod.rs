@@ -5,8 +5,8 @@
 //! * [`response`] maps GigaChat chunks to events; [`stop`] enforces stop sequences;
 //! * [`schema`] and [`names`] make tool definitions acceptable to GigaChat.
 //!
-//! A non-streaming call yields the very same events as a streaming one, so the dialect
-//! encoders can fold them (architecture invariant 1).
+//! A non-streaming call yields the very same events as a streaming one, so one dialect
+//! encoder makes both answers from them (architecture invariant 1).
 
 pub mod attachments;
 pub mod limiter;
@@ -110,15 +110,6 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     };
     events.feed(first);
     Ok(metrics::observe_events(Box::pin(events), true))
-}
-
-/// A whole answer: the fold of its events (how every non-streaming response is made).
-pub async fn fold(mut events: EventStream) -> Result<ir::Answer, ProxyError> {
-    let mut answer = ir::Answer::default();
-    while let Some(e) = events.next().await {
-        answer.apply(e?);
-    }
-    Ok(answer)
 }
 
 /// The event stream of a streaming answer: each GigaChat chunk is mapped to events

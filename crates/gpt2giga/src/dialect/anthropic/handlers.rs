@@ -12,10 +12,10 @@ use serde_json::json;
 
 use super::error::AnthropicError;
 use super::request::{self, MessagesRequest};
-use super::response::{StreamEncoder, message};
+use super::response::MessageEncoder;
 use crate::app::AppState;
 use crate::dialect::openai::handlers::json_response;
-use crate::dialect::{parse_json, sse};
+use crate::dialect::{encoder, parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir;
 use crate::server::middleware::RequestId;
@@ -36,8 +36,8 @@ pub async fn messages(
     let (req, enc) = request::decode(wire)?;
     let ctx = state.request_context(&rid, &headers);
     if !req.stream {
-        let answer = upstream::fold(state.chat(&gigachat, ctx, &req).await?).await?;
-        return Ok(json_response(message(&answer, &enc)));
+        let events = state.chat(&gigachat, ctx, &req).await?;
+        return Ok(encoder::answer(events, MessageEncoder::new(enc, 0)).await?);
     }
     // The prompt size for `message_start` is counted alongside the answer's first chunk;
     // if counting fails the final `message_delta` still carries GigaChat's real usage.
@@ -53,7 +53,7 @@ pub async fn messages(
     });
     Ok(sse::response(
         events,
-        StreamEncoder::new(enc, input_tokens),
+        MessageEncoder::new(enc, input_tokens),
         Some(PING_AFTER),
     ))
 }

@@ -1,7 +1,8 @@
 //! Anthropic dialect: Messages (with streaming) and count_tokens.
 //!
 //! * [`request`] — wire types and `decode` → `ir::ChatRequest`;
-//! * [`response`] — the `message` fold and the SSE event-grammar encoder;
+//! * [`response`] — the answer encoder: the SSE event grammar and the `message` object
+//!   it adds up to;
 //! * [`error`] — the `{"type":"error",…}` envelope;
 //! * [`handlers`] — axum handlers.
 

@@ -1,18 +1,22 @@
-//! `ir::Event`s → Anthropic Messages: one `message` object (the fold) or the SSE event
-//! grammar `message_start`, (`content_block_start`, `content_block_delta`*,
-//! `content_block_stop`)*, `message_delta`, `message_stop`.
+//! `ir::Event`s → Anthropic Messages. One [`MessageEncoder`] per answer writes the SSE
+//! event grammar `message_start`, (`content_block_start`, `content_block_delta`*,
+//! `content_block_stop`)*, `message_delta`, `message_stop`, and keeps the `message`
+//! object it adds up to (what the SDK's `get_final_message()` accumulates); a JSON
+//! answer is that object.
 //!
-//! Blocks come in the order the events arrive: `thinking` (with a `signature`), `text`,
-//! `tool_use` (ids `toolu_…`, input as an object). A block is closed before the next
-//! one opens, so indexes only ever increase.
+//! Blocks come in the order the events arrive, in both outputs: `thinking` (with a
+//! `signature`), `text`, `tool_use` (ids `toolu_…`, input as an object); consecutive
+//! reasoning or text grows one block. A block is closed before the next one opens, so
+//! indexes only ever increase. An answer without any block has one empty `text` block;
+//! an answer of reasoning only is just its `thinking` block.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::request::EncodeOptions;
 use crate::error::ProxyError;
-use crate::ir::{Answer, Event, FinishReason, ToolCall, Usage};
+use crate::ir::{Event, FinishReason, ToolCall, Usage};
 
 pub fn message_id() -> String {
     format!("msg_{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
@@ -80,90 +84,50 @@ fn tool_input(c: &ToolCall) -> Value {
     }
 }
 
+/// A content block of the `message` object.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum BlockOut<'a> {
+enum Block {
     Thinking {
-        thinking: &'a str,
+        thinking: String,
         signature: String,
     },
     Text {
-        text: &'a str,
+        text: String,
     },
     ToolUse {
         id: String,
-        name: &'a str,
+        name: String,
         input: Value,
     },
 }
 
+/// A `message` object.
 #[derive(Serialize)]
-struct MessageOut<'a> {
+pub struct Message {
     id: String,
     #[serde(rename = "type")]
     kind: &'static str,
     role: &'static str,
-    model: &'a str,
-    content: Vec<BlockOut<'a>>,
+    model: String,
+    content: Vec<Block>,
     stop_reason: Option<&'static str>,
-    stop_sequence: Option<&'a str>,
+    stop_sequence: Option<String>,
     usage: UsageOut,
 }
 
-/// The whole answer as a `message` object.
-pub fn message(answer: &Answer, opts: &EncodeOptions) -> Bytes {
-    let mut content = Vec::new();
-    if !answer.reasoning.is_empty() {
-        content.push(BlockOut::Thinking {
-            thinking: &answer.reasoning,
-            signature: signature(&answer.reasoning),
-        });
-    }
-    if !answer.text.is_empty() || answer.tool_calls.is_empty() {
-        content.push(BlockOut::Text { text: &answer.text });
-    }
-    for c in &answer.tool_calls {
-        content.push(BlockOut::ToolUse {
-            id: tool_use_id(&c.id),
-            name: &c.name,
-            input: tool_input(c),
-        });
-    }
-    let finish = answer.finish.as_ref().unwrap_or(&FinishReason::Stop);
-    let body = MessageOut {
-        id: message_id(),
-        kind: "message",
-        role: "assistant",
-        model: &opts.model,
-        content,
-        stop_reason: Some(stop_reason(finish)),
-        stop_sequence: stop_sequence(finish),
-        usage: usage_out(&answer.usage.unwrap_or_default()),
-    };
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
-}
-
-// ---- streaming ----------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
-    None,
-    Thinking,
-    Text,
-}
-
-/// Per-stream state: message id, the open block, the next index, thinking text (for its
-/// signature), finish and usage.
-pub struct StreamEncoder {
+/// Per-answer state: message id, the blocks so far (the last one may still be open),
+/// finish and usage.
+pub struct MessageEncoder {
     id: String,
     opts: EncodeOptions,
+    input_tokens: u64,
     started: bool,
-    open: Open,
-    index: usize,
-    thinking: String,
+    content: Vec<Block>,
+    /// The last block is still growing (thinking or text).
+    open: bool,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
-    input_tokens: u64,
 }
 
 fn frame(out: &mut BytesMut, event: &str, data: &impl Serialize) {
@@ -176,27 +140,28 @@ fn frame(out: &mut BytesMut, event: &str, data: &impl Serialize) {
     out.put_slice(b"\n\n");
 }
 
-impl StreamEncoder {
-    /// `input_tokens`: the prompt size known before the answer (for `message_start`).
+impl MessageEncoder {
+    /// `input_tokens`: the prompt size known before the answer (for `message_start`,
+    /// and the final usage when GigaChat reports none).
     pub fn new(opts: EncodeOptions, input_tokens: u64) -> Self {
         Self {
             id: message_id(),
             opts,
+            input_tokens,
             started: false,
-            open: Open::None,
-            index: 0,
-            thinking: String::new(),
+            content: Vec::new(),
+            open: false,
             finish: None,
             usage: None,
-            input_tokens,
         }
     }
 
-    fn open_message(&mut self, out: &mut BytesMut) {
+    fn open_message(&mut self, out: Option<&mut BytesMut>) {
         if self.started {
             return;
         }
         self.started = true;
+        let Some(out) = out else { return };
         frame(
             out,
             "message_start",
@@ -221,48 +186,86 @@ impl StreamEncoder {
         );
     }
 
-    fn close(&mut self, out: &mut BytesMut) {
-        if self.open == Open::None {
+    /// Closes the open block; a thinking block gets its signature first.
+    fn close(&mut self, out: Option<&mut BytesMut>) {
+        if !self.open {
             return;
         }
-        if self.open == Open::Thinking {
+        self.open = false;
+        let index = self.content.len().saturating_sub(1);
+        let signed = match self.content.last_mut() {
+            Some(Block::Thinking {
+                thinking,
+                signature: sig,
+            }) => {
+                *sig = signature(thinking);
+                Some(sig.as_str())
+            }
+            _ => None,
+        };
+        let Some(out) = out else { return };
+        if let Some(sig) = signed {
             frame(
                 out,
                 "content_block_delta",
                 &serde_json::json!({
                     "type": "content_block_delta",
-                    "index": self.index,
-                    "delta": {"type": "signature_delta", "signature": signature(&self.thinking)}
+                    "index": index,
+                    "delta": {"type": "signature_delta", "signature": sig}
                 }),
             );
-            self.thinking.clear();
         }
         frame(
             out,
             "content_block_stop",
-            &serde_json::json!({"type": "content_block_stop", "index": self.index}),
+            &serde_json::json!({"type": "content_block_stop", "index": index}),
         );
-        self.index += 1;
-        self.open = Open::None;
     }
 
-    fn open_block(&mut self, out: &mut BytesMut, kind: Open) {
-        if self.open == kind {
-            return;
-        }
-        self.close(out);
-        let block = match kind {
-            Open::Thinking => {
-                serde_json::json!({"type": "thinking", "thinking": "", "signature": ""})
-            }
-            _ => serde_json::json!({"type": "text", "text": ""}),
+    /// Makes a `thinking` (or else a `text`) block the open one; returns its index.
+    fn open_block(&mut self, thinking: bool, mut out: Option<&mut BytesMut>) -> usize {
+        let same = match self.content.last() {
+            Some(Block::Thinking { .. }) => thinking,
+            Some(Block::Text { .. }) => !thinking,
+            _ => false,
         };
-        frame(
-            out,
-            "content_block_start",
-            &serde_json::json!({"type": "content_block_start", "index": self.index, "content_block": block}),
-        );
-        self.open = kind;
+        if self.open && same {
+            return self.content.len().saturating_sub(1);
+        }
+        self.close(out.as_deref_mut());
+        let index = self.content.len();
+        self.content.push(if thinking {
+            Block::Thinking {
+                thinking: String::new(),
+                signature: String::new(),
+            }
+        } else {
+            Block::Text {
+                text: String::new(),
+            }
+        });
+        self.open = true;
+        if let Some(out) = out {
+            let block = if thinking {
+                serde_json::json!({"type": "thinking", "thinking": "", "signature": ""})
+            } else {
+                serde_json::json!({"type": "text", "text": ""})
+            };
+            frame(
+                out,
+                "content_block_start",
+                &serde_json::json!({"type": "content_block_start", "index": index, "content_block": block}),
+            );
+        }
+        index
+    }
+
+    /// The usage of the answer: GigaChat's, or the counted prompt when it sent none.
+    fn usage(&self) -> UsageOut {
+        usage_out(&self.usage.unwrap_or(Usage {
+            input_tokens: self.input_tokens,
+            ..Default::default()
+        }))
     }
 
     pub fn ping(out: &mut BytesMut) {
@@ -270,75 +273,92 @@ impl StreamEncoder {
     }
 }
 
-impl crate::dialect::sse::SseEncoder for StreamEncoder {
-    fn event(&mut self, event: Event, out: &mut BytesMut) {
-        self.open_message(out);
-        match &event {
+impl crate::dialect::encoder::Encoder for MessageEncoder {
+    type Object = Message;
+
+    fn event(&mut self, event: Event, mut out: Option<&mut BytesMut>) {
+        self.open_message(out.as_deref_mut());
+        match event {
             Event::Reasoning(r) => {
-                self.open_block(out, Open::Thinking);
-                self.thinking.push_str(r);
-                frame(
-                    out,
-                    "content_block_delta",
-                    &serde_json::json!({"type": "content_block_delta", "index": self.index,
-                        "delta": {"type": "thinking_delta", "thinking": r}}),
-                );
+                let index = self.open_block(true, out.as_deref_mut());
+                if let Some(out) = out {
+                    frame(
+                        out,
+                        "content_block_delta",
+                        &serde_json::json!({"type": "content_block_delta", "index": index,
+                            "delta": {"type": "thinking_delta", "thinking": r}}),
+                    );
+                }
+                if let Some(Block::Thinking { thinking, .. }) = self.content.last_mut() {
+                    thinking.push_str(&r);
+                }
             }
             Event::Text(t) => {
-                self.open_block(out, Open::Text);
-                frame(
-                    out,
-                    "content_block_delta",
-                    &serde_json::json!({"type": "content_block_delta", "index": self.index,
-                        "delta": {"type": "text_delta", "text": t}}),
-                );
+                let index = self.open_block(false, out.as_deref_mut());
+                if let Some(out) = out {
+                    frame(
+                        out,
+                        "content_block_delta",
+                        &serde_json::json!({"type": "content_block_delta", "index": index,
+                            "delta": {"type": "text_delta", "text": t}}),
+                    );
+                }
+                if let Some(Block::Text { text }) = self.content.last_mut() {
+                    text.push_str(&t);
+                }
             }
             Event::ToolCall(c) => {
-                self.close(out);
-                frame(
-                    out,
-                    "content_block_start",
-                    &serde_json::json!({"type": "content_block_start", "index": self.index,
-                        "content_block": {"type": "tool_use", "id": tool_use_id(&c.id), "name": c.name, "input": {}}}),
-                );
-                frame(
-                    out,
-                    "content_block_delta",
-                    &serde_json::json!({"type": "content_block_delta", "index": self.index,
-                        "delta": {"type": "input_json_delta", "partial_json": tool_input(c).to_string()}}),
-                );
-                frame(
-                    out,
-                    "content_block_stop",
-                    &serde_json::json!({"type": "content_block_stop", "index": self.index}),
-                );
-                self.index += 1;
+                self.close(out.as_deref_mut());
+                let index = self.content.len();
+                let id = tool_use_id(&c.id);
+                let input = tool_input(&c);
+                if let Some(out) = out {
+                    frame(
+                        out,
+                        "content_block_start",
+                        &serde_json::json!({"type": "content_block_start", "index": index,
+                            "content_block": {"type": "tool_use", "id": id, "name": c.name, "input": {}}}),
+                    );
+                    frame(
+                        out,
+                        "content_block_delta",
+                        &serde_json::json!({"type": "content_block_delta", "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+                    );
+                    frame(
+                        out,
+                        "content_block_stop",
+                        &serde_json::json!({"type": "content_block_stop", "index": index}),
+                    );
+                }
+                self.content.push(Block::ToolUse {
+                    id,
+                    name: c.name,
+                    input,
+                });
             }
-            Event::Usage(u) => self.usage = Some(*u),
-            Event::Finish(f) => self.finish = Some(f.clone()),
+            Event::Usage(u) => self.usage = Some(u),
+            Event::Finish(f) => self.finish = Some(f),
         }
     }
 
     /// Closing events: the open block's stop, `message_delta`, `message_stop`.
-    fn end(&mut self, out: &mut BytesMut) {
-        self.open_message(out);
-        if self.index == 0 && self.open == Open::None {
+    fn end(&mut self, mut out: Option<&mut BytesMut>) {
+        self.open_message(out.as_deref_mut());
+        if self.content.is_empty() {
             // An empty answer still has one (empty) text block.
-            self.open_block(out, Open::Text);
+            self.open_block(false, out.as_deref_mut());
         }
-        self.close(out);
-        let finish = self.finish.clone().unwrap_or(FinishReason::Stop);
-        let usage = usage_out(&self.usage.unwrap_or(Usage {
-            input_tokens: self.input_tokens,
-            ..Default::default()
-        }));
+        self.close(out.as_deref_mut());
+        let Some(out) = out else { return };
+        let finish = self.finish.as_ref().unwrap_or(&FinishReason::Stop);
         frame(
             out,
             "message_delta",
             &serde_json::json!({
                 "type": "message_delta",
-                "delta": {"stop_reason": stop_reason(&finish), "stop_sequence": stop_sequence(&finish)},
-                "usage": usage
+                "delta": {"stop_reason": stop_reason(finish), "stop_sequence": stop_sequence(finish)},
+                "usage": self.usage()
             }),
         );
         frame(
@@ -359,12 +379,28 @@ impl crate::dialect::sse::SseEncoder for StreamEncoder {
         Self::ping(out);
         true
     }
+
+    /// The `message` object.
+    fn finish(self) -> Message {
+        let usage = self.usage();
+        let finish = self.finish.unwrap_or(FinishReason::Stop);
+        Message {
+            id: self.id,
+            kind: "message",
+            role: "assistant",
+            model: self.opts.model,
+            content: self.content,
+            stop_reason: Some(stop_reason(&finish)),
+            stop_sequence: stop_sequence(&finish).map(str::to_string),
+            usage,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::sse::SseEncoder;
+    use crate::dialect::encoder::Encoder;
     use serde_json::json;
 
     fn opts() -> EncodeOptions {
@@ -391,7 +427,7 @@ mod tests {
 
     #[test]
     fn stream_grammar_with_thinking_text_and_tools() {
-        let mut enc = StreamEncoder::new(opts(), 42);
+        let mut enc = MessageEncoder::new(opts(), 42);
         let mut out = BytesMut::new();
         for e in [
             Event::Reasoning("a".into()),
@@ -415,9 +451,9 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
-            enc.event(e, &mut out);
+            enc.event(e, Some(&mut out));
         }
-        enc.end(&mut out);
+        enc.end(Some(&mut out));
         let ev = events(&out);
         let names: Vec<&str> = ev.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
@@ -461,25 +497,83 @@ mod tests {
         assert_eq!(ev[15].1["usage"]["output_tokens"], 7);
     }
 
+    /// The JSON answer: the same encoder without frame output.
+    fn message(events: impl IntoIterator<Item = Event>) -> Value {
+        let mut enc = MessageEncoder::new(opts(), 0);
+        for e in events {
+            enc.event(e, None);
+        }
+        enc.end(None);
+        serde_json::to_value(enc.finish()).unwrap()
+    }
+
     #[test]
-    fn fold_message() {
-        let a = Answer::fold([
+    fn message_object() {
+        let v = message([
             Event::Text("x".into()),
             Event::Finish(FinishReason::StopSequence("END".into())),
         ]);
-        let v: Value = serde_json::from_slice(&message(&a, &opts())).unwrap();
         assert_eq!(v["type"], "message");
         assert_eq!(v["content"], json!([{"type":"text","text":"x"}]));
         assert_eq!(v["stop_reason"], "stop_sequence");
         assert_eq!(v["stop_sequence"], "END");
         assert!(v["id"].as_str().unwrap().starts_with("msg_"));
+        assert_eq!(message([])["content"], json!([{"type":"text","text":""}]));
+    }
+
+    #[test]
+    fn blocks_keep_arrival_order() {
+        let v = message([
+            Event::Text("a".into()),
+            Event::Reasoning("r".into()),
+            Event::ToolCall(ToolCall {
+                id: "call_1".into(),
+                name: "f".into(),
+                arguments: "{}".into(),
+            }),
+            Event::Text("b".into()),
+        ]);
+        let types: Vec<&str> = v["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["text", "thinking", "tool_use", "text"]);
+        assert_eq!(v["content"][1]["signature"], signature("r"));
+    }
+
+    #[test]
+    fn reasoning_only_is_one_thinking_block_in_both_outputs() {
+        let answer = [
+            Event::Reasoning("hmm".into()),
+            Event::Finish(FinishReason::Length),
+        ];
+        let mut enc = MessageEncoder::new(opts(), 0);
+        let mut out = BytesMut::new();
+        for e in answer.clone() {
+            enc.event(e, Some(&mut out));
+        }
+        enc.end(Some(&mut out));
+        let starts: Vec<Value> = events(&out)
+            .into_iter()
+            .filter(|(n, _)| n == "content_block_start")
+            .map(|(_, v)| v["content_block"]["type"].clone())
+            .collect();
+        assert_eq!(starts, [json!("thinking")]);
+        let streamed = serde_json::to_value(enc.finish()).unwrap();
+        let v = message(answer);
+        assert_eq!(v["content"], streamed["content"]);
+        assert_eq!(v["content"].as_array().unwrap().len(), 1);
+        assert_eq!(v["content"][0]["thinking"], "hmm");
+        assert_eq!(v["stop_reason"], "max_tokens");
     }
 
     #[test]
     fn empty_answer_has_one_text_block() {
-        let mut enc = StreamEncoder::new(opts(), 1);
+        let mut enc = MessageEncoder::new(opts(), 1);
         let mut out = BytesMut::new();
-        enc.end(&mut out);
+        enc.end(Some(&mut out));
         let names: Vec<String> = events(&out).into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             names,

@@ -1,12 +1,19 @@
-//! `ir::Event`s → OpenAI Chat Completions: one JSON object (the fold) or
-//! `chat.completion.chunk` SSE frames.
+//! `ir::Event`s → OpenAI Chat Completions. One [`CompletionEncoder`] per answer writes
+//! the `chat.completion.chunk` SSE frames and keeps the `chat.completion` object they add
+//! up to (what the SDK's `ChatCompletionStreamState` accumulates); a JSON answer is that
+//! object.
+//!
+//! The accumulation both outputs share: `content` is the text, `null` for an answer of
+//! tool calls only; an answer with neither text nor tool calls (empty, or only
+//! reasoning) has `content: ""`, sent with the finish chunk. `reasoning_content` is the
+//! reasoning (absent without any); tool calls keep their arrival order and indexes.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use serde::Serialize;
 
 use super::chat_request::EncodeOptions;
 use crate::error::ProxyError;
-use crate::ir::{Answer, Event, FinishReason, ToolCall, Usage};
+use crate::ir::{Event, FinishReason, ToolCall, Usage};
 
 pub fn completion_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::new_v4().simple())
@@ -70,105 +77,56 @@ fn usage_out(u: &Usage) -> UsageOut {
 }
 
 #[derive(Serialize)]
-struct ToolCallOut<'a> {
+struct ToolCallOut<S> {
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<usize>,
-    id: &'a str,
+    id: S,
     #[serde(rename = "type")]
     kind: &'static str,
-    function: FunctionOut<'a>,
+    function: FunctionOut<S>,
 }
 
 #[derive(Serialize)]
-struct FunctionOut<'a> {
-    name: &'a str,
-    arguments: &'a str,
+struct FunctionOut<S> {
+    name: S,
+    arguments: S,
 }
 
-fn tool_call_out(c: &ToolCall, index: Option<usize>) -> ToolCallOut<'_> {
-    ToolCallOut {
-        index,
-        id: &c.id,
-        kind: "function",
-        function: FunctionOut {
-            name: &c.name,
-            arguments: &c.arguments,
-        },
-    }
-}
+// ---- the JSON answer ----------------------------------------------------------------------
 
-// ---- non-streaming ------------------------------------------------------------------------
-
+/// A `chat.completion` object.
 #[derive(Serialize)]
-struct Completion<'a> {
+pub struct Completion {
     id: String,
     object: &'static str,
     created: i64,
-    model: &'a str,
-    choices: [Choice<'a>; 1],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<UsageOut>,
+    model: String,
+    choices: [Choice; 1],
+    usage: UsageOut,
     system_fingerprint: Option<&'static str>,
 }
 
 #[derive(Serialize)]
-struct Choice<'a> {
+struct Choice {
     index: u32,
-    message: MessageOut<'a>,
+    message: MessageOut,
     logprobs: Option<()>,
     finish_reason: &'static str,
 }
 
 #[derive(Serialize)]
-struct MessageOut<'a> {
+struct MessageOut {
     role: &'static str,
-    content: Option<&'a str>,
-    refusal: Option<&'a str>,
+    content: Option<String>,
+    refusal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    reasoning_content: Option<&'a str>,
+    reasoning_content: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<ToolCallOut<'a>>,
+    tool_calls: Vec<ToolCallOut<String>>,
     annotations: [(); 0],
 }
 
-/// The whole answer as a `chat.completion` object.
-pub fn completion(answer: &Answer, opts: &EncodeOptions) -> Bytes {
-    let finish = answer.finish.as_ref().unwrap_or(&FinishReason::Stop);
-    let content = if answer.text.is_empty() && !answer.tool_calls.is_empty() {
-        None
-    } else {
-        Some(answer.text.as_str())
-    };
-    let body = Completion {
-        id: completion_id(),
-        object: "chat.completion",
-        created: now_secs(),
-        model: &opts.model,
-        choices: [Choice {
-            index: 0,
-            message: MessageOut {
-                role: "assistant",
-                content,
-                refusal: None,
-                reasoning_content: (!answer.reasoning.is_empty())
-                    .then_some(answer.reasoning.as_str()),
-                tool_calls: answer
-                    .tool_calls
-                    .iter()
-                    .map(|c| tool_call_out(c, None))
-                    .collect(),
-                annotations: [],
-            },
-            logprobs: None,
-            finish_reason: finish_str(finish),
-        }],
-        usage: Some(usage_out(&answer.usage.unwrap_or_default())),
-        system_fingerprint: None,
-    };
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
-}
-
-// ---- streaming ----------------------------------------------------------------------------
+// ---- stream frames ------------------------------------------------------------------------
 
 #[derive(Serialize)]
 struct Chunk<'a> {
@@ -198,30 +156,36 @@ struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<[ToolCallOut<'a>; 1]>,
+    tool_calls: Option<[ToolCallOut<&'a str>; 1]>,
 }
 
-/// Per-stream state: ids, whether the role was sent, tool-call indexes, usage.
-pub struct ChunkEncoder {
+// ---- the encoder --------------------------------------------------------------------------
+
+/// Per-answer state: ids, whether the role was sent, and the message so far.
+pub struct CompletionEncoder {
     id: String,
     created: i64,
     opts: EncodeOptions,
     role_sent: bool,
-    tool_index: usize,
+    content: Option<String>,
+    reasoning: Option<String>,
+    tool_calls: Vec<ToolCall>,
     usage: Option<Usage>,
-    finished: bool,
+    finish: Option<FinishReason>,
 }
 
-impl ChunkEncoder {
+impl CompletionEncoder {
     pub fn new(opts: EncodeOptions) -> Self {
         Self {
             id: completion_id(),
             created: now_secs(),
             opts,
             role_sent: false,
-            tool_index: 0,
+            content: None,
+            reasoning: None,
+            tool_calls: Vec::new(),
             usage: None,
-            finished: false,
+            finish: None,
         }
     }
 
@@ -254,61 +218,79 @@ impl ChunkEncoder {
         };
         self.frame(out, std::slice::from_ref(&choice), None);
     }
+
+    /// The finish chunk (once): it carries `content: ""` when the answer has neither
+    /// text nor tool calls, so the accumulated message has the JSON answer's content.
+    fn finish_with(&mut self, reason: FinishReason, out: Option<&mut BytesMut>) {
+        if self.finish.is_some() {
+            return;
+        }
+        let empty = self.content.is_none() && self.tool_calls.is_empty();
+        if empty {
+            self.content = Some(String::new());
+        }
+        if let Some(out) = out {
+            let delta = Delta {
+                content: empty.then_some(""),
+                ..Default::default()
+            };
+            self.delta(out, delta, Some(finish_str(&reason)));
+        }
+        self.finish = Some(reason);
+    }
 }
 
-impl crate::dialect::sse::SseEncoder for ChunkEncoder {
-    /// Encodes one event into SSE bytes.
-    fn event(&mut self, event: Event, out: &mut BytesMut) {
-        match &event {
-            Event::Text(t) => self.delta(
-                out,
-                Delta {
-                    content: Some(t),
-                    ..Default::default()
-                },
-                None,
-            ),
-            Event::Reasoning(r) => self.delta(
-                out,
-                Delta {
-                    reasoning_content: Some(r),
-                    ..Default::default()
-                },
-                None,
-            ),
-            Event::ToolCall(c) => {
-                let index = self.tool_index;
-                self.tool_index += 1;
-                self.delta(
-                    out,
-                    Delta {
-                        tool_calls: Some([tool_call_out(c, Some(index))]),
+impl crate::dialect::encoder::Encoder for CompletionEncoder {
+    type Object = Completion;
+
+    fn event(&mut self, event: Event, out: Option<&mut BytesMut>) {
+        match event {
+            Event::Text(t) => {
+                if let Some(out) = out {
+                    let delta = Delta {
+                        content: Some(&t),
                         ..Default::default()
-                    },
-                    None,
-                );
-            }
-            Event::Usage(u) => self.usage = Some(*u),
-            Event::Finish(f) => {
-                if !self.finished {
-                    self.finished = true;
-                    self.delta(out, Delta::default(), Some(finish_str(f)));
+                    };
+                    self.delta(out, delta, None);
                 }
+                self.content.get_or_insert_default().push_str(&t);
             }
+            Event::Reasoning(r) => {
+                if let Some(out) = out {
+                    let delta = Delta {
+                        reasoning_content: Some(&r),
+                        ..Default::default()
+                    };
+                    self.delta(out, delta, None);
+                }
+                self.reasoning.get_or_insert_default().push_str(&r);
+            }
+            Event::ToolCall(c) => {
+                if let Some(out) = out {
+                    let delta = Delta {
+                        tool_calls: Some([tool_call_out(&c, self.tool_calls.len())]),
+                        ..Default::default()
+                    };
+                    self.delta(out, delta, None);
+                }
+                self.tool_calls.push(c);
+            }
+            Event::Usage(u) => self.usage = Some(u),
+            Event::Finish(f) => self.finish_with(f, out),
         }
     }
 
     /// Closing frames: a finish chunk if none was sent, the usage chunk when asked for,
     /// then `[DONE]`.
-    fn end(&mut self, out: &mut BytesMut) {
-        if !self.finished {
-            self.event(Event::Finish(FinishReason::Stop), out);
+    fn end(&mut self, mut out: Option<&mut BytesMut>) {
+        self.finish_with(FinishReason::Stop, out.as_deref_mut());
+        if let Some(out) = out {
+            if self.opts.include_usage {
+                let usage = usage_out(&self.usage.unwrap_or_default());
+                self.frame(out, &[], Some(usage));
+            }
+            out.put_slice(b"data: [DONE]\n\n");
         }
-        if self.opts.include_usage {
-            let usage = usage_out(&self.usage.unwrap_or_default());
-            self.frame(out, &[], Some(usage));
-        }
-        out.put_slice(b"data: [DONE]\n\n");
     }
 
     /// A failure after the stream started: an error frame, then a clean end.
@@ -318,12 +300,62 @@ impl crate::dialect::sse::SseEncoder for ChunkEncoder {
         out.put_slice(b"\n\n");
         out.put_slice(b"data: [DONE]\n\n");
     }
+
+    /// The `chat.completion` object.
+    fn finish(self) -> Completion {
+        let finish = self.finish.as_ref().unwrap_or(&FinishReason::Stop);
+        Completion {
+            id: self.id,
+            object: "chat.completion",
+            created: self.created,
+            model: self.opts.model,
+            choices: [Choice {
+                index: 0,
+                message: MessageOut {
+                    role: "assistant",
+                    content: self.content,
+                    refusal: None,
+                    reasoning_content: self.reasoning,
+                    tool_calls: self
+                        .tool_calls
+                        .into_iter()
+                        .map(|c| ToolCallOut {
+                            index: None,
+                            id: c.id,
+                            kind: "function",
+                            function: FunctionOut {
+                                name: c.name,
+                                arguments: c.arguments,
+                            },
+                        })
+                        .collect(),
+                    annotations: [],
+                },
+                logprobs: None,
+                finish_reason: finish_str(finish),
+            }],
+            usage: usage_out(&self.usage.unwrap_or_default()),
+            system_fingerprint: None,
+        }
+    }
+}
+
+fn tool_call_out(c: &ToolCall, index: usize) -> ToolCallOut<&str> {
+    ToolCallOut {
+        index: Some(index),
+        id: &c.id,
+        kind: "function",
+        function: FunctionOut {
+            name: &c.name,
+            arguments: &c.arguments,
+        },
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::sse::SseEncoder;
+    use crate::dialect::encoder::Encoder;
     use serde_json::{Value, json};
 
     fn opts(include_usage: bool) -> EncodeOptions {
@@ -351,7 +383,7 @@ mod tests {
 
     #[test]
     fn stream_grammar() {
-        let mut enc = ChunkEncoder::new(opts(true));
+        let mut enc = CompletionEncoder::new(opts(true));
         let mut out = BytesMut::new();
         for e in [
             Event::Reasoning("r".into()),
@@ -375,9 +407,9 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
-            enc.event(e, &mut out);
+            enc.event(e, Some(&mut out));
         }
-        enc.end(&mut out);
+        enc.end(Some(&mut out));
         let f = frames(&out);
         assert_eq!(
             f[0]["choices"][0]["delta"],
@@ -401,19 +433,28 @@ mod tests {
         assert!(f[..7].iter().all(|c| c["id"] == f[0]["id"]));
     }
 
+    /// The JSON answer: the same encoder without frame output.
+    fn completion(events: impl IntoIterator<Item = Event>) -> Value {
+        let mut enc = CompletionEncoder::new(opts(false));
+        for e in events {
+            enc.event(e, None);
+        }
+        enc.end(None);
+        serde_json::to_value(enc.finish()).unwrap()
+    }
+
     #[test]
-    fn completion_fold() {
-        let answer = Answer::fold([
+    fn completion_object() {
+        let v = completion([
             Event::Text("hi".into()),
             Event::Finish(FinishReason::StopSequence("x".into())),
         ]);
-        let v: Value = serde_json::from_slice(&completion(&answer, &opts(false))).unwrap();
         assert_eq!(v["object"], "chat.completion");
         assert!(v["id"].as_str().unwrap().starts_with("chatcmpl-"));
         assert_eq!(v["choices"][0]["message"]["content"], "hi");
         assert_eq!(v["choices"][0]["finish_reason"], "stop");
         assert!(v["choices"][0]["message"].get("tool_calls").is_none());
-        let tool = Answer::fold([
+        let v = completion([
             Event::ToolCall(ToolCall {
                 id: "call_1".into(),
                 name: "f".into(),
@@ -421,7 +462,6 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ]);
-        let v: Value = serde_json::from_slice(&completion(&tool, &opts(false))).unwrap();
         assert_eq!(v["choices"][0]["message"]["content"], Value::Null);
         assert_eq!(
             v["choices"][0]["message"]["tool_calls"][0]["type"],
@@ -435,8 +475,34 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_only_has_empty_content_in_both_outputs() {
+        let events = [
+            Event::Reasoning("hmm".into()),
+            Event::Finish(FinishReason::Length),
+        ];
+        let mut enc = CompletionEncoder::new(opts(false));
+        let mut out = BytesMut::new();
+        for e in events.clone() {
+            enc.event(e, Some(&mut out));
+        }
+        enc.end(Some(&mut out));
+        let f = frames(&out);
+        assert_eq!(
+            f[0]["choices"][0]["delta"],
+            json!({"role":"assistant","reasoning_content":"hmm"})
+        );
+        assert_eq!(f[1]["choices"][0]["delta"], json!({"content":""}));
+        assert_eq!(f[1]["choices"][0]["finish_reason"], "length");
+        let streamed = serde_json::to_value(enc.finish()).unwrap();
+        let v = completion(events);
+        assert_eq!(v["choices"][0]["message"]["content"], "");
+        assert_eq!(v["choices"][0]["message"]["reasoning_content"], "hmm");
+        assert_eq!(v["choices"], streamed["choices"]);
+    }
+
+    #[test]
     fn error_frame_then_done() {
-        let mut enc = ChunkEncoder::new(opts(false));
+        let mut enc = CompletionEncoder::new(opts(false));
         let mut out = BytesMut::new();
         enc.fail(&ProxyError::invalid("boom"), &mut out);
         let f = frames(&out);

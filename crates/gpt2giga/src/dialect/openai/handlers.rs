@@ -8,14 +8,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::chat_request::{self, ChatCompletionRequest};
-use super::chat_response::{ChunkEncoder, completion};
+use super::chat_response::CompletionEncoder;
 use super::error::OpenAiError;
 use crate::app::AppState;
-use crate::dialect::{parse_json, sse};
+use crate::dialect::{encoder, parse_json, sse};
 use crate::error::ProxyError;
 use crate::server::metrics;
 use crate::server::middleware::RequestId;
-use crate::upstream::{self, Upstream};
+use crate::upstream::Upstream;
 
 /// `POST /chat/completions`
 pub async fn chat_completions(
@@ -30,11 +30,11 @@ pub async fn chat_completions(
     let events = state
         .chat(&gigachat, state.request_context(&rid, &headers), &req)
         .await?;
+    let encoder = CompletionEncoder::new(enc);
     if !req.stream {
-        let answer = upstream::fold(events).await?;
-        return Ok(json_response(completion(&answer, &enc)));
+        return Ok(encoder::answer(events, encoder).await?);
     }
-    Ok(sse::response(events, ChunkEncoder::new(enc), None))
+    Ok(sse::response(events, encoder, None))
 }
 
 pub fn json_response(body: Bytes) -> Response {

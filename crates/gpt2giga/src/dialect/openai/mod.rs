@@ -1,7 +1,8 @@
 //! OpenAI dialect: Chat Completions, Models and Embeddings.
 //!
 //! * [`chat_request`] — request wire types and `decode` → `ir::ChatRequest`;
-//! * [`chat_response`] — the `chat.completion` fold and the chunk encoder;
+//! * [`chat_response`] — the answer encoder: `chat.completion.chunk` frames and the
+//!   `chat.completion` object they add up to;
 //! * [`error`] — the `{"error":{…}}` envelope;
 //! * [`handlers`] — the axum handlers wiring these to `upstream`.
 

@@ -11,16 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::request::{self, ResponsesRequest};
-use super::response::{Shape, StreamEncoder, fold, to_bytes};
+use super::response::{ResponseEncoder, Shape, to_bytes};
 use crate::app::AppState;
+use crate::dialect::encoder::{self, Commit, Encoder};
 use crate::dialect::openai::error::OpenAiError;
 use crate::dialect::openai::handlers::json_response;
 use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
-use crate::ir::{self, Answer};
+use crate::ir;
 use crate::server::middleware::RequestId;
 use crate::state::{Chain, MAX_CHAIN, Store, StoredResponse};
-use crate::upstream::{self, Upstream};
+use crate::upstream::Upstream;
 
 /// `POST /responses`
 pub async fn create(
@@ -62,21 +63,14 @@ pub async fn create(
         owner,
     });
 
-    if !req.stream {
-        let answer = upstream::fold(events).await?;
-        let obj = fold(&shape, &answer);
-        let bytes = to_bytes(&obj);
-        if let Some(p) = pending {
-            p.save(bytes.clone(), &answer).await?;
-        }
-        return Ok(json_response(bytes));
-    }
-
     let encoder = StoringEncoder {
-        inner: StreamEncoder::new(shape),
+        inner: ResponseEncoder::new(shape),
         pending,
         commit: None,
     };
+    if !req.stream {
+        return Ok(encoder::answer(events, encoder).await?);
+    }
     Ok(sse::response(events, encoder, None))
 }
 
@@ -145,19 +139,20 @@ struct StoredCall {
 }
 
 impl StoredReply {
-    fn of(answer: &Answer) -> Self {
+    /// `turn`: the answer as the encoder has it ([`ResponseEncoder::turn`]).
+    fn of(turn: ir::Message) -> Self {
         Self {
-            text: answer.text.clone(),
-            tool_calls: answer
+            text: turn.joined_text(),
+            tool_calls: turn
                 .tool_calls
-                .iter()
+                .into_iter()
                 .map(|c| StoredCall {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    arguments: c.arguments.clone(),
+                    id: c.id,
+                    name: c.name,
+                    arguments: c.arguments,
                 })
                 .collect(),
-            reasoning: (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone()),
+            reasoning: turn.reasoning,
         }
     }
 
@@ -177,11 +172,12 @@ impl StoredReply {
     }
 }
 
-/// The Responses stream encoder, storing the finished response when `store` is on.
+/// The Responses encoder, storing the finished response when `store` is on (before a
+/// stream's closing frames, before a JSON answer's body).
 struct StoringEncoder {
-    inner: StreamEncoder,
+    inner: ResponseEncoder,
     pending: Option<Pending>,
-    commit: Option<sse::Commit>,
+    commit: Option<Commit>,
 }
 
 /// A response to store once it is complete.
@@ -195,8 +191,8 @@ struct Pending {
 
 impl Pending {
     /// Stores the finished response: its own turn and a link to its predecessor.
-    async fn save(self, response: Bytes, answer: &Answer) -> Result<(), ProxyError> {
-        let reply = Bytes::from(serde_json::to_vec(&StoredReply::of(answer)).unwrap_or_default());
+    async fn save(self, response: Bytes, reply: StoredReply) -> Result<(), ProxyError> {
+        let reply = Bytes::from(serde_json::to_vec(&reply).unwrap_or_default());
         self.store
             .put(
                 self.id,
@@ -212,29 +208,38 @@ impl Pending {
     }
 }
 
-impl sse::SseEncoder for StoringEncoder {
-    fn start(&mut self, out: &mut BytesMut) {
+impl Encoder for StoringEncoder {
+    type Object = Value;
+
+    fn start(&mut self, out: Option<&mut BytesMut>) {
         self.inner.start(out);
     }
 
-    fn event(&mut self, event: ir::Event, out: &mut BytesMut) {
+    fn event(&mut self, event: ir::Event, out: Option<&mut BytesMut>) {
         self.inner.event(event, out);
     }
 
-    fn end(&mut self, out: &mut BytesMut) {
-        let (obj, answer) = self.inner.end(out);
-        if let Some(p) = self.pending.take() {
-            let bytes = to_bytes(&obj);
-            self.commit = Some(Box::pin(async move { p.save(bytes, &answer).await }));
+    fn end(&mut self, out: Option<&mut BytesMut>) {
+        self.inner.end(out);
+        if let Some(p) = self.pending.take()
+            && let Some(obj) = self.inner.object()
+        {
+            let bytes = to_bytes(obj);
+            let reply = StoredReply::of(self.inner.turn());
+            self.commit = Some(Box::pin(async move { p.save(bytes, reply).await }));
         }
     }
 
-    fn commit(&mut self) -> Option<sse::Commit> {
+    fn commit(&mut self) -> Option<Commit> {
         self.commit.take()
     }
 
     fn fail(&mut self, error: &ProxyError, out: &mut BytesMut) {
         self.inner.fail(error, out);
+    }
+
+    fn finish(self) -> Value {
+        self.inner.finish()
     }
 }
 

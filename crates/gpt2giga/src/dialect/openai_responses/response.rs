@@ -1,5 +1,7 @@
-//! `ir::Event`s → OpenAI Responses: the `response` object (the fold) and the streaming
-//! event grammar with a strictly increasing `sequence_number`:
+//! `ir::Event`s → OpenAI Responses. One [`ResponseEncoder`] per answer writes the
+//! streaming event grammar with a strictly increasing `sequence_number` and keeps the
+//! `response` object it adds up to; a JSON answer is that object, the same one
+//! `response.completed` carries:
 //!
 //! `response.created`, `response.in_progress`, then per output item
 //! `response.output_item.added` … `response.output_item.done` with, inside,
@@ -9,13 +11,17 @@
 //! custom tool calls (`custom_tool_call_input.delta`/`.done`); finally
 //! `response.completed` / `response.incomplete` / `response.failed` with the whole
 //! response.
+//!
+//! Output items come in the order the events arrive; consecutive reasoning or text grows
+//! one item. An answer without any item has one empty message; an answer of reasoning
+//! only is just its reasoning item (`incomplete` when cut by the token limit).
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
 
 use super::request::{Echo, ToolKind, item_id, seal_reasoning};
 use crate::error::ProxyError;
-use crate::ir::{Answer, Event, FinishReason, ToolCall, Usage};
+use crate::ir::{self, Event, FinishReason, ToolCall, Usage};
 
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -97,7 +103,8 @@ impl Shape {
         let mut item = json!({
             "id": id,
             "type": "reasoning",
-            "summary": if text.is_empty() { json!([]) } else { json!([{"type": "summary_text", "text": text}]) },
+            // The one summary part the stream announced, even when empty.
+            "summary": [{"type": "summary_text", "text": text}],
             "status": status,
         });
         if self.echo.encrypted_reasoning
@@ -143,22 +150,6 @@ impl Shape {
 
     fn is_custom(&self, call: &ToolCall) -> bool {
         matches!(self.echo.tool_kinds.get(&call.name), Some(ToolKind::Custom))
-    }
-
-    /// The output items of a whole answer.
-    pub fn output(&self, answer: &Answer) -> Vec<Value> {
-        let mut out = Vec::new();
-        if !answer.reasoning.is_empty() {
-            out.push(self.reasoning_item(&item_id("rs"), &answer.reasoning, "completed"));
-        }
-        if !answer.text.is_empty() || answer.tool_calls.is_empty() {
-            out.push(message_item(&item_id("msg"), &answer.text, "completed"));
-        }
-        for c in &answer.tool_calls {
-            let prefix = if self.is_custom(c) { "ctc" } else { "fc" };
-            out.push(self.call_item(&item_id(prefix), c, "completed", true));
-        }
-        out
     }
 }
 
@@ -206,41 +197,43 @@ fn usage_json(u: &Usage) -> Value {
     })
 }
 
-// ---- streaming ----------------------------------------------------------------------------
+// ---- the encoder --------------------------------------------------------------------------
 
-enum Open {
-    None,
+/// One output item of the answer.
+enum Item {
     Reasoning { id: String, text: String },
     Message { id: String, text: String },
+    Call { id: String, call: ToolCall },
 }
 
-/// Per-stream state: sequence numbers, output index, the open item, the accumulated
-/// answer (for `response.completed` and storage).
-pub struct StreamEncoder {
+/// Per-answer state: sequence numbers, the output items so far (the last reasoning or
+/// message item may still be open), usage, finish, and the final object once complete.
+pub struct ResponseEncoder {
     shape: Shape,
     seq: u64,
-    open: Open,
-    output: Vec<Value>,
-    answer: Answer,
+    items: Vec<Item>,
+    /// The last item is still growing (reasoning or message).
+    open: bool,
+    usage: Option<Usage>,
+    finish: Option<FinishReason>,
+    done: Option<Value>,
 }
 
-impl StreamEncoder {
-    pub fn new(shape: Shape) -> Self {
-        Self {
-            shape,
-            seq: 0,
-            open: Open::None,
-            output: Vec::new(),
-            answer: Answer::default(),
-        }
-    }
+/// A stream's body and its next sequence number.
+struct Frames<'a> {
+    out: &'a mut BytesMut,
+    seq: &'a mut u64,
+}
 
-    fn emit(&mut self, out: &mut BytesMut, kind: &str, mut data: Value) {
+impl Frames<'_> {
+    /// Writes one event frame, numbering it.
+    fn emit(&mut self, kind: &str, mut data: Value) {
         if let Some(obj) = data.as_object_mut() {
             obj.insert("type".into(), Value::String(kind.to_string()));
-            obj.insert("sequence_number".into(), Value::from(self.seq));
+            obj.insert("sequence_number".into(), Value::from(*self.seq));
         }
-        self.seq += 1;
+        *self.seq += 1;
+        let out = &mut *self.out;
         out.put_slice(b"event: ");
         out.put_slice(kind.as_bytes());
         out.put_slice(b"\ndata: ");
@@ -249,209 +242,273 @@ impl StreamEncoder {
         }
         out.put_slice(b"\n\n");
     }
+}
 
-    /// `response.created` and `response.in_progress`.
-    pub fn start(&mut self, out: &mut BytesMut) {
-        let obj = self.shape.object("in_progress", &[], None, None, None);
-        self.emit(out, "response.created", json!({"response": obj.clone()}));
-        self.emit(out, "response.in_progress", json!({"response": obj}));
+/// The frames to write to, when streaming.
+fn frames<'a>(out: Option<&'a mut BytesMut>, seq: &'a mut u64) -> Option<Frames<'a>> {
+    out.map(|out| Frames { out, seq })
+}
+
+impl ResponseEncoder {
+    pub fn new(shape: Shape) -> Self {
+        Self {
+            shape,
+            seq: 0,
+            items: Vec::new(),
+            open: false,
+            usage: None,
+            finish: None,
+            done: None,
+        }
     }
 
-    fn index(&self) -> usize {
-        self.output.len()
+    /// The output items, rendered as they are once closed.
+    fn output(&self) -> Vec<Value> {
+        self.items
+            .iter()
+            .map(|item| match item {
+                Item::Reasoning { id, text } => self.shape.reasoning_item(id, text, "completed"),
+                Item::Message { id, text } => message_item(id, text, "completed"),
+                Item::Call { id, call } => self.shape.call_item(id, call, "completed", true),
+            })
+            .collect()
     }
 
-    fn close(&mut self, out: &mut BytesMut) {
-        let idx = self.index();
-        match std::mem::replace(&mut self.open, Open::None) {
-            Open::None => {}
-            Open::Reasoning { id, text } => {
+    /// The final response object (after `end`).
+    pub fn object(&self) -> Option<&Value> {
+        self.done.as_ref()
+    }
+
+    /// The answer as a conversation turn (text, tool calls and reasoning, each in
+    /// order), for storing the response.
+    pub fn turn(&self) -> ir::Message {
+        let mut text = String::new();
+        let mut reasoning = String::new();
+        let mut calls = Vec::new();
+        for item in &self.items {
+            match item {
+                Item::Reasoning { text: r, .. } => reasoning.push_str(r),
+                Item::Message { text: t, .. } => text.push_str(t),
+                Item::Call { call, .. } => calls.push(call.clone()),
+            }
+        }
+        let mut m = ir::Message::text(ir::Role::Assistant, text);
+        m.tool_calls = calls;
+        m.reasoning = (!reasoning.is_empty()).then_some(reasoning);
+        m
+    }
+
+    fn close(&mut self, out: Option<&mut BytesMut>) {
+        if !std::mem::take(&mut self.open) {
+            return;
+        }
+        let Some(mut f) = frames(out, &mut self.seq) else {
+            return;
+        };
+        let idx = self.items.len().saturating_sub(1);
+        match self.items.last() {
+            Some(Item::Reasoning { id, text }) => {
                 let part = json!({"type": "summary_text", "text": text});
-                self.emit(
-                    out,
+                f.emit(
                     "response.reasoning_summary_text.done",
                     json!({"item_id": id, "output_index": idx, "summary_index": 0, "text": text}),
                 );
-                self.emit(
-                    out,
+                f.emit(
                     "response.reasoning_summary_part.done",
                     json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": part}),
                 );
-                let item = self.shape.reasoning_item(&id, &text, "completed");
-                self.emit(
-                    out,
+                let item = self.shape.reasoning_item(id, text, "completed");
+                f.emit(
                     "response.output_item.done",
-                    json!({"output_index": idx, "item": item.clone()}),
+                    json!({"output_index": idx, "item": item}),
                 );
-                self.output.push(item);
             }
-            Open::Message { id, text } => {
-                self.emit(out, "response.output_text.done",
+            Some(Item::Message { id, text }) => {
+                f.emit("response.output_text.done",
                     json!({"item_id": id, "output_index": idx, "content_index": 0, "text": text, "logprobs": []}));
-                self.emit(out, "response.content_part.done",
-                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(&text)}));
-                let item = message_item(&id, &text, "completed");
-                self.emit(
-                    out,
+                f.emit("response.content_part.done",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(text)}));
+                let item = message_item(id, text, "completed");
+                f.emit(
                     "response.output_item.done",
-                    json!({"output_index": idx, "item": item.clone()}),
+                    json!({"output_index": idx, "item": item}),
                 );
-                self.output.push(item);
             }
+            Some(Item::Call { .. }) | None => {}
         }
     }
 
-    pub fn event(&mut self, event: Event, out: &mut BytesMut) {
-        let idx = self.index();
-        match &event {
-            Event::Reasoning(r) => {
-                if !matches!(self.open, Open::Reasoning { .. }) {
-                    self.close(out);
-                    let id = item_id("rs");
-                    let item = json!({"id": id, "type": "reasoning", "summary": [], "status": "in_progress"});
-                    self.emit(
-                        out,
-                        "response.output_item.added",
-                        json!({"output_index": idx, "item": item}),
-                    );
-                    self.emit(out, "response.reasoning_summary_part.added",
-                        json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}));
-                    self.open = Open::Reasoning {
-                        id,
-                        text: String::new(),
-                    };
-                }
-                let idx = self.index();
-                if let Open::Reasoning { id, text } = &mut self.open {
-                    text.push_str(r);
-                    let id = id.clone();
-                    self.emit(
-                        out,
-                        "response.reasoning_summary_text.delta",
-                        json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": r}),
-                    );
-                }
-            }
-            Event::Text(t) => {
-                if !matches!(self.open, Open::Message { .. }) {
-                    self.close(out);
-                    let idx = self.index();
-                    let id = item_id("msg");
-                    self.emit(
-                        out,
-                        "response.output_item.added",
-                        json!({"output_index": idx, "item": message_item(&id, "", "in_progress")}),
-                    );
-                    self.emit(out, "response.content_part.added",
-                        json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("")}));
-                    self.open = Open::Message {
-                        id,
-                        text: String::new(),
-                    };
-                }
-                let idx = self.index();
-                if let Open::Message { id, text } = &mut self.open {
-                    text.push_str(t);
-                    let id = id.clone();
-                    self.emit(out, "response.output_text.delta",
-                        json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}));
-                }
-            }
-            Event::ToolCall(c) => {
-                self.close(out);
-                let idx = self.index();
-                let id = item_id(if self.shape.is_custom(c) { "ctc" } else { "fc" });
-                let added = self.shape.call_item(&id, c, "in_progress", false);
-                self.emit(
-                    out,
+    fn reasoning(&mut self, r: &str, mut out: Option<&mut BytesMut>) {
+        if !(self.open && matches!(self.items.last(), Some(Item::Reasoning { .. }))) {
+            self.close(out.as_deref_mut());
+            let (idx, id) = (self.items.len(), item_id("rs"));
+            if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
+                let item =
+                    json!({"id": id, "type": "reasoning", "summary": [], "status": "in_progress"});
+                f.emit(
                     "response.output_item.added",
-                    json!({"output_index": idx, "item": added}),
+                    json!({"output_index": idx, "item": item}),
                 );
-                if self.shape.is_custom(c) {
-                    let input = custom_input(&c.arguments);
-                    self.emit(
-                        out,
-                        "response.custom_tool_call_input.delta",
-                        json!({"item_id": id, "output_index": idx, "delta": input}),
-                    );
-                    self.emit(
-                        out,
-                        "response.custom_tool_call_input.done",
-                        json!({"item_id": id, "output_index": idx, "input": input}),
-                    );
-                } else {
-                    self.emit(
-                        out,
-                        "response.function_call_arguments.delta",
-                        json!({"item_id": id, "output_index": idx, "delta": c.arguments}),
-                    );
-                    self.emit(out, "response.function_call_arguments.done",
-                        json!({"item_id": id, "output_index": idx, "arguments": c.arguments, "name": c.name}));
-                }
-                let done = self.shape.call_item(&id, c, "completed", true);
-                self.emit(
-                    out,
-                    "response.output_item.done",
-                    json!({"output_index": idx, "item": done.clone()}),
-                );
-                self.output.push(done);
+                f.emit("response.reasoning_summary_part.added",
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "part": {"type": "summary_text", "text": ""}}));
             }
-            Event::Usage(_) | Event::Finish(_) => {}
+            self.items.push(Item::Reasoning {
+                id,
+                text: String::new(),
+            });
+            self.open = true;
         }
-        self.answer.apply(event);
+        let idx = self.items.len().saturating_sub(1);
+        if let Some(Item::Reasoning { id, text }) = self.items.last_mut() {
+            text.push_str(r);
+            if let Some(mut f) = frames(out, &mut self.seq) {
+                f.emit(
+                    "response.reasoning_summary_text.delta",
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": r}),
+                );
+            }
+        }
     }
 
-    /// Closes open items and emits `response.completed` (or `.incomplete`). Returns the
-    /// final response object and the answer (for storage).
-    pub fn end(&mut self, out: &mut BytesMut) -> (Value, Answer) {
-        if self.output.is_empty() && matches!(self.open, Open::None) {
-            // An empty answer is still one (empty) message.
-            self.event(Event::Text(String::new()), out);
+    fn text(&mut self, t: &str, mut out: Option<&mut BytesMut>) {
+        if !(self.open && matches!(self.items.last(), Some(Item::Message { .. }))) {
+            self.close(out.as_deref_mut());
+            let (idx, id) = (self.items.len(), item_id("msg"));
+            if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
+                let item = message_item(&id, "", "in_progress");
+                f.emit(
+                    "response.output_item.added",
+                    json!({"output_index": idx, "item": item}),
+                );
+                f.emit("response.content_part.added",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("")}));
+            }
+            self.items.push(Item::Message {
+                id,
+                text: String::new(),
+            });
+            self.open = true;
         }
-        self.close(out);
-        let finish = self.answer.finish.clone();
-        let status = Shape::final_status(finish.as_ref());
-        let obj = self.shape.object(
-            status,
-            &self.output,
-            self.answer.usage.as_ref(),
-            finish.as_ref(),
-            None,
-        );
-        let kind = if status == "incomplete" {
-            "response.incomplete"
-        } else {
-            "response.completed"
-        };
-        self.emit(out, kind, json!({"response": obj.clone()}));
-        (obj, std::mem::take(&mut self.answer))
+        let idx = self.items.len().saturating_sub(1);
+        if let Some(Item::Message { id, text }) = self.items.last_mut() {
+            text.push_str(t);
+            if let Some(mut f) = frames(out, &mut self.seq) {
+                f.emit("response.output_text.delta",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}));
+            }
+        }
     }
 
-    /// A failure after the stream started: `response.failed` carrying the error.
-    pub fn fail(&mut self, e: &ProxyError, out: &mut BytesMut) {
-        self.close(out);
-        let obj = self.shape.object(
-            "failed",
-            &self.output,
-            self.answer.usage.as_ref(),
-            None,
-            Some(e),
-        );
-        self.emit(out, "response.failed", json!({"response": obj}));
+    fn call(&mut self, c: ToolCall, mut out: Option<&mut BytesMut>) {
+        self.close(out.as_deref_mut());
+        let idx = self.items.len();
+        let custom = self.shape.is_custom(&c);
+        let id = item_id(if custom { "ctc" } else { "fc" });
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            let added = self.shape.call_item(&id, &c, "in_progress", false);
+            f.emit(
+                "response.output_item.added",
+                json!({"output_index": idx, "item": added}),
+            );
+            if custom {
+                let input = custom_input(&c.arguments);
+                f.emit(
+                    "response.custom_tool_call_input.delta",
+                    json!({"item_id": id, "output_index": idx, "delta": input}),
+                );
+                f.emit(
+                    "response.custom_tool_call_input.done",
+                    json!({"item_id": id, "output_index": idx, "input": input}),
+                );
+            } else {
+                f.emit(
+                    "response.function_call_arguments.delta",
+                    json!({"item_id": id, "output_index": idx, "delta": c.arguments}),
+                );
+                f.emit("response.function_call_arguments.done",
+                    json!({"item_id": id, "output_index": idx, "arguments": c.arguments, "name": c.name}));
+            }
+            let done = self.shape.call_item(&id, &c, "completed", true);
+            f.emit(
+                "response.output_item.done",
+                json!({"output_index": idx, "item": done}),
+            );
+        }
+        self.items.push(Item::Call { id, call: c });
+    }
+
+    /// The response object in its final state.
+    fn final_object(&self) -> Value {
+        let finish = self.finish.as_ref();
+        let status = Shape::final_status(finish);
+        self.shape
+            .object(status, &self.output(), self.usage.as_ref(), finish, None)
     }
 }
 
-/// A whole response body from a folded answer.
-pub fn fold(shape: &Shape, answer: &Answer) -> Value {
-    let output = shape.output(answer);
-    let status = Shape::final_status(answer.finish.as_ref());
-    shape.object(
-        status,
-        &output,
-        answer.usage.as_ref(),
-        answer.finish.as_ref(),
-        None,
-    )
+impl crate::dialect::encoder::Encoder for ResponseEncoder {
+    type Object = Value;
+
+    /// `response.created` and `response.in_progress`.
+    fn start(&mut self, out: Option<&mut BytesMut>) {
+        let Some(mut f) = frames(out, &mut self.seq) else {
+            return;
+        };
+        let obj = self.shape.object("in_progress", &[], None, None, None);
+        f.emit("response.created", json!({"response": obj.clone()}));
+        f.emit("response.in_progress", json!({"response": obj}));
+    }
+
+    fn event(&mut self, event: Event, out: Option<&mut BytesMut>) {
+        match event {
+            Event::Reasoning(r) => self.reasoning(&r, out),
+            Event::Text(t) => self.text(&t, out),
+            Event::ToolCall(c) => self.call(c, out),
+            Event::Usage(u) => self.usage = Some(u),
+            Event::Finish(f) => self.finish = Some(f),
+        }
+    }
+
+    /// Closes the open item and emits `response.completed` (or `.incomplete`) with the
+    /// final response object.
+    fn end(&mut self, mut out: Option<&mut BytesMut>) {
+        if self.items.is_empty() {
+            // An empty answer is still one (empty) message.
+            self.text("", out.as_deref_mut());
+        }
+        self.close(out.as_deref_mut());
+        let obj = self.final_object();
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            let kind = match obj["status"].as_str() {
+                Some("incomplete") => "response.incomplete",
+                _ => "response.completed",
+            };
+            f.emit(kind, json!({"response": obj.clone()}));
+        }
+        self.done = Some(obj);
+    }
+
+    /// A failure after the stream started: `response.failed` carrying the error.
+    fn fail(&mut self, e: &ProxyError, out: &mut BytesMut) {
+        self.close(Some(&mut *out));
+        let output = self.output();
+        let obj = self
+            .shape
+            .object("failed", &output, self.usage.as_ref(), None, Some(e));
+        Frames {
+            out,
+            seq: &mut self.seq,
+        }
+        .emit("response.failed", json!({"response": obj}));
+    }
+
+    /// The `response` object (`response.completed`'s).
+    fn finish(self) -> Value {
+        match self.done {
+            Some(obj) => obj,
+            None => self.final_object(),
+        }
+    }
 }
 
 pub fn to_bytes(v: &Value) -> Bytes {
@@ -461,6 +518,7 @@ pub fn to_bytes(v: &Value) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::encoder::Encoder;
     use std::collections::HashMap;
 
     fn shape(custom: bool) -> Shape {
@@ -493,9 +551,9 @@ mod tests {
 
     #[test]
     fn stream_grammar_and_sequence_numbers() {
-        let mut enc = StreamEncoder::new(shape(true));
+        let mut enc = ResponseEncoder::new(shape(true));
         let mut out = BytesMut::new();
-        enc.start(&mut out);
+        enc.start(Some(&mut out));
         for e in [
             Event::Reasoning("think".into()),
             Event::Text("Hel".into()),
@@ -518,9 +576,11 @@ mod tests {
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
-            enc.event(e, &mut out);
+            enc.event(e, Some(&mut out));
         }
-        let (obj, answer) = enc.end(&mut out);
+        enc.end(Some(&mut out));
+        let turn = enc.turn();
+        let obj = enc.finish();
         let ev = events(&out);
         let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
@@ -569,31 +629,106 @@ mod tests {
         );
         assert_eq!(obj["status"], "completed");
         assert_eq!(obj["usage"]["input_tokens_details"]["cached_tokens"], 3);
-        assert_eq!(answer.text, "Hello");
+        assert_eq!(turn.joined_text(), "Hello");
+        assert_eq!(turn.tool_calls.len(), 2);
+        assert_eq!(turn.reasoning.as_deref(), Some("think"));
         assert_eq!(ev[23]["response"]["output"], obj["output"]);
     }
 
+    /// The JSON answer: the same encoder without frame output.
+    fn response(events: impl IntoIterator<Item = Event>) -> Value {
+        let mut enc = ResponseEncoder::new(shape(false));
+        enc.start(None);
+        for e in events {
+            enc.event(e, None);
+        }
+        enc.end(None);
+        enc.finish()
+    }
+
     #[test]
-    fn fold_and_incomplete() {
-        let s = shape(false);
-        let a = Answer::fold([
+    fn response_object_and_incomplete() {
+        let v = response([
             Event::Text("cut".into()),
             Event::Finish(FinishReason::Length),
         ]);
-        let v = fold(&s, &a);
         assert_eq!(v["status"], "incomplete");
         assert_eq!(v["incomplete_details"]["reason"], "max_output_tokens");
         assert_eq!(v["output"][0]["content"][0]["text"], "cut");
         assert_eq!(v["output"][0]["content"][0]["annotations"], json!([]));
         assert!(v["id"].as_str().unwrap().starts_with("resp_"));
+        let empty = response([]);
+        assert_eq!(empty["output"].as_array().unwrap().len(), 1);
+        assert_eq!(empty["output"][0]["content"][0]["text"], "");
+    }
+
+    #[test]
+    fn reasoning_only_is_one_reasoning_item_in_both_outputs() {
+        let answer = [
+            Event::Reasoning("hmm".into()),
+            Event::Finish(FinishReason::Length),
+        ];
+        let mut enc = ResponseEncoder::new(shape(false));
+        let mut out = BytesMut::new();
+        enc.start(Some(&mut out));
+        for e in answer.clone() {
+            enc.event(e, Some(&mut out));
+        }
+        enc.end(Some(&mut out));
+        let ev = events(&out);
+        let last = ev.last().unwrap();
+        assert_eq!(last["type"], "response.incomplete");
+        let streamed = enc.finish();
+        assert_eq!(last["response"], streamed);
+        let v = response(answer);
+        assert_eq!(v["status"], "incomplete");
+        let output = v["output"].as_array().unwrap();
+        assert_eq!(output.len(), 1, "{v}");
+        assert_eq!(output[0]["type"], "reasoning");
+        assert_eq!(output[0]["summary"][0]["text"], "hmm");
+    }
+
+    #[test]
+    fn items_keep_arrival_order_and_indexes() {
+        let mut enc = ResponseEncoder::new(shape(false));
+        let mut out = BytesMut::new();
+        enc.start(Some(&mut out));
+        for e in [
+            Event::Text("a".into()),
+            Event::Reasoning("r".into()),
+            Event::Text("b".into()),
+        ] {
+            enc.event(e, Some(&mut out));
+        }
+        enc.end(Some(&mut out));
+        let ev = events(&out);
+        let added: Vec<(u64, &str)> = ev
+            .iter()
+            .filter(|e| e["type"] == "response.output_item.added")
+            .map(|e| {
+                (
+                    e["output_index"].as_u64().unwrap(),
+                    e["item"]["type"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(added, [(0, "message"), (1, "reasoning"), (2, "message")]);
+        let obj = enc.finish();
+        let types: Vec<&str> = obj["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(types, ["message", "reasoning", "message"]);
     }
 
     #[test]
     fn failure_event() {
-        let mut enc = StreamEncoder::new(shape(false));
+        let mut enc = ResponseEncoder::new(shape(false));
         let mut out = BytesMut::new();
-        enc.start(&mut out);
-        enc.event(Event::Text("par".into()), &mut out);
+        enc.start(Some(&mut out));
+        enc.event(Event::Text("par".into()), Some(&mut out));
         enc.fail(&ProxyError::invalid("boom"), &mut out);
         let ev = events(&out);
         let last = ev.last().unwrap();
