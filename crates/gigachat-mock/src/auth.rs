@@ -13,25 +13,18 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use futures::StreamExt as _;
-use gigachat::types::{ErrorBody, TokenResponse};
 
 use crate::config::TokenShape;
 use crate::control::MockControl;
 use crate::http::{error_json, header_str, json_response, unix_millis};
 use crate::state::{Shared, TokenRecord};
+use crate::wire::common::{IssuedToken, OAuthErrorBody};
 
 const SCOPES: [&str; 3] = ["GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP"];
 
 /// OAuth-host error body: `{"code":N,"message":"…"}`.
-fn oauth_error(status: StatusCode, code: Option<i64>, message: &str) -> Response {
-    json_response(
-        status,
-        &ErrorBody {
-            status: None,
-            code,
-            message: message.to_string(),
-        },
-    )
+fn oauth_error(status: StatusCode, code: Option<u8>, message: &str) -> Response {
+    json_response(status, &OAuthErrorBody { code, message })
 }
 
 /// The value after `Basic `/`Bearer ` in an `Authorization` header.
@@ -182,12 +175,12 @@ pub(crate) async fn oauth(
     let (token, expires_ms) = shared.issue_token();
     shared.counters.oauth_tokens.fetch_add(1, Ordering::Relaxed);
     let body = match cfg.token_shape {
-        TokenShape::AccessToken => TokenResponse::AccessToken {
-            access_token: token,
+        TokenShape::AccessToken => IssuedToken::Oauth {
+            access_token: &token,
             expires_at: expires_ms,
         },
-        TokenShape::Tok => TokenResponse::Tok {
-            tok: token,
+        TokenShape::Tok => IssuedToken::Short {
+            tok: &token,
             exp: expires_ms / 1000,
         },
     };
@@ -215,8 +208,8 @@ pub(crate) async fn password_token(State(ctl): State<MockControl>, headers: Head
         .counters
         .password_tokens
         .fetch_add(1, Ordering::Relaxed);
-    let body = TokenResponse::Tok {
-        tok: token,
+    let body = IssuedToken::Short {
+        tok: &token,
         exp: expires_ms / 1000,
     };
     json_response(StatusCode::OK, &body)

@@ -6,9 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use gigachat::types::ErrorBody;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::wire::common::ApiErrorBody;
 
 pub(crate) const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
 pub(crate) const CONTENT_TYPE_SSE: &str = "text/event-stream";
@@ -39,10 +40,9 @@ pub(crate) fn json_bytes(status: StatusCode, body: Bytes) -> Response {
 
 /// API-host error body: `{"status":N,"message":"…"}`.
 pub(crate) fn error_json(status: StatusCode, message: &str) -> Response {
-    let body = ErrorBody {
-        status: Some(status.as_u16()),
-        code: None,
-        message: message.to_string(),
+    let body = ApiErrorBody {
+        status: status.as_u16(),
+        message,
     };
     json_response(status, &body)
 }
@@ -165,10 +165,9 @@ mod tests {
 
     #[test]
     fn error_body_is_compact() {
-        let body = serde_json::to_string(&ErrorBody {
-            status: Some(404),
-            code: None,
-            message: "No such model".into(),
+        let body = serde_json::to_string(&ApiErrorBody {
+            status: 404,
+            message: "No such model",
         })
         .unwrap();
         assert_eq!(body, r#"{"status":404,"message":"No such model"}"#);

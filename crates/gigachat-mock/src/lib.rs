@@ -25,6 +25,10 @@
 //!   outputs of web search, image generation, …; [`schema`] and `regex_sample` — JSON
 //!   and regex structured-output generators.
 //! * `validate` — GigaChat's 400/404/422 rules and texts.
+//! * `wire` — the emulator's own request and answer types (`common`, `v1`, `v2`),
+//!   written from the wire reference and the cassettes. The emulator shares no wire type
+//!   with the `gigachat` client crate, so a wrong field in one cannot pass unnoticed
+//!   through the other.
 //! * `embeddings`, `models` (models, tokens/count, balance), `files` — the small resources.
 //! * [`tokens`] — deterministic token counting shared by usage and `/tokens/count`.
 //! * `record` — the bounded ring buffer of [`RecordedRequest`]s; [`faults`] —
@@ -97,6 +101,7 @@ mod server;
 mod state;
 mod stream;
 mod validate;
+mod wire;
 
 pub use config::{BalanceEntry, FileLimits, MockConfig, ModelSpec, TokenShape};
 pub use control::{MockControl, MockStats};

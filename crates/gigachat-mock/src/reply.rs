@@ -16,14 +16,14 @@
 //!
 //! `Answer` is the wire-independent result, after `max_tokens` truncation.
 
-use gigachat::types::v1;
-use gigachat::types::v2;
 use serde_json::{Map, Value};
 
 use crate::schema;
 use crate::script::{BLACKLIST_TEXT, MatchInput, Reply, ScriptedCall};
 use crate::state::Shared;
 use crate::tokens::{count_tokens, truncate_to_tokens};
+use crate::wire::common::CustomFunction;
+use crate::wire::v2::GeneratedFile;
 
 /// Start of the default text answer.
 pub const DEFAULT_GREETING: &str = "Hello from the GigaChat emulator!";
@@ -81,7 +81,7 @@ pub(crate) struct ChatView<'a> {
     pub last_user_text: Option<&'a str>,
     /// Name and result text when the last message is a function result.
     pub last_result: Option<(&'a str, String)>,
-    pub functions: Vec<&'a v1::Function>,
+    pub functions: Vec<&'a CustomFunction>,
     pub mode: FunctionMode<'a>,
     pub json_schema: Option<&'a Value>,
     pub regex: Option<&'a str>,
@@ -181,7 +181,7 @@ pub(crate) fn greeting(last_user_text: Option<&str>) -> String {
 
 /// Arguments for a call to `spec`: a schema instance of its parameters, overlaid with
 /// `partial` (v1 `partial_arguments`).
-fn arguments_for(spec: Option<&v1::Function>, partial: Option<&Value>) -> Value {
+fn arguments_for(spec: Option<&CustomFunction>, partial: Option<&Value>) -> Value {
     let mut args = match spec
         .and_then(|f| f.parameters.as_ref())
         .map(schema::instance)
@@ -205,7 +205,7 @@ pub(crate) struct Answer {
     /// `functions_state_id` (v1) / `tool_state_id` (v2).
     pub state_id: Option<String>,
     /// Generated files (built-ins).
-    pub files: Vec<v2::FileRef>,
+    pub files: Vec<GeneratedFile>,
     /// v2 `inline_data` (web search sources).
     pub inline_data: Option<Value>,
     /// Built-in that produced the answer.
@@ -291,7 +291,7 @@ mod tests {
     use crate::config::MockConfig;
     use serde_json::json;
 
-    fn view<'a>(functions: Vec<&'a v1::Function>) -> ChatView<'a> {
+    fn view<'a>(functions: Vec<&'a CustomFunction>) -> ChatView<'a> {
         ChatView {
             model: "GigaChat",
             last_user_text: Some("Hi there"),
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn forced_and_mentioned_functions_are_called() {
-        let f: v1::Function = serde_json::from_value(json!({
+        let f: CustomFunction = serde_json::from_value(json!({
             "name": "get_weather",
             "parameters": {"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]}
         }))
