@@ -246,7 +246,11 @@ pub(crate) fn stream_frames(
         return frames;
     }
     let text = content_text(answer);
-    let pieces = split_chars(&text, chunk_size);
+    let pieces = if answer.files.is_empty() {
+        answer.text_pieces(chunk_size)
+    } else {
+        split_chars(&text, chunk_size)
+    };
     let reasoning = answer.reasoning.as_deref().unwrap_or("");
     let mut deltas: Vec<Delta<'_>> = split_chars(reasoning, chunk_size)
         .into_iter()

@@ -392,7 +392,7 @@ fn stream_frames(
             vec![files],
         )]));
     }
-    let pieces = split_chars(&answer.text, chunk_size);
+    let pieces = answer.text_pieces(chunk_size);
     let count = pieces.len();
     for (i, piece) in pieces.into_iter().enumerate() {
         let part = PartOut {

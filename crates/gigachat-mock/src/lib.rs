@@ -57,7 +57,7 @@
 //!
 //! | Method | Path | Body / query |
 //! |---|---|---|
-//! | POST | `/__mock/replies` | a reply or an array: `{"type":"text","text":"…"}`, `{"type":"function_call","name":"f","arguments":{}}`, `{"type":"function_calls","calls":[…]}`, `{"type":"reasoning","reasoning":"…","text":"…"}`, `{"type":"blacklist"}`, `{"type":"length","text":"…"}` |
+//! | POST | `/__mock/replies` | a reply or an array: `{"type":"text","text":"…"}`, `{"type":"chunks","chunks":["…","…"]}` (streamed exactly as these pieces), `{"type":"function_call","name":"f","arguments":{}}`, `{"type":"function_calls","calls":[…]}`, `{"type":"reasoning","reasoning":"…","text":"…"}`, `{"type":"blacklist"}`, `{"type":"length","text":"…"}` |
 //! | DELETE | `/__mock/replies` | clear queue and rules |
 //! | POST | `/__mock/rules` | `{"matcher":{"last_user_contains":"X"},"reply":{…},"times":null}` (matchers: `last_user_contains`, `last_user_starts_with`, `model`, `"after_function_result"`, `"always"`) |
 //! | POST / DELETE | `/__mock/faults` | `{"status":429,"retry_after":"1","times":1,"path_suffix":"/chat/completions","body":{"json":{…}} \| {"raw":{"content_type":"text/html","body":"…"}}}` |

@@ -200,6 +200,9 @@ fn arguments_for(spec: Option<&CustomFunction>, partial: Option<&Value>) -> Valu
 pub(crate) struct Answer {
     pub reasoning: Option<String>,
     pub text: String,
+    /// Byte offsets in `text` where a scripted stream piece starts ([`Reply::Chunks`]);
+    /// `None`: pieces of `chunk_size` characters.
+    pub breaks: Option<Vec<usize>>,
     pub calls: Vec<ScriptedCall>,
     pub finish_reason: &'static str,
     /// `functions_state_id` (v1) / `tool_state_id` (v2).
@@ -235,8 +238,21 @@ impl Answer {
                 ..Answer::default()
             };
         }
+        let mut breaks = None;
         let (reasoning, text, finish_reason) = match reply {
             Reply::Text(t) => (None, t, "stop"),
+            Reply::Chunks(chunks) => {
+                let mut at = 0;
+                let mut starts = Vec::new();
+                for chunk in chunks.iter().filter(|c| !c.is_empty()) {
+                    if at > 0 {
+                        starts.push(at);
+                    }
+                    at += chunk.len();
+                }
+                breaks = Some(starts);
+                (None, chunks.concat(), "stop")
+            }
             Reply::Length(t) => (None, t, "length"),
             Reply::Reasoning { reasoning, text } => (Some(reasoning), text, "stop"),
             Reply::Blacklist => (None, BLACKLIST_TEXT.to_string(), "blacklist"),
@@ -245,6 +261,7 @@ impl Answer {
         let mut answer = Answer {
             reasoning,
             text,
+            breaks,
             finish_reason,
             ..Answer::default()
         };
@@ -257,11 +274,34 @@ impl Answer {
         if let Some(max) = max_tokens
             && let Some(cut) = truncate_to_tokens(&self.text, u64::from(max))
         {
-            self.text = cut.to_string();
+            let cut = cut.to_string();
+            if let Some(breaks) = self.breaks.as_mut() {
+                breaks.retain(|b| *b < cut.len());
+            }
+            self.text = cut;
             self.finish_reason = "length";
         }
         self.completion_tokens =
             count_tokens(&self.text) + self.reasoning.as_deref().map(count_tokens).unwrap_or(0);
+    }
+}
+
+impl Answer {
+    /// The text as stream pieces: the scripted chunks, else pieces of `chunk_size`
+    /// characters.
+    pub fn text_pieces(&self, chunk_size: usize) -> Vec<&str> {
+        let Some(breaks) = &self.breaks else {
+            return split_chars(&self.text, chunk_size);
+        };
+        let mut pieces = Vec::with_capacity(breaks.len() + 1);
+        let mut start = 0;
+        for end in breaks.iter().copied().chain([self.text.len()]) {
+            if let Some(piece) = self.text.get(start..end).filter(|p| !p.is_empty()) {
+                pieces.push(piece);
+                start = end;
+            }
+        }
+        pieces
     }
 }
 
@@ -378,6 +418,26 @@ mod tests {
         let a = Answer::from_reply(Reply::function_call("f", json!({})), Some(1));
         assert_eq!(a.finish_reason, "function_call");
         assert!(a.state_id.is_some());
+    }
+
+    #[test]
+    fn scripted_chunks_stream_as_given() {
+        let a = Answer::from_reply(
+            Reply::Chunks(vec!["ab".into(), "".into(), "вгд".into()]),
+            None,
+        );
+        assert_eq!(a.text, "abвгд");
+        assert_eq!(a.text_pieces(1), ["ab", "вгд"]);
+        let a = Answer::from_reply(
+            Reply::Chunks(vec!["one ".into(), "two ".into(), "three".into()]),
+            Some(1),
+        );
+        assert_eq!((a.text.as_str(), a.finish_reason), ("one ", "length"));
+        assert_eq!(a.text_pieces(1), ["one "]);
+        assert_eq!(
+            Answer::from_reply(Reply::text("abc"), None).text_pieces(2),
+            ["ab", "c"]
+        );
     }
 
     #[test]
