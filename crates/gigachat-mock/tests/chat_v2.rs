@@ -69,7 +69,8 @@ async fn expect_error(
     message: &str,
 ) {
     let (s, text) = status_text(post_v2(srv, t, &body).await).await;
-    let expected = json!({"status": status, "message": message}).to_string();
+    // API-host errors end with a newline (recorded Content-Length, see src/http.rs).
+    let expected = format!("{}\n", json!({"status": status, "message": message}));
     assert_eq!((s, text), (status, expected), "request: {body}");
 }
 
