@@ -409,37 +409,3 @@ fn stream_frames(
     frames.push(event_frame(MESSAGE_DONE, &done));
     frames
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::script::Reply;
-
-    #[test]
-    fn stream_matches_recorded_bytes() {
-        // test_primary_chat_stream_simple.yaml
-        let answer = Answer::from_reply(Reply::text("1, 2, 3"), None);
-        let head = Completion {
-            model: "GigaChat-3-Ultra:32.3.18.5",
-            created_at: 1780321864,
-            thread_id: None,
-            message_id: None,
-            messages: Vec::new(),
-            finish_reason: None,
-            usage: None,
-        };
-        let usage = Usage {
-            input_tokens: 19,
-            input_tokens_details: InputDetails {
-                prompt_tokens: 19,
-                cached_tokens: 0,
-            },
-            output_tokens: 8,
-            total_tokens: 27,
-        };
-        let frames = stream_frames(&answer, &head, usage, None, 20);
-        let joined: Vec<u8> = frames.iter().flat_map(|f| f.to_vec()).collect();
-        let expected = "event: response.message.delta\ndata: {\"model\":\"GigaChat-3-Ultra:32.3.18.5\",\"created_at\":1780321864,\"messages\":[{\"role\":\"assistant\",\"content\":[{\"text\":\"1, 2, 3\"}]}]}\n\nevent: response.message.done\ndata: {\"model\":\"GigaChat-3-Ultra:32.3.18.5\",\"created_at\":1780321864,\"finish_reason\":\"stop\",\"usage\":{\"input_tokens\":19,\"input_tokens_details\":{\"prompt_tokens\":19,\"cached_tokens\":0},\"output_tokens\":8,\"total_tokens\":27}}\n\n";
-        assert_eq!(String::from_utf8(joined).unwrap(), expected);
-    }
-}

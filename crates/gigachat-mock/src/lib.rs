@@ -28,7 +28,8 @@
 //! * `wire` — the emulator's own request and answer types (`common`, `v1`, `v2`),
 //!   written from the wire reference and the cassettes. The emulator shares no wire type
 //!   with the `gigachat` client crate, so a wrong field in one cannot pass unnoticed
-//!   through the other.
+//!   through the other; `tests/cassettes.rs` replays every recorded exchange against
+//!   both.
 //! * `embeddings`, `models` (models, tokens/count, balance), `files` — the small resources.
 //! * [`tokens`] — deterministic token counting shared by usage and `/tokens/count`.
 //! * `record` — the bounded ring buffer of [`RecordedRequest`]s; [`faults`] —

@@ -3,7 +3,9 @@
 //!
 //! They are deliberately independent of the `gigachat` client crate: an emulator that
 //! decoded requests and encoded answers with the client's types would accept every
-//! mistake in them. Here the two sides are written separately.
+//! mistake in them. Here the two sides are written separately and meet only in the
+//! cassette replay test (`tests/cassettes.rs`), which checks both against recorded
+//! traffic.
 //!
 //! Shape of the module:
 //!
