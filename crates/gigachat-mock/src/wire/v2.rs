@@ -56,6 +56,10 @@ pub(crate) struct Message {
     pub _tool_state_id: Option<String>,
     #[serde(default, rename = "functions_state_id")]
     pub _functions_state_id: Option<String>,
+    #[serde(default, rename = "message_id")]
+    pub _message_id: Option<String>,
+    #[serde(default, rename = "finish_reason")]
+    pub _finish_reason: Option<String>,
 }
 
 /// A content part: keyed objects without a `type` discriminator (§4.2).
@@ -76,12 +80,18 @@ pub(crate) struct Part {
 pub(crate) struct FileIn {
     #[serde(rename = "id")]
     pub _id: String,
+    #[serde(default, rename = "mime")]
+    pub _mime: Option<String>,
+    #[serde(default, rename = "target")]
+    pub _target: Option<String>,
 }
 
 /// `{"name":"f","arguments":{…}}` (live answers add an `id`, which may be echoed back).
 /// String arguments are converted or refused by validation before parsing.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CallIn {
+    #[serde(default, rename = "id")]
+    pub _id: Option<String>,
     pub name: String,
     #[serde(default = "empty_object")]
     pub arguments: Value,
