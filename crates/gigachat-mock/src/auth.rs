@@ -1,5 +1,8 @@
 //! Authentication: the OAuth endpoint (§1.1), the user/password `/token` endpoint (§1.3)
 //! and the bearer-token check in front of every API route (§1.2).
+//!
+//! The OAuth host answers `Content-Type: application/json` without a charset (recorded,
+//! e.g. `test_chat_simple.yaml`); `/token` lives on the API host and answers like it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,31 +10,38 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use futures::StreamExt as _;
-use gigachat::types::{ErrorBody, TokenResponse};
+use serde::Serialize;
 
 use crate::config::TokenShape;
 use crate::control::MockControl;
 use crate::http::{error_json, header_str, json_response, unix_millis};
 use crate::state::{Shared, TokenRecord};
+use crate::wire::common::{IssuedToken, OAuthErrorBody};
 
 const SCOPES: [&str; 3] = ["GIGACHAT_API_PERS", "GIGACHAT_API_B2B", "GIGACHAT_API_CORP"];
 
+/// `Content-Type` of the OAuth host.
+const OAUTH_CONTENT_TYPE: &str = "application/json";
+
+/// A compact JSON answer of the OAuth host.
+fn oauth_json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut resp = json_response(status, body);
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(OAUTH_CONTENT_TYPE),
+    );
+    resp
+}
+
 /// OAuth-host error body: `{"code":N,"message":"…"}`.
-fn oauth_error(status: StatusCode, code: Option<i64>, message: &str) -> Response {
-    json_response(
-        status,
-        &ErrorBody {
-            status: None,
-            code,
-            message: message.to_string(),
-        },
-    )
+fn oauth_error(status: StatusCode, code: Option<u8>, message: &str) -> Response {
+    oauth_json(status, &OAuthErrorBody { code, message })
 }
 
 /// The value after `Basic `/`Bearer ` in an `Authorization` header.
@@ -182,16 +192,16 @@ pub(crate) async fn oauth(
     let (token, expires_ms) = shared.issue_token();
     shared.counters.oauth_tokens.fetch_add(1, Ordering::Relaxed);
     let body = match cfg.token_shape {
-        TokenShape::AccessToken => TokenResponse::AccessToken {
-            access_token: token,
+        TokenShape::AccessToken => IssuedToken::Oauth {
+            access_token: &token,
             expires_at: expires_ms,
         },
-        TokenShape::Tok => TokenResponse::Tok {
-            tok: token,
+        TokenShape::Tok => IssuedToken::Short {
+            tok: &token,
             exp: expires_ms / 1000,
         },
     };
-    json_response(StatusCode::OK, &body)
+    oauth_json(StatusCode::OK, &body)
 }
 
 /// `POST {prefix}/token` with `Authorization: Basic base64(user:password)`.
@@ -215,8 +225,8 @@ pub(crate) async fn password_token(State(ctl): State<MockControl>, headers: Head
         .counters
         .password_tokens
         .fetch_add(1, Ordering::Relaxed);
-    let body = TokenResponse::Tok {
-        tok: token,
+    let body = IssuedToken::Short {
+        tok: &token,
         exp: expires_ms / 1000,
     };
     json_response(StatusCode::OK, &body)

@@ -2,11 +2,11 @@
 //! `inline_data.sources`, URL extraction, code interpreter, image and 3D generation
 //! (generated files are stored and downloadable via `/files/{id}/content`).
 
-use gigachat::types::v2;
 use serde_json::json;
 
 use crate::reply::{Answer, Builtin, new_state_id};
 use crate::state::Shared;
+use crate::wire::v2::GeneratedFile;
 
 /// An 8×8 mid-grey baseline JPEG (DC-only, one Huffman code per table).
 pub(crate) const GENERATED_JPEG: &[u8] = &[
@@ -80,10 +80,10 @@ pub(crate) fn run(
             let id = shared
                 .files
                 .store_generated(client_id, "image.jpg", "image", GENERATED_JPEG);
-            answer.files.push(v2::FileRef {
+            answer.files.push(GeneratedFile {
                 id,
-                target: Some("image".into()),
-                mime: Some("image/jpeg".into()),
+                mime: "image/jpeg",
+                target: "image",
             });
             answer.text = format!("Here is the image for \u{201c}{short}\u{201d}.");
         }
@@ -91,10 +91,10 @@ pub(crate) fn run(
             let id = shared
                 .files
                 .store_generated(client_id, "model.fbx", "3dmodel", GENERATED_FBX);
-            answer.files.push(v2::FileRef {
+            answer.files.push(GeneratedFile {
                 id,
-                target: Some("3dmodel".into()),
-                mime: Some("application/octet-stream".into()),
+                mime: "application/octet-stream",
+                target: "3dmodel",
             });
             answer.text = format!("Here is the 3D model for \u{201c}{short}\u{201d}.");
         }

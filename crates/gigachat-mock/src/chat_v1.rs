@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use gigachat::types::v1;
 
 use crate::builtins;
 use crate::control::MockControl;
@@ -15,6 +14,11 @@ use crate::reply::{Answer, Builtin, ChatView, FunctionMode, Plan, plan, split_ch
 use crate::stream::{DONE_FRAME, data_frame, frame_delay, sse_response};
 use crate::tokens::count_tokens;
 use crate::validate;
+use crate::wire::common::CustomFunction;
+use crate::wire::v1::{
+    CallOut, ChatRequest, Choice, Chunk, ChunkChoice, Completion, Delta, FunctionChoice, Keyword,
+    OBJECT, Role, Usage,
+};
 
 /// Per-message overhead added to prompt token counts.
 pub(crate) const MESSAGE_OVERHEAD_TOKENS: u64 = 3;
@@ -22,7 +26,7 @@ pub(crate) const MESSAGE_OVERHEAD_TOKENS: u64 = 3;
 /// v1 built-in function names (§3.3).
 const V1_BUILTINS: [&str; 3] = ["text2image", "text2model3d", "get_file_content"];
 
-fn prompt_tokens(req: &v1::ChatRequest) -> u64 {
+fn prompt_tokens(req: &ChatRequest) -> u64 {
     let messages: u64 = req
         .messages
         .iter()
@@ -38,26 +42,23 @@ fn prompt_tokens(req: &v1::ChatRequest) -> u64 {
     let functions: u64 = req
         .functions
         .iter()
-        .flatten()
         .map(|f| count_tokens(&serde_json::to_string(f).unwrap_or_default()))
         .sum();
     messages + functions
 }
 
-fn mode<'a>(req: &'a v1::ChatRequest) -> Result<FunctionMode<'a>, ApiError> {
+fn mode(req: &ChatRequest) -> Result<FunctionMode<'_>, ApiError> {
     Ok(match &req.function_call {
-        None | Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::Auto)) => {
-            FunctionMode::Auto
-        }
-        Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::None)) => FunctionMode::None,
-        Some(v1::FunctionCallMode::Named {
+        None | Some(FunctionChoice::Keyword(Keyword::Auto)) => FunctionMode::Auto,
+        Some(FunctionChoice::Keyword(Keyword::None)) => FunctionMode::None,
+        Some(FunctionChoice::Forced {
             name,
             partial_arguments,
         }) => {
             if name == "text2image" {
                 FunctionMode::ForcedBuiltin(Builtin::ImageGenerate)
             } else {
-                let described = req.functions.iter().flatten().any(|f| &f.name == name);
+                let described = req.functions.iter().any(|f| &f.name == name);
                 if !described && !V1_BUILTINS.contains(&name.as_str()) {
                     // [U] text
                     return Err(ApiError::invalid_params(format!(
@@ -83,7 +84,7 @@ pub(crate) async fn chat(
         .fetch_add(1, Ordering::Relaxed);
     let snap = shared.snapshot();
     let cfg = &snap.cfg;
-    let req: v1::ChatRequest =
+    let req: ChatRequest =
         serde_json::from_value(parse_body(&body)?).map_err(|_| ApiError::invalid_json())?;
     let spec = snap
         .model_of_kind(&req.model, "chat")
@@ -100,7 +101,7 @@ pub(crate) async fn chat(
         ));
     }
     validate::check_v1_messages(&req.messages)?;
-    let functions: Vec<&v1::Function> = req.functions.iter().flatten().collect();
+    let functions: Vec<&CustomFunction> = req.functions.iter().collect();
     validate::check_functions(&functions)?;
     if let Some(rf) = &req.response_format {
         validate::check_response_format(&rf.kind, rf.schema.is_some(), None, false)?;
@@ -112,10 +113,10 @@ pub(crate) async fn chat(
             .messages
             .iter()
             .rev()
-            .find(|m| m.role == v1::Role::User)
+            .find(|m| m.role == Role::User)
             .map(|m| m.content.as_str()),
         last_result: last
-            .filter(|m| m.role == v1::Role::Function)
+            .filter(|m| m.role == Role::Function)
             .map(|m| (m.name.as_deref().unwrap_or(""), m.content.clone())),
         functions: functions
             .iter()
@@ -142,7 +143,7 @@ pub(crate) async fn chat(
         ),
     };
     let prompt = prompt_tokens(&req);
-    let usage = v1::Usage {
+    let usage = Usage {
         prompt_tokens: prompt,
         completion_tokens: answer.completion_tokens,
         total_tokens: prompt + answer.completion_tokens,
@@ -159,16 +160,17 @@ pub(crate) async fn chat(
         );
         return Ok(sse_response(shared, frames, true, delay));
     }
-    let resp = v1::ChatResponse {
-        choices: vec![v1::Choice {
-            message: full_message(&answer),
+    let content = content_text(&answer);
+    let resp = Completion {
+        choices: [Choice {
+            message: full_message(&answer, &content),
             index: 0,
-            finish_reason: Some(answer.finish_reason.to_string()),
+            finish_reason: answer.finish_reason,
         }],
         created,
-        model,
-        object: "chat.completion".into(),
-        usage: Some(usage),
+        model: &model,
+        object: OBJECT,
+        usage,
     };
     Ok(json_response(StatusCode::OK, &resp))
 }
@@ -183,40 +185,39 @@ fn content_text(answer: &Answer) -> String {
     text
 }
 
-fn first_call(answer: &Answer) -> Option<v1::FunctionCall> {
-    answer.calls.first().map(|c| v1::FunctionCall {
-        name: c.name.clone(),
-        arguments: c.arguments.clone(),
+fn first_call(answer: &Answer) -> Option<CallOut<'_>> {
+    answer.calls.first().map(|c| CallOut {
+        name: &c.name,
+        arguments: &c.arguments,
     })
 }
 
-fn full_message(answer: &Answer) -> v1::ResponseMessage {
-    v1::ResponseMessage {
-        content: Some(content_text(answer)),
-        reasoning_content: answer.reasoning.clone(),
-        role: Some(v1::Role::Assistant),
+fn full_message<'a>(answer: &'a Answer, content: &'a str) -> Delta<'a> {
+    Delta {
+        content: Some(content),
+        reasoning_content: answer.reasoning.as_deref(),
+        role: Some("assistant"),
         function_call: first_call(answer),
-        functions_state_id: answer.state_id.clone(),
-        name: None,
+        functions_state_id: answer.state_id.as_deref(),
     }
 }
 
-fn chunk(
-    delta: v1::ResponseMessage,
-    finish_reason: Option<&str>,
-    model: &str,
+fn chunk<'a>(
+    delta: Delta<'a>,
+    finish_reason: Option<&'a str>,
+    model: &'a str,
     created: i64,
-    usage: Option<v1::Usage>,
-) -> v1::ChatChunk {
-    v1::ChatChunk {
-        choices: vec![v1::ChunkChoice {
+    usage: Option<Usage>,
+) -> Chunk<'a> {
+    Chunk {
+        choices: [ChunkChoice {
             delta,
             index: 0,
-            finish_reason: finish_reason.map(str::to_owned),
+            finish_reason,
         }],
         created,
-        model: model.to_string(),
-        object: "chat.completion".into(),
+        model,
+        object: OBJECT,
         usage,
     }
 }
@@ -228,15 +229,12 @@ pub(crate) fn stream_frames(
     answer: &Answer,
     model: &str,
     created: i64,
-    usage: v1::Usage,
+    usage: Usage,
     chunk_size: usize,
 ) -> Vec<Bytes> {
     let mut frames = Vec::new();
     if !answer.calls.is_empty() {
-        let delta = v1::ResponseMessage {
-            content: Some(String::new()),
-            ..full_message(answer)
-        };
+        let delta = full_message(answer, "");
         frames.push(data_frame(&chunk(
             delta,
             Some(answer.finish_reason),
@@ -248,40 +246,41 @@ pub(crate) fn stream_frames(
         return frames;
     }
     let text = content_text(answer);
+    let pieces = if answer.files.is_empty() {
+        answer.text_pieces(chunk_size)
+    } else {
+        split_chars(&text, chunk_size)
+    };
     let reasoning = answer.reasoning.as_deref().unwrap_or("");
-    let mut deltas: Vec<v1::ResponseMessage> = split_chars(reasoning, chunk_size)
+    let mut deltas: Vec<Delta<'_>> = split_chars(reasoning, chunk_size)
         .into_iter()
-        .map(|piece| v1::ResponseMessage {
-            reasoning_content: Some(piece.to_string()),
-            ..Default::default()
+        .map(|piece| Delta {
+            reasoning_content: Some(piece),
+            ..Delta::default()
         })
-        .chain(
-            split_chars(&text, chunk_size)
-                .into_iter()
-                .map(|piece| v1::ResponseMessage {
-                    content: Some(piece.to_string()),
-                    ..Default::default()
-                }),
-        )
+        .chain(pieces.into_iter().map(|piece| Delta {
+            content: Some(piece),
+            ..Delta::default()
+        }))
         .collect();
     if deltas.is_empty() {
-        deltas.push(v1::ResponseMessage {
-            content: Some(String::new()),
-            ..Default::default()
+        deltas.push(Delta {
+            content: Some(""),
+            ..Delta::default()
         });
     }
     if let Some(first) = deltas.first_mut() {
-        first.role = Some(v1::Role::Assistant);
-        first.functions_state_id = answer.state_id.clone();
+        first.role = Some("assistant");
+        first.functions_state_id = answer.state_id.as_deref();
     }
     frames.extend(
         deltas
             .into_iter()
             .map(|d| data_frame(&chunk(d, None, model, created, None))),
     );
-    let last = v1::ResponseMessage {
-        content: Some(String::new()),
-        ..Default::default()
+    let last = Delta {
+        content: Some(""),
+        ..Delta::default()
     };
     frames.push(data_frame(&chunk(
         last,
@@ -299,26 +298,13 @@ mod tests {
     use super::*;
     use crate::script::Reply;
 
-    fn usage() -> v1::Usage {
-        v1::Usage {
+    fn usage() -> Usage {
+        Usage {
             prompt_tokens: 17,
             completion_tokens: 25,
             total_tokens: 42,
             precached_prompt_tokens: 2,
         }
-    }
-
-    #[test]
-    fn stream_matches_recorded_framing() {
-        // test_astream_simple.yaml: one content chunk, final chunk, [DONE].
-        let answer = Answer::from_reply(
-            Reply::text("$1\\, 2\\, 3$  \n\nПодробный пошаговый вывод чисел от 1 до 3."),
-            None,
-        );
-        let frames = stream_frames(&answer, "GigaChat:2.0.28.2", 1768996178, usage(), 1000);
-        let joined: Vec<u8> = frames.iter().flat_map(|f| f.to_vec()).collect();
-        let expected = "data: {\"choices\":[{\"delta\":{\"content\":\"$1\\\\, 2\\\\, 3$  \\n\\nПодробный пошаговый вывод чисел от 1 до 3.\",\"role\":\"assistant\"},\"index\":0}],\"created\":1768996178,\"model\":\"GigaChat:2.0.28.2\",\"object\":\"chat.completion\"}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"\"},\"index\":0,\"finish_reason\":\"stop\"}],\"created\":1768996178,\"model\":\"GigaChat:2.0.28.2\",\"object\":\"chat.completion\",\"usage\":{\"prompt_tokens\":17,\"completion_tokens\":25,\"total_tokens\":42,\"precached_prompt_tokens\":2}}\n\ndata: [DONE]\n\n";
-        assert_eq!(String::from_utf8(joined).unwrap(), expected);
     }
 
     #[test]

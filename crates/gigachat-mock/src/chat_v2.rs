@@ -7,25 +7,26 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
-use gigachat::types::{v1, v2};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::builtins;
 use crate::chat_v1::MESSAGE_OVERHEAD_TOKENS;
 use crate::control::MockControl;
-use crate::http::{ApiError, header_str, json_bytes, json_response, parse_body, unix_secs};
+use crate::http::{ApiError, header_str, json_response, parse_body, unix_secs};
 use crate::reply::{
     Answer, Builtin, ChatView, FunctionMode, Plan, new_state_id, plan, split_chars,
 };
 use crate::stream::{event_frame, frame_delay, sse_response};
 use crate::tokens::count_tokens;
 use crate::validate;
+use crate::wire::common::CustomFunction;
+use crate::wire::v2::{
+    CallOut, ChatRequest, Completion, InputDetails, MESSAGE_DELTA, MESSAGE_DONE, Message,
+    MessageOut, Part, PartOut, TOOL_COMPLETED, TOOL_IN_PROGRESS, Tool, ToolConfig, Usage,
+};
 
-use v2::event;
-
-fn prompt_tokens(req: &v2::ChatRequest) -> u64 {
-    let part_tokens = |p: &v2::ContentPart| -> u64 {
+fn prompt_tokens(req: &ChatRequest) -> u64 {
+    let part_tokens = |p: &Part| -> u64 {
         let mut n = p.text.as_deref().map(count_tokens).unwrap_or(0);
         if let Some(c) = &p.function_call {
             n += count_tokens(&c.name) + count_tokens(&c.arguments.to_string());
@@ -49,8 +50,8 @@ fn prompt_tokens(req: &v2::ChatRequest) -> u64 {
 }
 
 fn mode<'a>(
-    config: Option<&'a v2::ToolConfig>,
-    functions: &[&v1::Function],
+    config: Option<&'a ToolConfig>,
+    functions: &[&CustomFunction],
     builtins: &[Builtin],
 ) -> Result<FunctionMode<'a>, ApiError> {
     let Some(cfg) = config else {
@@ -90,7 +91,7 @@ fn mode<'a>(
     }
 }
 
-fn joined_text(m: &v2::Message) -> Option<String> {
+fn joined_text(m: &Message) -> Option<String> {
     let texts: Vec<&str> = m.content.iter().filter_map(|p| p.text.as_deref()).collect();
     (!texts.is_empty()).then(|| texts.join("\n"))
 }
@@ -110,7 +111,7 @@ pub(crate) async fn chat(
     let cfg = &snap.cfg;
     let mut raw = parse_body(&body)?;
     validate::check_v2_raw(&mut raw, cfg.v2_strict_arguments, &cfg.unavailable_tools)?;
-    let req: v2::ChatRequest = serde_json::from_value(raw).map_err(|_| ApiError::invalid_json())?;
+    let req: ChatRequest = serde_json::from_value(raw).map_err(|_| ApiError::invalid_json())?;
     let model_name = match (&req.model, &req.assistant_id) {
         (Some(m), _) => m.as_str(),
         (None, Some(_)) => "GigaChat",
@@ -120,7 +121,7 @@ pub(crate) async fn chat(
     let spec = snap
         .model_of_kind(model_name, "chat")
         .ok_or_else(ApiError::no_such_model)?;
-    let opts = req.model_options.clone().unwrap_or_default();
+    let opts = &req.model_options;
     validate::check_sampling(
         opts.temperature,
         opts.repetition_penalty,
@@ -136,16 +137,16 @@ pub(crate) async fn chat(
         validate::check_response_format(&rf.kind, rf.schema.is_some(), rf.regex.as_deref(), true)?;
     }
     validate::check_v2_messages(&req.messages)?;
-    let mut functions: Vec<&v1::Function> = Vec::new();
+    let mut functions: Vec<&CustomFunction> = Vec::new();
     let mut builtin_tools: Vec<Builtin> = Vec::new();
     for tool in req.tools.iter().flatten() {
         match tool {
-            v2::Tool::Functions { specifications } => functions.extend(specifications.iter()),
-            v2::Tool::WebSearch(_) => builtin_tools.push(Builtin::WebSearch),
-            v2::Tool::UrlContentExtraction(_) => builtin_tools.push(Builtin::UrlContentExtraction),
-            v2::Tool::CodeInterpreter(_) => builtin_tools.push(Builtin::CodeInterpreter),
-            v2::Tool::ImageGenerate(_) => builtin_tools.push(Builtin::ImageGenerate),
-            v2::Tool::Model3dGenerate(_) => builtin_tools.push(Builtin::Model3dGenerate),
+            Tool::Functions { specifications } => functions.extend(specifications.iter()),
+            Tool::WebSearch(_) => builtin_tools.push(Builtin::WebSearch),
+            Tool::UrlContentExtraction(_) => builtin_tools.push(Builtin::UrlContentExtraction),
+            Tool::CodeInterpreter(_) => builtin_tools.push(Builtin::CodeInterpreter),
+            Tool::ImageGenerate(_) => builtin_tools.push(Builtin::ImageGenerate),
+            Tool::Model3dGenerate(_) => builtin_tools.push(Builtin::Model3dGenerate),
         }
     }
     validate::check_functions(&functions)?;
@@ -202,20 +203,16 @@ pub(crate) async fn chat(
         answer.state_id = Some(new_state_id());
     }
     let prompt = prompt_tokens(&req);
-    let usage = v2::Usage {
+    let usage = Usage {
         input_tokens: prompt,
-        input_tokens_details: v2::InputTokensDetails {
+        input_tokens_details: InputDetails {
             prompt_tokens: prompt,
             cached_tokens: cfg.precached_tokens.min(prompt),
         },
         output_tokens: answer.completion_tokens,
         total_tokens: prompt + answer.completion_tokens,
     };
-    let head = v2::ChatResponse {
-        model: Some(format!("{}:{}", spec.id, spec.version)),
-        created_at: Some(unix_secs()),
-        ..Default::default()
-    };
+    let model = format!("{}:{}", spec.id, spec.version);
     let storage = req.storage.as_ref().map(|s| {
         let thread = s
             .get("thread_id")
@@ -224,8 +221,17 @@ pub(crate) async fn chat(
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         (thread, uuid::Uuid::new_v4().to_string())
     });
+    let mut head = Completion {
+        model: &model,
+        created_at: unix_secs(),
+        thread_id: None,
+        message_id: None,
+        messages: Vec::new(),
+        finish_reason: None,
+        usage: None,
+    };
     if req.stream {
-        let frames = stream_frames(&answer, &head, usage, storage, cfg.chunk_size);
+        let frames = stream_frames(&answer, &head, usage, storage.as_ref(), cfg.chunk_size);
         let delay = frame_delay(
             cfg.chunk_delay,
             opts.update_interval,
@@ -233,81 +239,78 @@ pub(crate) async fn chat(
         );
         return Ok(sse_response(shared, frames, false, delay));
     }
-    let (thread_id, message_id) = storage.unzip();
-    let resp = v2::ChatResponse {
-        thread_id,
-        message_id,
+    if let Some((thread_id, message_id)) = &storage {
+        head.thread_id = Some(thread_id);
+        head.message_id = Some(message_id);
+    }
+    let resp = Completion {
         messages: response_messages(&answer),
-        finish_reason: Some(answer.finish_reason.to_string()),
+        finish_reason: Some(answer.finish_reason),
         usage: Some(usage),
         ..head
     };
-    if answer.files.is_empty() {
-        return Ok(json_response(StatusCode::OK, &resp));
-    }
-    Ok(json_bytes(StatusCode::OK, Bytes::from(encode(&resp))))
+    Ok(json_response(StatusCode::OK, &resp))
 }
 
-fn message(role: &str, state_id: Option<&String>, content: Vec<v2::ContentPart>) -> v2::Message {
-    v2::Message {
-        role: role.to_string(),
-        tool_state_id: state_id.cloned(),
+fn message<'a>(
+    role: &'static str,
+    state_id: Option<&'a str>,
+    content: Vec<PartOut<'a>>,
+) -> MessageOut<'a> {
+    MessageOut {
+        role,
+        tool_state_id: state_id,
         content,
-        ..Default::default()
     }
 }
 
-fn call_parts(answer: &Answer) -> Vec<v2::ContentPart> {
+fn text_part(text: &str) -> PartOut<'_> {
+    PartOut {
+        text: Some(text),
+        ..PartOut::default()
+    }
+}
+
+fn call_parts(answer: &Answer) -> Vec<PartOut<'_>> {
     answer
         .calls
         .iter()
-        .map(|c| v2::ContentPart {
-            function_call: Some(v2::FunctionCall {
-                id: None,
-                name: c.name.clone(),
-                arguments: c.arguments.clone(),
+        .map(|c| PartOut {
+            function_call: Some(CallOut {
+                name: &c.name,
+                arguments: &c.arguments,
             }),
-            ..Default::default()
+            ..PartOut::default()
         })
         .collect()
 }
 
-fn files_part(answer: &Answer) -> Option<v2::ContentPart> {
-    (!answer.files.is_empty()).then(|| v2::ContentPart {
-        files: Some(answer.files.clone()),
-        ..Default::default()
+fn files_part(answer: &Answer) -> Option<PartOut<'_>> {
+    (!answer.files.is_empty()).then(|| PartOut {
+        files: Some(&answer.files),
+        ..PartOut::default()
     })
 }
 
 /// Messages of a non-stream response: an optional `reasoning` message, then the assistant
 /// message with files, calls or text (§4.6).
-fn response_messages(answer: &Answer) -> Vec<v2::Message> {
+fn response_messages(answer: &Answer) -> Vec<MessageOut<'_>> {
     let mut out = Vec::new();
     if let Some(r) = &answer.reasoning {
-        out.push(message(
-            "reasoning",
-            None,
-            vec![v2::ContentPart::text(r.clone())],
-        ));
+        out.push(message("reasoning", None, vec![text_part(r)]));
     }
-    let mut parts: Vec<v2::ContentPart> = files_part(answer).into_iter().collect();
+    let mut parts: Vec<PartOut<'_>> = files_part(answer).into_iter().collect();
     if answer.calls.is_empty() {
-        parts.push(v2::ContentPart {
-            text: Some(answer.text.clone()),
-            inline_data: answer.inline_data.clone(),
-            ..Default::default()
+        parts.push(PartOut {
+            text: Some(&answer.text),
+            inline_data: answer.inline_data.as_ref(),
+            ..PartOut::default()
         });
     } else {
         parts.extend(call_parts(answer));
     }
-    out.push(message("assistant", answer.state_id.as_ref(), parts));
+    out.push(message("assistant", answer.state_id.as_deref(), parts));
     out
-}
-
-/// Compact JSON of a v2 payload (the shared types keep the recorded key order,
-/// `files` parts included).
-fn encode<T: Serialize>(payload: &T) -> Vec<u8> {
-    serde_json::to_vec(payload).unwrap_or_default()
 }
 
 /// The v2 stream: optional tool events, `response.message.delta` frames (reasoning
@@ -315,38 +318,49 @@ fn encode<T: Serialize>(payload: &T) -> Vec<u8> {
 /// and `usage` (plus the call message for function calls). No `[DONE]`.
 fn stream_frames(
     answer: &Answer,
-    head: &v2::ChatResponse,
-    usage: v2::Usage,
-    storage: Option<(String, String)>,
+    head: &Completion<'_>,
+    usage: Usage,
+    storage: Option<&(String, String)>,
     chunk_size: usize,
 ) -> Vec<Bytes> {
-    let with = |messages: Vec<v2::Message>| v2::ChatResponse {
-        messages,
-        ..head.clone()
+    let with = |messages: Vec<MessageOut<'_>>| -> Bytes {
+        event_frame(
+            MESSAGE_DELTA,
+            &Completion {
+                messages,
+                ..head.clone()
+            },
+        )
     };
     let mut frames = Vec::new();
     if let Some(tool) = answer.builtin {
-        let in_progress = v2::ContentPart {
+        let in_progress = PartOut {
             tool_execution: Some(json!({"name": tool.key(), "seconds_left": 0})),
-            ..Default::default()
+            ..PartOut::default()
         };
         frames.push(event_frame(
-            event::TOOL_IN_PROGRESS,
-            &with(vec![message("assistant", None, vec![in_progress])]),
+            TOOL_IN_PROGRESS,
+            &Completion {
+                messages: vec![message("assistant", None, vec![in_progress])],
+                ..head.clone()
+            },
         ));
-        let completed = v2::ContentPart {
+        let completed = PartOut {
             tool_execution: Some(
                 json!({"name": tool.key(), "status": "success", "censored": false}),
             ),
-            ..Default::default()
+            ..PartOut::default()
         };
         frames.push(event_frame(
-            event::TOOL_COMPLETED,
-            &with(vec![message("reasoning", None, vec![completed])]),
+            TOOL_COMPLETED,
+            &Completion {
+                messages: vec![message("reasoning", None, vec![completed])],
+                ..head.clone()
+            },
         ));
     }
-    let mut done = v2::ChatResponse {
-        finish_reason: Some(answer.finish_reason.to_string()),
+    let mut done = Completion {
+        finish_reason: Some(answer.finish_reason),
         usage: Some(usage),
         ..head.clone()
     };
@@ -357,114 +371,41 @@ fn stream_frames(
     if !answer.calls.is_empty() {
         done.messages = vec![message(
             "assistant",
-            answer.state_id.as_ref(),
+            answer.state_id.as_deref(),
             call_parts(answer),
         )];
-        frames.push(event_frame(event::MESSAGE_DONE, &done));
+        frames.push(event_frame(MESSAGE_DONE, &done));
         return frames;
     }
-    let mut state_id = answer.state_id.as_ref();
+    let mut state_id = answer.state_id.as_deref();
     for piece in split_chars(answer.reasoning.as_deref().unwrap_or(""), chunk_size) {
-        let msg = message("reasoning", None, vec![v2::ContentPart::text(piece)]);
-        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(with(vec![message(
+            "reasoning",
+            None,
+            vec![text_part(piece)],
+        )]));
     }
     if let Some(files) = files_part(answer) {
-        let msg = message("assistant", state_id.take(), vec![files]);
-        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(with(vec![message(
+            "assistant",
+            state_id.take(),
+            vec![files],
+        )]));
     }
-    let pieces = split_chars(&answer.text, chunk_size);
+    let pieces = answer.text_pieces(chunk_size);
     let count = pieces.len();
     for (i, piece) in pieces.into_iter().enumerate() {
-        let part = v2::ContentPart {
-            text: Some(piece.to_string()),
-            inline_data: if i + 1 == count {
-                answer.inline_data.clone()
-            } else {
-                None
-            },
-            ..Default::default()
+        let part = PartOut {
+            text: Some(piece),
+            inline_data: answer.inline_data.as_ref().filter(|_| i + 1 == count),
+            ..PartOut::default()
         };
-        let msg = message("assistant", state_id.take(), vec![part]);
-        frames.push(event_frame(event::MESSAGE_DELTA, &with(vec![msg])));
+        frames.push(with(vec![message(
+            "assistant",
+            state_id.take(),
+            vec![part],
+        )]));
     }
-    frames.push(event_frame(event::MESSAGE_DONE, &done));
+    frames.push(event_frame(MESSAGE_DONE, &done));
     frames
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::script::Reply;
-
-    fn head() -> v2::ChatResponse {
-        v2::ChatResponse {
-            model: Some("GigaChat-3-Ultra:32.3.18.5".into()),
-            created_at: Some(1780321864),
-            ..Default::default()
-        }
-    }
-
-    fn usage(input: u64, output: u64) -> v2::Usage {
-        v2::Usage {
-            input_tokens: input,
-            input_tokens_details: v2::InputTokensDetails {
-                prompt_tokens: input,
-                cached_tokens: 0,
-            },
-            output_tokens: output,
-            total_tokens: input + output,
-        }
-    }
-
-    #[test]
-    fn stream_matches_recorded_bytes() {
-        let answer = Answer::from_reply(Reply::text("1, 2, 3"), None);
-        let frames = stream_frames(&answer, &head(), usage(19, 8), None, 20);
-        let joined: Vec<u8> = frames.iter().flat_map(|f| f.to_vec()).collect();
-        let expected = "event: response.message.delta\ndata: {\"model\":\"GigaChat-3-Ultra:32.3.18.5\",\"created_at\":1780321864,\"messages\":[{\"role\":\"assistant\",\"content\":[{\"text\":\"1, 2, 3\"}]}]}\n\nevent: response.message.done\ndata: {\"model\":\"GigaChat-3-Ultra:32.3.18.5\",\"created_at\":1780321864,\"finish_reason\":\"stop\",\"usage\":{\"input_tokens\":19,\"input_tokens_details\":{\"prompt_tokens\":19,\"cached_tokens\":0},\"output_tokens\":8,\"total_tokens\":27}}\n\n";
-        assert_eq!(String::from_utf8(joined).unwrap(), expected);
-    }
-
-    #[test]
-    fn function_call_response_matches_recorded_shape() {
-        let mut answer = Answer::from_reply(
-            Reply::function_call("get_order_status", json!({"order_id":"A-1024"})),
-            None,
-        );
-        answer.state_id = Some("019e8373-dc9a-7883-af60-ebb20b79e1e1".into());
-        let resp = v2::ChatResponse {
-            messages: response_messages(&answer),
-            finish_reason: Some(answer.finish_reason.into()),
-            usage: Some(usage(88, 25)),
-            created_at: Some(1780321868),
-            ..head()
-        };
-        let expected = r#"{"model":"GigaChat-3-Ultra:32.3.18.5","created_at":1780321868,"messages":[{"role":"assistant","tool_state_id":"019e8373-dc9a-7883-af60-ebb20b79e1e1","content":[{"function_call":{"name":"get_order_status","arguments":{"order_id":"A-1024"}}}]}],"finish_reason":"function_call","usage":{"input_tokens":88,"input_tokens_details":{"prompt_tokens":88,"cached_tokens":0},"output_tokens":25,"total_tokens":113}}"#;
-        assert_eq!(String::from_utf8(encode(&resp)).unwrap(), expected);
-    }
-
-    #[test]
-    fn file_refs_are_ordered_like_the_recording() {
-        let answer = Answer {
-            text: "done".into(),
-            files: vec![v2::FileRef {
-                id: "f".into(),
-                target: Some("image".into()),
-                mime: Some("image/jpeg".into()),
-            }],
-            finish_reason: "stop",
-            ..Default::default()
-        };
-        let resp = v2::ChatResponse {
-            messages: response_messages(&answer),
-            ..Default::default()
-        };
-        let text = String::from_utf8(encode(&resp)).unwrap();
-        assert!(
-            text.contains(
-                r#"{"files":[{"id":"f","mime":"image/jpeg","target":"image"}]},{"text":"done"}"#
-            ),
-            "{text}"
-        );
-    }
 }

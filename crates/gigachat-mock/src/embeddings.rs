@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
-use gigachat::types::{Embedding, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse};
 
 use crate::control::MockControl;
 use crate::http::{ApiError, json_response, parse_body};
 use crate::tokens::count_tokens;
+use crate::wire::common::{EmbeddingItem, Embeddings, EmbeddingsRequest, PromptTokens};
 
 /// FNV-1a, 64 bit.
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -49,14 +49,15 @@ pub(crate) async fn embeddings(
         serde_json::from_value(parse_body(&body)?).map_err(|_| ApiError::invalid_json())?;
     snap.model_of_kind(&req.model, "embedder")
         .ok_or_else(ApiError::no_such_model)?;
-    if req.input.is_empty() {
+    let texts = &req.input.0;
+    if texts.is_empty() {
         // [U] text
         return Err(ApiError::invalid_params("input must not be empty"));
     }
     if snap
         .cfg
         .embeddings_max_inputs
-        .is_some_and(|max| req.input.len() > max)
+        .is_some_and(|max| texts.len() > max)
     {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -64,22 +65,21 @@ pub(crate) async fn embeddings(
         ));
     }
     let dim = snap.cfg.embedding_dim(&req.model);
-    let data = req
-        .input
+    let data = texts
         .iter()
         .enumerate()
-        .map(|(index, text)| Embedding {
-            object: "embedding".into(),
+        .map(|(index, text)| EmbeddingItem {
+            object: "embedding",
             index,
             embedding: embed(text, dim),
-            usage: Some(EmbeddingUsage {
+            usage: PromptTokens {
                 prompt_tokens: count_tokens(text),
-            }),
+            },
         })
         .collect();
-    let resp = EmbeddingsResponse {
-        object: "list".into(),
-        model: req.model,
+    let resp = Embeddings {
+        object: "list",
+        model: &req.model,
         data,
     };
     Ok(json_response(StatusCode::OK, &resp))

@@ -9,16 +9,19 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use gigachat::types::{FileDeleted, FileList, FileObject};
 
 use crate::config::FileLimits;
 use crate::control::MockControl;
 use crate::http::{ApiError, header_str, json_response, unix_secs};
+use crate::wire::common::{FileDeletion, FileInfo, FileListing};
+
+/// Every file is private to its owner (§7.3).
+const ACCESS_POLICY: &str = "private";
 
 /// A stored file.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredFile {
-    pub meta: FileObject,
+    pub meta: FileInfo,
     pub owner: Option<String>,
     pub data: Bytes,
 }
@@ -49,7 +52,7 @@ impl FileStore {
             .cloned()
     }
 
-    pub fn list(&self, client: Option<&str>) -> Vec<FileObject> {
+    pub fn list(&self, client: Option<&str>) -> Vec<FileInfo> {
         self.files
             .read()
             .map(|files| {
@@ -86,20 +89,20 @@ impl FileStore {
         &self,
         owner: Option<&str>,
         filename: &str,
-        modality: &str,
+        modality: &'static str,
         data: &'static [u8],
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
         self.insert(StoredFile {
-            meta: FileObject {
+            meta: FileInfo {
                 id: id.clone(),
-                object: "file".into(),
+                object: "file",
                 bytes: data.len() as u64,
                 created_at: unix_secs(),
                 filename: filename.into(),
                 purpose: "general".into(),
-                access_policy: Some("private".into()),
-                modalities: Some(vec![modality.into()]),
+                access_policy: ACCESS_POLICY,
+                modalities: [modality],
             },
             owner: owner.map(str::to_owned),
             data: Bytes::from_static(data),
@@ -246,15 +249,15 @@ pub(crate) async fn upload(
             "Payload too large",
         ));
     }
-    let meta = FileObject {
+    let meta = FileInfo {
         id: uuid::Uuid::new_v4().to_string(),
-        object: "file".into(),
+        object: "file",
         bytes: data.len() as u64,
         created_at: unix_secs(),
         filename,
         purpose,
-        access_policy: Some("private".into()),
-        modalities: Some(vec![kind.modality().into()]),
+        access_policy: ACCESS_POLICY,
+        modalities: [kind.modality()],
     };
     shared.files.insert(StoredFile {
         meta: meta.clone(),
@@ -268,7 +271,7 @@ pub(crate) async fn upload(
 /// `GET /files`.
 pub(crate) async fn list(State(ctl): State<MockControl>, headers: HeaderMap) -> Response {
     let data = ctl.shared().files.list(client_id(&headers));
-    json_response(StatusCode::OK, &FileList { data })
+    json_response(StatusCode::OK, &FileListing { data })
 }
 
 /// `GET /files/{id}`.
@@ -298,8 +301,8 @@ pub(crate) async fn delete(
         .ok_or_else(not_found)?;
     Ok(json_response(
         StatusCode::OK,
-        &FileDeleted {
-            id: file.meta.id,
+        &FileDeletion {
+            id: &file.meta.id,
             deleted: true,
             access_policy: file.meta.access_policy,
         },

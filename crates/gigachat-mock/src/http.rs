@@ -1,14 +1,20 @@
 //! HTTP conventions shared by every handler: compact UTF-8 JSON bodies with
 //! `application/json; charset=utf-8`, GigaChat error bodies, unix time.
+//!
+//! API-host error bodies end with a newline: the recorded 404s declare
+//! `Content-Length: 41` for the 40-byte compact `{"status":404,"message":"No such model"}`
+//! (`test_chat_model_not_found.yaml`, `test_get_model_not_found.yaml`), while every
+//! successful JSON answer is exactly its compact text.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use gigachat::types::ErrorBody;
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::wire::common::ApiErrorBody;
 
 pub(crate) const CONTENT_TYPE_JSON: &str = "application/json; charset=utf-8";
 pub(crate) const CONTENT_TYPE_SSE: &str = "text/event-stream";
@@ -37,14 +43,15 @@ pub(crate) fn json_bytes(status: StatusCode, body: Bytes) -> Response {
         .into_response()
 }
 
-/// API-host error body: `{"status":N,"message":"…"}`.
+/// API-host error body: `{"status":N,"message":"…"}` and a newline.
 pub(crate) fn error_json(status: StatusCode, message: &str) -> Response {
-    let body = ErrorBody {
-        status: Some(status.as_u16()),
-        code: None,
-        message: message.to_string(),
-    };
-    json_response(status, &body)
+    json_bytes(status, error_body(status.as_u16(), message))
+}
+
+fn error_body(status: u16, message: &str) -> Bytes {
+    let mut body = serde_json::to_vec(&ApiErrorBody { status, message }).unwrap_or_default();
+    body.push(b'\n');
+    Bytes::from(body)
 }
 
 /// An error a handler returns; renders as [`error_json`].
@@ -164,13 +171,10 @@ mod tests {
     }
 
     #[test]
-    fn error_body_is_compact() {
-        let body = serde_json::to_string(&ErrorBody {
-            status: Some(404),
-            code: None,
-            message: "No such model".into(),
-        })
-        .unwrap();
-        assert_eq!(body, r#"{"status":404,"message":"No such model"}"#);
+    fn error_body_is_compact_with_a_newline() {
+        assert_eq!(
+            &error_body(404, "No such model")[..],
+            b"{\"status\":404,\"message\":\"No such model\"}\n"
+        );
     }
 }

@@ -25,6 +25,11 @@
 //!   outputs of web search, image generation, …; [`schema`] and `regex_sample` — JSON
 //!   and regex structured-output generators.
 //! * `validate` — GigaChat's 400/404/422 rules and texts.
+//! * `wire` — the emulator's own request and answer types (`common`, `v1`, `v2`),
+//!   written from the wire reference and the cassettes. The emulator shares no wire type
+//!   with the `gigachat` client crate, so a wrong field in one cannot pass unnoticed
+//!   through the other; `tests/cassettes.rs` replays every recorded exchange against
+//!   both.
 //! * `embeddings`, `models` (models, tokens/count, balance), `files` — the small resources.
 //! * [`tokens`] — deterministic token counting shared by usage and `/tokens/count`.
 //! * `record` — the bounded ring buffer of [`RecordedRequest`]s; [`faults`] —
@@ -53,7 +58,7 @@
 //!
 //! | Method | Path | Body / query |
 //! |---|---|---|
-//! | POST | `/__mock/replies` | a reply or an array: `{"type":"text","text":"…"}`, `{"type":"function_call","name":"f","arguments":{}}`, `{"type":"function_calls","calls":[…]}`, `{"type":"reasoning","reasoning":"…","text":"…"}`, `{"type":"blacklist"}`, `{"type":"length","text":"…"}` |
+//! | POST | `/__mock/replies` | a reply or an array: `{"type":"text","text":"…"}`, `{"type":"chunks","chunks":["…","…"]}` (streamed exactly as these pieces), `{"type":"function_call","name":"f","arguments":{}}`, `{"type":"function_calls","calls":[…]}`, `{"type":"reasoning","reasoning":"…","text":"…"}`, `{"type":"blacklist"}`, `{"type":"length","text":"…"}` |
 //! | DELETE | `/__mock/replies` | clear queue and rules |
 //! | POST | `/__mock/rules` | `{"matcher":{"last_user_contains":"X"},"reply":{…},"times":null}` (matchers: `last_user_contains`, `last_user_starts_with`, `model`, `"after_function_result"`, `"always"`) |
 //! | POST / DELETE | `/__mock/faults` | `{"status":429,"retry_after":"1","times":1,"path_suffix":"/chat/completions","body":{"json":{…}} \| {"raw":{"content_type":"text/html","body":"…"}}}` |
@@ -97,6 +102,7 @@ mod server;
 mod state;
 mod stream;
 mod validate;
+mod wire;
 
 pub use config::{BalanceEntry, FileLimits, MockConfig, ModelSpec, TokenShape};
 pub use control::{MockControl, MockStats};

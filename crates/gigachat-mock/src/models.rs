@@ -4,12 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
-use gigachat::types::TokensCount;
-use serde_json::json;
 
 use crate::control::MockControl;
 use crate::http::{ApiError, json_bytes, json_response, parse_body};
 use crate::tokens::{count_chars, count_tokens};
+use crate::wire::common::{Balance, TokenCount, TokensCountRequest};
 
 /// `GET /models` (pre-serialised when the config changes).
 pub(crate) async fn list(State(ctl): State<MockControl>) -> Response {
@@ -32,15 +31,16 @@ pub(crate) async fn tokens_count(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let snap = ctl.shared().snapshot();
-    let req: gigachat::types::TokensCountRequest =
+    let req: TokensCountRequest =
         serde_json::from_value(parse_body(&body)?).map_err(|_| ApiError::invalid_json())?;
     if !snap.models.contains_key(&req.model) {
         return Err(ApiError::no_such_model());
     }
-    let counts: Vec<TokensCount> = req
+    let counts: Vec<TokenCount> = req
         .input
+        .0
         .iter()
-        .map(|t| TokensCount::new(count_tokens(t), count_chars(t)))
+        .map(|t| TokenCount::new(count_tokens(t), count_chars(t)))
         .collect();
     Ok(json_response(StatusCode::OK, &counts))
 }
@@ -53,8 +53,5 @@ pub(crate) async fn balance(State(ctl): State<MockControl>) -> Result<Response, 
         .balance
         .as_ref()
         .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "Permission denied"))?;
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({ "balance": entries }),
-    ))
+    Ok(json_response(StatusCode::OK, &Balance { balance: entries }))
 }

@@ -16,14 +16,14 @@
 //!
 //! `Answer` is the wire-independent result, after `max_tokens` truncation.
 
-use gigachat::types::v1;
-use gigachat::types::v2;
 use serde_json::{Map, Value};
 
 use crate::schema;
 use crate::script::{BLACKLIST_TEXT, MatchInput, Reply, ScriptedCall};
 use crate::state::Shared;
 use crate::tokens::{count_tokens, truncate_to_tokens};
+use crate::wire::common::CustomFunction;
+use crate::wire::v2::GeneratedFile;
 
 /// Start of the default text answer.
 pub const DEFAULT_GREETING: &str = "Hello from the GigaChat emulator!";
@@ -81,7 +81,7 @@ pub(crate) struct ChatView<'a> {
     pub last_user_text: Option<&'a str>,
     /// Name and result text when the last message is a function result.
     pub last_result: Option<(&'a str, String)>,
-    pub functions: Vec<&'a v1::Function>,
+    pub functions: Vec<&'a CustomFunction>,
     pub mode: FunctionMode<'a>,
     pub json_schema: Option<&'a Value>,
     pub regex: Option<&'a str>,
@@ -181,7 +181,7 @@ pub(crate) fn greeting(last_user_text: Option<&str>) -> String {
 
 /// Arguments for a call to `spec`: a schema instance of its parameters, overlaid with
 /// `partial` (v1 `partial_arguments`).
-fn arguments_for(spec: Option<&v1::Function>, partial: Option<&Value>) -> Value {
+fn arguments_for(spec: Option<&CustomFunction>, partial: Option<&Value>) -> Value {
     let mut args = match spec
         .and_then(|f| f.parameters.as_ref())
         .map(schema::instance)
@@ -200,12 +200,15 @@ fn arguments_for(spec: Option<&v1::Function>, partial: Option<&Value>) -> Value 
 pub(crate) struct Answer {
     pub reasoning: Option<String>,
     pub text: String,
+    /// Byte offsets in `text` where a scripted stream piece starts ([`Reply::Chunks`]);
+    /// `None`: pieces of `chunk_size` characters.
+    pub breaks: Option<Vec<usize>>,
     pub calls: Vec<ScriptedCall>,
     pub finish_reason: &'static str,
     /// `functions_state_id` (v1) / `tool_state_id` (v2).
     pub state_id: Option<String>,
     /// Generated files (built-ins).
-    pub files: Vec<v2::FileRef>,
+    pub files: Vec<GeneratedFile>,
     /// v2 `inline_data` (web search sources).
     pub inline_data: Option<Value>,
     /// Built-in that produced the answer.
@@ -235,8 +238,21 @@ impl Answer {
                 ..Answer::default()
             };
         }
+        let mut breaks = None;
         let (reasoning, text, finish_reason) = match reply {
             Reply::Text(t) => (None, t, "stop"),
+            Reply::Chunks(chunks) => {
+                let mut at = 0;
+                let mut starts = Vec::new();
+                for chunk in chunks.iter().filter(|c| !c.is_empty()) {
+                    if at > 0 {
+                        starts.push(at);
+                    }
+                    at += chunk.len();
+                }
+                breaks = Some(starts);
+                (None, chunks.concat(), "stop")
+            }
             Reply::Length(t) => (None, t, "length"),
             Reply::Reasoning { reasoning, text } => (Some(reasoning), text, "stop"),
             Reply::Blacklist => (None, BLACKLIST_TEXT.to_string(), "blacklist"),
@@ -245,6 +261,7 @@ impl Answer {
         let mut answer = Answer {
             reasoning,
             text,
+            breaks,
             finish_reason,
             ..Answer::default()
         };
@@ -257,11 +274,34 @@ impl Answer {
         if let Some(max) = max_tokens
             && let Some(cut) = truncate_to_tokens(&self.text, u64::from(max))
         {
-            self.text = cut.to_string();
+            let cut = cut.to_string();
+            if let Some(breaks) = self.breaks.as_mut() {
+                breaks.retain(|b| *b < cut.len());
+            }
+            self.text = cut;
             self.finish_reason = "length";
         }
         self.completion_tokens =
             count_tokens(&self.text) + self.reasoning.as_deref().map(count_tokens).unwrap_or(0);
+    }
+}
+
+impl Answer {
+    /// The text as stream pieces: the scripted chunks, else pieces of `chunk_size`
+    /// characters.
+    pub fn text_pieces(&self, chunk_size: usize) -> Vec<&str> {
+        let Some(breaks) = &self.breaks else {
+            return split_chars(&self.text, chunk_size);
+        };
+        let mut pieces = Vec::with_capacity(breaks.len() + 1);
+        let mut start = 0;
+        for end in breaks.iter().copied().chain([self.text.len()]) {
+            if let Some(piece) = self.text.get(start..end).filter(|p| !p.is_empty()) {
+                pieces.push(piece);
+                start = end;
+            }
+        }
+        pieces
     }
 }
 
@@ -291,7 +331,7 @@ mod tests {
     use crate::config::MockConfig;
     use serde_json::json;
 
-    fn view<'a>(functions: Vec<&'a v1::Function>) -> ChatView<'a> {
+    fn view<'a>(functions: Vec<&'a CustomFunction>) -> ChatView<'a> {
         ChatView {
             model: "GigaChat",
             last_user_text: Some("Hi there"),
@@ -331,7 +371,7 @@ mod tests {
 
     #[test]
     fn forced_and_mentioned_functions_are_called() {
-        let f: v1::Function = serde_json::from_value(json!({
+        let f: CustomFunction = serde_json::from_value(json!({
             "name": "get_weather",
             "parameters": {"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"]}
         }))
@@ -378,6 +418,26 @@ mod tests {
         let a = Answer::from_reply(Reply::function_call("f", json!({})), Some(1));
         assert_eq!(a.finish_reason, "function_call");
         assert!(a.state_id.is_some());
+    }
+
+    #[test]
+    fn scripted_chunks_stream_as_given() {
+        let a = Answer::from_reply(
+            Reply::Chunks(vec!["ab".into(), "".into(), "вгд".into()]),
+            None,
+        );
+        assert_eq!(a.text, "abвгд");
+        assert_eq!(a.text_pieces(1), ["ab", "вгд"]);
+        let a = Answer::from_reply(
+            Reply::Chunks(vec!["one ".into(), "two ".into(), "three".into()]),
+            Some(1),
+        );
+        assert_eq!((a.text.as_str(), a.finish_reason), ("one ", "length"));
+        assert_eq!(a.text_pieces(1), ["one "]);
+        assert_eq!(
+            Answer::from_reply(Reply::text("abc"), None).text_pieces(2),
+            ["ab", "c"]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!
 //! ```json
 //! {"type":"text","text":"Hi"}
+//! {"type":"chunks","chunks":["Hel","lo!"]}
 //! {"type":"function_call","name":"get_weather","arguments":{"city":"Kazan"}}
 //! {"type":"function_calls","calls":[{"name":"a","arguments":{}},{"name":"b","arguments":{}}]}
 //! {"type":"reasoning","reasoning":"Let me think…","text":"42"}
@@ -40,6 +41,9 @@ fn empty_object() -> Value {
 pub enum Reply {
     /// Plain assistant text, `finish_reason: "stop"` (or `length` if `max_tokens` cuts it).
     Text(String),
+    /// Text streamed exactly as these pieces, one delta each, whatever the chunk size
+    /// (a JSON answer carries them joined): replays a recorded stream byte for byte.
+    Chunks(Vec<String>),
     /// One client function call: v1 `function_call` + fresh `functions_state_id`; v2 a
     /// `function_call` part + `tool_state_id`. `finish_reason: "function_call"`.
     FunctionCall { name: String, arguments: Value },
@@ -96,6 +100,9 @@ enum ReplyWire {
     Text {
         text: String,
     },
+    Chunks {
+        chunks: Vec<String>,
+    },
     FunctionCall {
         name: String,
         #[serde(default = "empty_object")]
@@ -118,6 +125,7 @@ impl From<Reply> for ReplyWire {
     fn from(r: Reply) -> Self {
         match r {
             Reply::Text(text) => ReplyWire::Text { text },
+            Reply::Chunks(chunks) => ReplyWire::Chunks { chunks },
             Reply::FunctionCall { name, arguments } => ReplyWire::FunctionCall { name, arguments },
             Reply::FunctionCalls(calls) => ReplyWire::FunctionCalls { calls },
             Reply::Reasoning { reasoning, text } => ReplyWire::Reasoning { reasoning, text },
@@ -131,6 +139,7 @@ impl From<ReplyWire> for Reply {
     fn from(r: ReplyWire) -> Self {
         match r {
             ReplyWire::Text { text } => Reply::Text(text),
+            ReplyWire::Chunks { chunks } => Reply::Chunks(chunks),
             ReplyWire::FunctionCall { name, arguments } => Reply::FunctionCall { name, arguments },
             ReplyWire::FunctionCalls { calls } => Reply::FunctionCalls(calls),
             ReplyWire::Reasoning { reasoning, text } => Reply::Reasoning { reasoning, text },
@@ -218,6 +227,8 @@ mod tests {
             serde_json::from_value(json!({"type":"function_call","name":"f","arguments":{"a":1}}))
                 .unwrap();
         assert_eq!(r, Reply::function_call("f", json!({"a":1})));
+        let r: Reply = serde_json::from_value(json!({"type":"chunks","chunks":["a","b"]})).unwrap();
+        assert_eq!(r, Reply::Chunks(vec!["a".into(), "b".into()]));
         let r: Reply = serde_json::from_value(json!({"type":"blacklist"})).unwrap();
         assert_eq!(r, Reply::Blacklist);
         assert_eq!(

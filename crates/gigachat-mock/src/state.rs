@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
-use gigachat::types::{Model, ModelList};
 use tokio::sync::watch;
 
 use crate::config::{MockConfig, ModelSpec};
@@ -19,6 +18,7 @@ use crate::faults::{Fault, StreamFault};
 use crate::files::FileStore;
 use crate::record::Recorder;
 use crate::script::{MatchInput, Reply, Rule};
+use crate::wire::common::{Model, ModelList};
 
 /// An immutable view of the config plus data derived from it (prebuilt model JSON).
 #[derive(Debug)]
@@ -32,22 +32,20 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     pub fn new(cfg: MockConfig) -> Self {
-        let to_model = |m: &ModelSpec| Model {
-            id: m.id.clone(),
-            object: "model".into(),
-            owned_by: "salutedevices".into(),
-            kind: Some(m.kind.clone()),
-        };
-        let list = ModelList {
-            object: "list".into(),
-            data: cfg.models.iter().map(to_model).collect(),
-        };
+        let list = ModelList::new(
+            cfg.models
+                .iter()
+                .map(|m| Model::new(&m.id, &m.kind))
+                .collect(),
+        );
         let models_json = Bytes::from(serde_json::to_vec(&list).unwrap_or_default());
         let models = cfg
             .models
             .iter()
             .map(|m| {
-                let body = Bytes::from(serde_json::to_vec(&to_model(m)).unwrap_or_default());
+                let body = Bytes::from(
+                    serde_json::to_vec(&Model::new(&m.id, &m.kind)).unwrap_or_default(),
+                );
                 (m.id.clone(), (m.clone(), body))
             })
             .collect();

@@ -141,12 +141,10 @@ pub(crate) fn sse_response(
         p.sent += 1;
         Some((Ok::<Bytes, io::Error>(frame), p))
     });
+    // No `Cache-Control`: GigaChat sends none on streams (recorded).
     (
         StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
         Body::from_stream(stream),
     )
         .into_response()

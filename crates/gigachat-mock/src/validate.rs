@@ -3,11 +3,11 @@
 //! Texts marked [U] in comments are not documented anywhere; they are plausible
 //! stand-ins with the documented status code.
 
-use gigachat::types::v1;
-use gigachat::types::v2;
 use serde_json::{Map, Value};
 
 use crate::http::ApiError;
+use crate::wire::common::CustomFunction;
+use crate::wire::{v1, v2};
 
 pub(crate) const SYSTEM_FIRST: &str = "system message must be the first message";
 pub(crate) const CALL_WITHOUT_RESULT: &str =
@@ -33,7 +33,7 @@ pub(crate) fn valid_function_name(name: &str) -> bool {
 
 /// Function specifications: name pattern (§4.5) and nested objects without
 /// `properties` (§9.9).
-pub(crate) fn check_functions(functions: &[&v1::Function]) -> Result<(), ApiError> {
+pub(crate) fn check_functions(functions: &[&CustomFunction]) -> Result<(), ApiError> {
     let bad: Vec<&str> = functions
         .iter()
         .map(|f| f.name.as_str())
@@ -147,7 +147,8 @@ pub(crate) fn check_v1_messages(messages: &[v1::Message]) -> Result<(), ApiError
                 };
                 let called = i
                     .checked_sub(1)
-                    .and_then(|p| messages[p].function_call.as_ref())
+                    .and_then(|p| messages.get(p))
+                    .and_then(|p| p.function_call.as_ref())
                     .is_some_and(|c| c.name == name);
                 if !called {
                     return Err(ApiError::invalid_params(RESULT_WITHOUT_CALL));
@@ -345,7 +346,7 @@ mod tests {
     use axum::http::StatusCode;
     use serde_json::json;
 
-    fn func(name: &str, params: Value) -> v1::Function {
+    fn func(name: &str, params: Value) -> CustomFunction {
         serde_json::from_value(json!({"name": name, "parameters": params})).unwrap()
     }
 

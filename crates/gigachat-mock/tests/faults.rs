@@ -36,7 +36,7 @@ async fn injected_status_with_retry_after_on_matching_path() {
             status_text(resp).await,
             (
                 429,
-                r#"{"status":429,"message":"Too many requests"}"#.into()
+                "{\"status\":429,\"message\":\"Too many requests\"}\n".into()
             )
         );
     }
@@ -207,7 +207,7 @@ async fn concurrency_limit_per_token() {
     let (s, b) = status_text(post(&srv, &t, "/chat/completions", &chat_req()).await).await;
     assert_eq!(
         (s, b.as_str()),
-        (429, r#"{"status":429,"message":"Too many requests"}"#)
+        (429, "{\"status\":429,\"message\":\"Too many requests\"}\n")
     );
     // Another token has its own budget.
     assert_eq!(

@@ -40,7 +40,7 @@ async fn models_list_and_lookup() {
     let (s, b) = status_text(get(&srv, &t, "/models/NonExistentModel").await).await;
     assert_eq!(
         (s, b.as_str()),
-        (404, r#"{"status":404,"message":"No such model"}"#)
+        (404, "{\"status\":404,\"message\":\"No such model\"}\n")
     );
 }
 
@@ -147,7 +147,7 @@ async fn embeddings_are_deterministic() {
     let (s, b) = status_text(post(&srv, &t, "/embeddings", &req).await).await;
     assert_eq!(
         (s, b.as_str()),
-        (413, r#"{"status":413,"message":"Payload too large"}"#)
+        (413, "{\"status\":413,\"message\":\"Payload too large\"}\n")
     );
     srv.control().update_config(|c| {
         c.embeddings_max_inputs = None;
@@ -180,7 +180,7 @@ async fn balance_by_knob() {
     let (s, b) = status_text(get(&srv, &t, "/balance").await).await;
     assert_eq!(
         (s, b.as_str()),
-        (403, r#"{"status":403,"message":"Permission denied"}"#)
+        (403, "{\"status\":403,\"message\":\"Permission denied\"}\n")
     );
 }
 
@@ -339,7 +339,7 @@ async fn files_lifecycle_and_visibility() {
     .await;
     assert_eq!(
         (s, b.as_str()),
-        (413, r#"{"status":413,"message":"Payload too large"}"#)
+        (413, "{\"status\":413,\"message\":\"Payload too large\"}\n")
     );
     assert_eq!(
         upload(

@@ -4,7 +4,8 @@
 //!
 //! * [`types`] — GigaChat wire types: v1 chat ([`types::v1`]), v2 chat ([`types::v2`]),
 //!   embeddings, models, tokens/count, balance, files, error bodies, token responses.
-//!   Pure data, shared by the client and by the `gigachat-mock` emulator.
+//!   Pure data. The `gigachat-mock` emulator deliberately has its own; the recorded
+//!   cassettes check both (`crates/gigachat-mock/tests/cassettes.rs`).
 //! * [`sse`] — a byte-level server-sent-events decoder for both stream framings
 //!   (v1 `data:` lines ending in `[DONE]`, v2 named events).
 //! * [`Client`] — the async client: four ways to authenticate, a token cache with

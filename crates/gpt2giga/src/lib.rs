@@ -10,7 +10,8 @@
 //! * [`dialect`] — client wire formats (OpenAI today) ↔ `ir`, and their error envelopes;
 //! * [`upstream`] — `ir` ↔ GigaChat, attachment upload, stop sequences;
 //! * [`state`] — stored Responses (bounded, in memory by default);
-//! * [`app`] — state shared by handlers; [`demo`] — the offline emulator mode;
+//! * [`app`] — state shared by handlers; [`demo`] — the offline emulator mode (the
+//!   `demo` cargo feature, on by default, brings the emulator in);
 //! * [`healthcheck`] — the `gpt2giga healthcheck` probe (Docker's `HEALTHCHECK`);
 //! * [`error`] — the proxy's error type, rendered by each dialect at the edge.
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{TestProxy, http, json_of, openai_frames};
@@ -407,6 +407,7 @@ fn invalid_value_exits_non_zero_naming_the_flag() {
     assert!(stderr.contains("abc"), "{stderr}");
 }
 
+#[cfg(feature = "demo")]
 #[tokio::test]
 async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
     let port = common::free_port();
@@ -426,8 +427,8 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
             "--proxy.shutdown-ready-delay-secs",
             "1.5",
         ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -518,5 +519,21 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
     assert!(
         http().get(format!("{base}/health")).send().await.is_err(),
         "still serving after exit"
+    );
+}
+
+/// Without the `demo` feature, `--demo` is refused with a clear message.
+#[cfg(not(feature = "demo"))]
+#[test]
+fn demo_without_the_feature_says_how_to_get_it() {
+    let out = bin()
+        .args(["--demo", "--proxy.port", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this build has no demo emulator; rebuild with the demo feature"),
+        "{stderr}"
     );
 }
