@@ -136,6 +136,7 @@ impl AppState {
             profanity_check: config.gigachat.profanity_check,
             flags: config.gigachat.flags.clone(),
         };
+        let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -148,7 +149,7 @@ impl AppState {
                 redis,
                 pool,
                 limiter,
-                metrics: Arc::new(Metrics::new()),
+                metrics,
                 logs_allowlist,
                 draining: std::sync::atomic::AtomicBool::new(false),
             }),
