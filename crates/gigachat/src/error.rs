@@ -3,7 +3,7 @@ use std::time::Duration;
 use crate::types::ErrorBody;
 
 /// A failure talking to GigaChat. Never carries a URL, a token or a credential.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// GigaChat answered with a non-success status.
     #[error("GigaChat returned HTTP {status}: {message}")]

@@ -1,7 +1,7 @@
 //! Shared application state handed to every handler.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 
@@ -32,8 +32,8 @@ struct Inner {
     attachments: Attachments,
     /// Request options shared by every chat call (the model is set per call).
     options: Options,
-    /// GigaChat's model list, cached for [`MODELS_TTL`].
-    models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
+    /// GigaChat's model list (the proxy's own identity), cached for [`MODELS_TTL`].
+    models: moka::future::Cache<(), Arc<ModelList>>,
     api_keys: Vec<String>,
     responses: Arc<Store>,
     /// The shared Redis (`--proxy.state-url`), when configured.
@@ -143,7 +143,10 @@ impl AppState {
                 gigachat,
                 attachments,
                 options,
-                models: tokio::sync::Mutex::new(None),
+                models: moka::future::Cache::builder()
+                    .max_capacity(1)
+                    .time_to_live(MODELS_TTL)
+                    .build(),
                 api_keys,
                 responses,
                 redis,
@@ -260,16 +263,15 @@ impl AppState {
             let fetch = upstream.client().models(ctx);
             return Ok(Arc::new(metrics::upstream("models", fetch).await?));
         }
-        let mut cache = self.inner.models.lock().await;
-        if let Some((at, list)) = cache.as_ref()
-            && at.elapsed() < MODELS_TTL
-        {
-            return Ok(list.clone());
-        }
-        let fetch = self.inner.gigachat.models(ctx);
-        let list = Arc::new(metrics::upstream("models", fetch).await?);
-        *cache = Some((Instant::now(), list.clone()));
-        Ok(list)
+        let fetch = async {
+            let fetch = self.inner.gigachat.models(ctx);
+            Ok::<_, ProxyError>(Arc::new(metrics::upstream("models", fetch).await?))
+        };
+        self.inner
+            .models
+            .try_get_with((), fetch)
+            .await
+            .map_err(|e| ProxyError::clone(&e))
     }
 
     /// This instance's metrics.
