@@ -132,17 +132,40 @@ async fn check_allowlist(State(state): State<AppState>, request: Request, next: 
 // ---- /logs/{n} ----------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-struct LinesQuery {
+pub(crate) struct LinesQuery {
     lines: Option<String>,
 }
 
 /// `GET /logs?lines=n` (default 100), as in the Python proxy.
-async fn tail_query(State(state): State<AppState>, Query(q): Query<LinesQuery>) -> Response {
+#[utoipa::path(get, path = "/logs", tag = "Logs (DEV)", operation_id = "logTailQuery",
+    summary = "The last lines of the log file (Python gpt2giga's form)",
+    params(("lines" = Option<u32>, Query, description = "1 to 10,000, default 100")),
+    responses(
+        (status = 200, description = "Log lines", body = String, content_type = "text/plain"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+        (status = 404, description = "No log file", body = String, content_type = "text/plain"),
+    )
+)]
+pub(crate) async fn tail_query(
+    State(state): State<AppState>,
+    Query(q): Query<LinesQuery>,
+) -> Response {
     tail_response(&state, q.lines.as_deref().unwrap_or("100")).await
 }
 
 /// `GET /logs/{n}`.
-async fn tail(
+#[utoipa::path(get, path = "/logs/{n}", tag = "Logs (DEV)", operation_id = "logTail",
+    summary = "The last n lines of the log file",
+    description = "At most 10,000 lines (larger n is capped); continues into the newest rotated file. DEV only; `--proxy.logs-ip-allowlist` applies.",
+    params(("n" = u32, Path, description = "How many lines")),
+    responses(
+        (status = 200, description = "Log lines", body = String, content_type = "text/plain"),
+        (status = 400, description = "n is not a number", body = String, content_type = "text/plain"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+        (status = 404, description = "No log file", body = String, content_type = "text/plain"),
+    )
+)]
+pub(crate) async fn tail(
     State(state): State<AppState>,
     axum::extract::Path(n): axum::extract::Path<String>,
 ) -> Response {
@@ -262,7 +285,15 @@ fn memchr_count(b: &[u8]) -> usize {
 // ---- /logs/stream -------------------------------------------------------------------------
 
 /// `GET /logs/stream`: new log lines as Server-Sent Events.
-async fn stream(request: Request) -> Response {
+#[utoipa::path(get, path = "/logs/stream", tag = "Logs (DEV)", operation_id = "logStream",
+    summary = "New log lines as Server-Sent Events",
+    description = "One `data:` line per log line as it is written (already redacted); `event: skipped` with a count when the reader fell behind; `: keep-alive` comments every 15 s.",
+    responses(
+        (status = 200, description = "The live log", body = String, content_type = "text/event-stream"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+    )
+)]
+pub(crate) async fn stream(request: Request) -> Response {
     let shutdown = request.extensions().get::<ShuttingDown>().cloned();
     let rx = crate::logging::subscribe();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
@@ -353,7 +384,15 @@ fn frame_line(line: &str, out: &mut BytesMut) {
 // ---- /logs/html ---------------------------------------------------------------------------
 
 /// `GET /logs/html`: the viewer page.
-async fn html() -> Response {
+#[utoipa::path(get, path = "/logs/html", tag = "Logs (DEV)", operation_id = "logViewer",
+    summary = "Live log viewer page", security(()),
+    description = "Self-contained HTML; asks for the API key and streams `/logs/stream`. Needs no key to load.",
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+    )
+)]
+pub(crate) async fn html() -> Response {
     page(VIEWER)
 }
 

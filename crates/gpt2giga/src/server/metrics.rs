@@ -685,6 +685,11 @@ impl Drop for BodyDone {
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "System", operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "Prometheus text format 0.0.4: requests by route/dialect/method/status/model, latency histograms, upstream latency and errors, proxy overhead, time to first token, active streams, tokens, token fetches, retries. Available in DEV and PROD; behind the API key when it is on.",
+    responses((status = 200, description = "The exposition", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn scrape(State(state): State<AppState>) -> Response {
     let mut r = state.metrics().render().into_response();
     r.headers_mut()
