@@ -3,7 +3,7 @@ use std::time::Duration;
 use crate::types::ErrorBody;
 
 /// A failure talking to GigaChat. Never carries a URL, a token or a credential.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// GigaChat answered with a non-success status.
     #[error("GigaChat returned HTTP {status}: {message}")]
@@ -173,41 +173,14 @@ pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     httpdate_delay(raw)
 }
 
+/// The HTTP-date form (IMF-fixdate, RFC 850 or asctime) as a delay from now, at most an
+/// hour; a date in the past is no delay.
 fn httpdate_delay(raw: &str) -> Option<Duration> {
-    // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
-    let parts: Vec<&str> = raw.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    let day: i64 = parts[1].parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == parts[2])? as i64
-        + 1;
-    let year: i64 = parts[3].parse().ok()?;
-    let hms: Vec<i64> = parts[4]
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<Vec<_>>>()?;
-    if hms.len() != 3 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let target = days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2];
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    Some(Duration::from_secs((target - now).clamp(0, 3600) as u64))
+    let at = httpdate::parse_http_date(raw).ok()?;
+    let delay = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(delay.min(Duration::from_secs(3600)))
 }
 
 #[cfg(test)]
@@ -248,5 +221,25 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_http_date_in_the_future_is_the_delay_capped_at_an_hour() {
+        let in_a_minute = std::time::SystemTime::now() + Duration::from_secs(61);
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "retry-after",
+            httpdate::fmt_http_date(in_a_minute).parse().unwrap(),
+        );
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(55) && d <= Duration::from_secs(61),
+            "{d:?}"
+        );
+        let far = std::time::SystemTime::now() + Duration::from_secs(86_400);
+        h.insert("retry-after", httpdate::fmt_http_date(far).parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3600)));
+        h.insert("retry-after", "tomorrow".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
     }
 }

@@ -1,7 +1,7 @@
 //! Shared application state handed to every handler.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 
@@ -32,8 +32,8 @@ struct Inner {
     attachments: Attachments,
     /// Request options shared by every chat call (the model is set per call).
     options: Options,
-    /// GigaChat's model list, cached for [`MODELS_TTL`].
-    models: tokio::sync::Mutex<Option<(Instant, Arc<ModelList>)>>,
+    /// GigaChat's model list (the proxy's own identity), cached for [`MODELS_TTL`].
+    models: moka::future::Cache<(), Arc<ModelList>>,
     api_keys: Vec<String>,
     responses: Arc<Store>,
     /// The shared Redis (`--proxy.state-url`), when configured.
@@ -136,19 +136,23 @@ impl AppState {
             profanity_check: config.gigachat.profanity_check,
             flags: config.gigachat.flags.clone(),
         };
+        let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 gigachat,
                 attachments,
                 options,
-                models: tokio::sync::Mutex::new(None),
+                models: moka::future::Cache::builder()
+                    .max_capacity(1)
+                    .time_to_live(MODELS_TTL)
+                    .build(),
                 api_keys,
                 responses,
                 redis,
                 pool,
                 limiter,
-                metrics: Arc::new(Metrics::new()),
+                metrics,
                 logs_allowlist,
                 draining: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -262,19 +266,18 @@ impl AppState {
                 .map_err(|e| upstream.error(e.into()))?;
             return Ok(Arc::new(list));
         }
-        let mut cache = self.inner.models.lock().await;
-        if let Some((at, list)) = cache.as_ref()
-            && at.elapsed() < MODELS_TTL
-        {
-            return Ok(list.clone());
-        }
-        let fetch = self.inner.gigachat.models(ctx);
-        let list = metrics::upstream("models", fetch)
+        let fetch = async {
+            let fetch = self.inner.gigachat.models(ctx);
+            let list = metrics::upstream("models", fetch)
+                .await
+                .map_err(|e| ProxyError::from(e).for_own_identity())?;
+            Ok::<_, ProxyError>(Arc::new(list))
+        };
+        self.inner
+            .models
+            .try_get_with((), fetch)
             .await
-            .map_err(|e| ProxyError::from(e).for_own_identity())?;
-        let list = Arc::new(list);
-        *cache = Some((Instant::now(), list.clone()));
-        Ok(list)
+            .map_err(|e| ProxyError::clone(&e))
     }
 
     /// This instance's metrics.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProxyError {
     /// The client sent something invalid (400). `param` names the offending field.
     #[error("{message}")]

@@ -265,6 +265,23 @@ async fn models_list_and_retrieve() {
 }
 
 #[tokio::test]
+async fn concurrent_model_requests_share_one_fetch() {
+    let p = TestProxy::start().await;
+    p.ctl().set_latency(std::time::Duration::from_millis(200));
+    let gets = (0..5).map(|_| async { json_of(p.get("/v1/models").await).await });
+    for (status, _, v) in futures::future::join_all(gets).await {
+        assert_eq!(status, 200, "{v}");
+    }
+    let calls = p
+        .ctl()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/models"))
+        .count();
+    assert_eq!(calls, 1, "one upstream fetch for five concurrent callers");
+}
+
+#[tokio::test]
 async fn unknown_model_is_404() {
     let p = TestProxy::start().await;
     let (status, _, v) = json_of(p.get("/v1/models/gpt-5-ultra").await).await;

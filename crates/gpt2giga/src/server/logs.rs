@@ -72,56 +72,16 @@ pub fn page_routes(state: &AppState) -> Router<AppState> {
 
 // ---- the IP allow-list --------------------------------------------------------------------
 
-/// An IP network: an address and a prefix length (a plain address is a /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub use ipnet::IpNet;
 
-impl IpNet {
-    /// Parses `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
-    pub fn parse(entry: &str) -> Result<Self, String> {
-        let entry = entry.trim();
-        let (a, p) = match entry.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (entry, None),
-        };
-        let addr = a
-            .trim()
-            .parse::<IpAddr>()
-            .map_err(|_| format!("{entry:?} is not an IP address or CIDR network"))?
-            .to_canonical();
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match p {
-            None => max,
-            Some(p) => p
-                .trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{entry:?} has an invalid prefix length"))?,
-        };
-        Ok(Self { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
+/// Parses one allow-list entry: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8` (a plain
+/// address is a /32 or /128 network).
+pub fn parse_net(entry: &str) -> Result<IpNet, String> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{entry:?} is not an IP address or CIDR network"))
 }
 
 /// Parses `--proxy.logs-ip-allowlist`; an invalid entry is a start-up error.
@@ -129,8 +89,16 @@ pub fn parse_allowlist(entries: &[String]) -> Result<Vec<IpNet>, String> {
     entries
         .iter()
         .filter(|e| !e.trim().is_empty())
-        .map(|e| IpNet::parse(e).map_err(|m| format!("logs_ip_allowlist: {m}")))
+        .map(|e| parse_net(e).map_err(|m| format!("logs_ip_allowlist: {m}")))
         .collect()
+}
+
+/// Whether `ip` is in one of `nets`; an IPv4-mapped IPv6 peer (`::ffff:10.0.0.1`, what a
+/// dual-stack listener reports) also matches as its IPv4 address.
+pub fn allowed(nets: &[IpNet], ip: IpAddr) -> bool {
+    let canonical = ip.to_canonical();
+    nets.iter()
+        .any(|n| n.contains(&ip) || n.contains(&canonical))
 }
 
 /// Refuses (403) a peer outside the allow-list. Only the TCP peer address counts.
@@ -144,7 +112,7 @@ async fn check_allowlist(State(state): State<AppState>, request: Request, next: 
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     match peer {
-        Some(ip) if allow.iter().any(|n| n.contains(ip)) => next.run(request).await,
+        Some(ip) if allowed(allow, ip) => next.run(request).await,
         _ => {
             tracing::warn!(
                 peer = %peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string()),
@@ -164,17 +132,40 @@ async fn check_allowlist(State(state): State<AppState>, request: Request, next: 
 // ---- /logs/{n} ----------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
-struct LinesQuery {
+pub(crate) struct LinesQuery {
     lines: Option<String>,
 }
 
 /// `GET /logs?lines=n` (default 100), as in the Python proxy.
-async fn tail_query(State(state): State<AppState>, Query(q): Query<LinesQuery>) -> Response {
+#[utoipa::path(get, path = "/logs", tag = "Logs (DEV)", operation_id = "logTailQuery",
+    summary = "The last lines of the log file (Python gpt2giga's form)",
+    params(("lines" = Option<u32>, Query, description = "1 to 10,000, default 100")),
+    responses(
+        (status = 200, description = "Log lines", body = String, content_type = "text/plain"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+        (status = 404, description = "No log file", body = String, content_type = "text/plain"),
+    )
+)]
+pub(crate) async fn tail_query(
+    State(state): State<AppState>,
+    Query(q): Query<LinesQuery>,
+) -> Response {
     tail_response(&state, q.lines.as_deref().unwrap_or("100")).await
 }
 
 /// `GET /logs/{n}`.
-async fn tail(
+#[utoipa::path(get, path = "/logs/{n}", tag = "Logs (DEV)", operation_id = "logTail",
+    summary = "The last n lines of the log file",
+    description = "At most 10,000 lines (larger n is capped); continues into the newest rotated file. DEV only; `--proxy.logs-ip-allowlist` applies.",
+    params(("n" = u32, Path, description = "How many lines")),
+    responses(
+        (status = 200, description = "Log lines", body = String, content_type = "text/plain"),
+        (status = 400, description = "n is not a number", body = String, content_type = "text/plain"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+        (status = 404, description = "No log file", body = String, content_type = "text/plain"),
+    )
+)]
+pub(crate) async fn tail(
     State(state): State<AppState>,
     axum::extract::Path(n): axum::extract::Path<String>,
 ) -> Response {
@@ -294,7 +285,15 @@ fn memchr_count(b: &[u8]) -> usize {
 // ---- /logs/stream -------------------------------------------------------------------------
 
 /// `GET /logs/stream`: new log lines as Server-Sent Events.
-async fn stream(request: Request) -> Response {
+#[utoipa::path(get, path = "/logs/stream", tag = "Logs (DEV)", operation_id = "logStream",
+    summary = "New log lines as Server-Sent Events",
+    description = "One `data:` line per log line as it is written (already redacted); `event: skipped` with a count when the reader fell behind; `: keep-alive` comments every 15 s.",
+    responses(
+        (status = 200, description = "The live log", body = String, content_type = "text/event-stream"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+    )
+)]
+pub(crate) async fn stream(request: Request) -> Response {
     let shutdown = request.extensions().get::<ShuttingDown>().cloned();
     let rx = crate::logging::subscribe();
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
@@ -385,7 +384,15 @@ fn frame_line(line: &str, out: &mut BytesMut) {
 // ---- /logs/html ---------------------------------------------------------------------------
 
 /// `GET /logs/html`: the viewer page.
-async fn html() -> Response {
+#[utoipa::path(get, path = "/logs/html", tag = "Logs (DEV)", operation_id = "logViewer",
+    summary = "Live log viewer page", security(()),
+    description = "Self-contained HTML; asks for the API key and streams `/logs/stream`. Needs no key to load.",
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 403, description = "The peer is not in `--proxy.logs-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+    )
+)]
+pub(crate) async fn html() -> Response {
     page(VIEWER)
 }
 
@@ -428,22 +435,24 @@ mod tests {
     #[test]
     fn networks_match_addresses() {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
-        let n = IpNet::parse("10.1.0.0/16").unwrap();
-        assert!(n.contains(ip("10.1.2.3")));
-        assert!(!n.contains(ip("10.2.0.1")));
-        assert!(n.contains(ip("::ffff:10.1.9.9")));
-        let one = IpNet::parse(" 127.0.0.1 ").unwrap();
-        assert!(one.contains(ip("127.0.0.1")));
-        assert!(!one.contains(ip("127.0.0.2")));
-        assert!(IpNet::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
-        let v6 = IpNet::parse("fd00::/8").unwrap();
-        assert!(v6.contains(ip("fd12::1")));
-        assert!(!v6.contains(ip("fe80::1")));
-        assert!(!v6.contains(ip("10.0.0.1")));
-        assert!(IpNet::parse("::1").unwrap().contains(ip("::1")));
-        assert!(IpNet::parse("10.0.0.0/33").is_err());
-        assert!(IpNet::parse("localhost").is_err());
-        assert!(IpNet::parse("10.0.0.0/x").is_err());
+        let net = |s: &str| vec![parse_net(s).unwrap()];
+        let n = net("10.1.0.0/16");
+        assert!(allowed(&n, ip("10.1.2.3")));
+        assert!(!allowed(&n, ip("10.2.0.1")));
+        assert!(allowed(&n, ip("::ffff:10.1.9.9")));
+        let one = net(" 127.0.0.1 ");
+        assert!(allowed(&one, ip("127.0.0.1")));
+        assert!(!allowed(&one, ip("127.0.0.2")));
+        assert!(allowed(&net("0.0.0.0/0"), ip("8.8.8.8")));
+        let v6 = net("fd00::/8");
+        assert!(allowed(&v6, ip("fd12::1")));
+        assert!(!allowed(&v6, ip("fe80::1")));
+        assert!(!allowed(&v6, ip("10.0.0.1")));
+        assert!(allowed(&net("::1"), ip("::1")));
+        assert!(parse_net("10.0.0.0/33").is_err());
+        assert!(parse_net("::ffff:10.0.0.0/129").is_err());
+        assert!(parse_net("localhost").is_err());
+        assert!(parse_net("10.0.0.0/x").is_err());
         assert!(parse_allowlist(&["1.2.3.4".into(), "nope".into()]).is_err());
         assert_eq!(parse_allowlist(&[]).unwrap(), vec![]);
     }

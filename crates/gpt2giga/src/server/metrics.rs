@@ -1,8 +1,9 @@
 //! `GET /metrics`: Prometheus text format, always on, cheap enough to leave on.
 //!
-//! Hand-rolled on atomics (no metrics framework): a request costs a few relaxed atomic
-//! increments and, per labelled series, one read-locked hash lookup; series are created
-//! once. Label values are bounded: routes are templates (`/models/{id}`), statuses are
+//! Built on `prometheus-client` (typed families, its Prometheus 0.0.4 text encoder): a
+//! request costs a few atomic increments and, per labelled series, one read-locked hash
+//! lookup of a label set made of `&'static str`s, numbers and a shared model name (no
+//! allocation); series are created once. Label values are bounded: routes are templates (`/models/{id}`), statuses are
 //! numbers, and the requested model is capped at [`MODEL_LABELS_MAX`] distinct values
 //! (then `other`).
 //!
@@ -16,11 +17,8 @@
 //! also report the time to the first token and are counted in the active-streams gauge
 //! while open.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::HashSet;
 use std::future::Future;
-use std::hash::Hash;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +28,16 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
 
 use crate::app::AppState;
 use crate::error::ProxyError;
@@ -50,174 +58,188 @@ const OVERHEAD_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
-// ---- primitives ---------------------------------------------------------------------------
+/// `Content-Type` of the exposition (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
-#[derive(Debug, Default)]
-struct Counter(AtomicU64);
+// ---- label sets ---------------------------------------------------------------------------
+//
+// Every label value is a `&'static str`, a number or a shared model name, so looking a
+// series up allocates nothing; a series is created once, on first use.
 
-impl Counter {
-    fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
+/// A requested model as a label value (see [`Metrics::model_label`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Model(Arc<str>);
+
+impl EncodeLabelValue for Model {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&&*self.0, encoder)
     }
 }
 
-#[derive(Debug, Default)]
-struct Gauge(AtomicI64);
-
-#[derive(Debug)]
-struct Histogram {
-    bounds: &'static [f64],
-    /// Per bucket (not cumulative); the last one is `+Inf`.
-    counts: Box<[AtomicU64]>,
-    sum_nanos: AtomicU64,
-    count: AtomicU64,
+/// GigaChat's HTTP status, or the kind of failure when there was no response.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum UpstreamStatus {
+    Code(u16),
+    Kind(&'static str),
 }
 
-impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum_nanos: AtomicU64::new(0),
-            count: AtomicU64::new(0),
-        }
-    }
-
-    fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        let i = self.bounds.partition_point(|b| *b < secs);
-        if let Some(c) = self.counts.get(i) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        self.count.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// One label value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Label {
-    Static(&'static str),
-    Shared(Arc<str>),
-    Number(u16),
-}
-
-impl std::fmt::Display for Label {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl EncodeLabelValue for UpstreamStatus {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
         match self {
-            Label::Static(s) => f.write_str(s),
-            Label::Shared(s) => f.write_str(s),
-            Label::Number(n) => write!(f, "{n}"),
+            Self::Code(c) => EncodeLabelValue::encode(c, encoder),
+            Self::Kind(k) => EncodeLabelValue::encode(k, encoder),
         }
     }
 }
 
-/// Series of one metric, keyed by their label values.
-struct Family<const N: usize, V> {
-    names: [&'static str; N],
-    series: RwLock<HashMap<[Label; N], Arc<V>>>,
-    make: Box<dyn Fn() -> V + Send + Sync>,
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    dialect: &'static str,
+    method: &'static str,
+    status: u16,
+    model: Model,
 }
 
-impl<const N: usize, V> Family<N, V> {
-    fn new(names: [&'static str; N], make: impl Fn() -> V + Send + Sync + 'static) -> Self {
-        Self {
-            names,
-            series: RwLock::new(HashMap::new()),
-            make: Box::new(make),
-        }
-    }
-
-    fn get(&self, key: [Label; N]) -> Arc<V> {
-        if let Some(v) = self
-            .series
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return v.clone();
-        }
-        let mut w = self.series.write().unwrap_or_else(|e| e.into_inner());
-        w.entry(key)
-            .or_insert_with(|| Arc::new((self.make)()))
-            .clone()
-    }
-
-    /// Series sorted by labels, for stable output.
-    fn snapshot(&self) -> Vec<([Label; N], Arc<V>)> {
-        let mut v: Vec<_> = self
-            .series
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-
-    fn labels(&self, key: &[Label; N], extra: Option<(&str, &str)>) -> String {
-        let mut parts: Vec<String> = self
-            .names
-            .iter()
-            .zip(key.iter())
-            .map(|(n, v)| format!("{n}=\"{}\"", escape(&v.to_string())))
-            .collect();
-        if let Some((n, v)) = extra {
-            parts.push(format!("{n}=\"{v}\""));
-        }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("{{{}}}", parts.join(","))
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+    dialect: &'static str,
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct DialectLabels {
+    dialect: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OperationLabels {
+    operation: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct UpstreamErrorLabels {
+    operation: &'static str,
+    status: UpstreamStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct TokenLabels {
+    direction: &'static str,
+    model: Model,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS.iter().copied())
+}
+
+fn overhead() -> Histogram {
+    Histogram::new(OVERHEAD_BUCKETS.iter().copied())
 }
 
 // ---- the registry -------------------------------------------------------------------------
 
 /// Every metric of one proxy instance.
 pub struct Metrics {
-    started: SystemTime,
-    requests: Family<5, Counter>,
-    request_duration: Family<2, Histogram>,
-    overhead: Family<1, Histogram>,
-    upstream_duration: Family<1, Histogram>,
-    upstream_errors: Family<2, Counter>,
-    ttft: Family<1, Histogram>,
-    active_streams: Family<1, Gauge>,
-    tokens: Family<2, Counter>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Histograms<RouteLabels>,
+    overhead: Histograms<DialectLabels>,
+    upstream_duration: Histograms<OperationLabels>,
+    upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    ttft: Histograms<DialectLabels>,
+    active_streams: Family<DialectLabels, Gauge>,
+    tokens: Family<TokenLabels, Counter>,
     models: RwLock<HashSet<Arc<str>>>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
-        Self {
+    /// The metrics of a proxy whose GigaChat client is `client` (its token fetches and
+    /// retries are read at scrape time).
+    pub fn new(client: Option<gigachat::Client>) -> Self {
+        let requests = Family::default();
+        let request_duration = Histograms::new_with_constructor(latency as fn() -> Histogram);
+        let overhead_family = Histograms::new_with_constructor(overhead as fn() -> Histogram);
+        let upstream_duration = Histograms::new_with_constructor(latency as fn() -> Histogram);
+        let upstream_errors = Family::default();
+        let ttft = Histograms::new_with_constructor(latency as fn() -> Histogram);
+        let active_streams = Family::default();
+        let tokens = Family::default();
+
+        // Names without the `_total` / unit suffixes: the encoder appends them.
+        let mut registry = Registry::default();
+        registry.register(
+            "gpt2giga_build",
+            "Version of the running proxy",
+            Info::new(VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            }),
+        );
+        registry.register_collector(Box::new(Scraped {
             started: SystemTime::now(),
-            requests: Family::new(
-                ["route", "dialect", "method", "status", "model"],
-                Counter::default,
-            ),
-            request_duration: Family::new(["route", "dialect"], || Histogram::new(LATENCY_BUCKETS)),
-            overhead: Family::new(["dialect"], || Histogram::new(OVERHEAD_BUCKETS)),
-            upstream_duration: Family::new(["operation"], || Histogram::new(LATENCY_BUCKETS)),
-            upstream_errors: Family::new(["operation", "status"], Counter::default),
-            ttft: Family::new(["dialect"], || Histogram::new(LATENCY_BUCKETS)),
-            active_streams: Family::new(["dialect"], Gauge::default),
-            tokens: Family::new(["direction", "model"], Counter::default),
+            client,
+        }));
+        registry.register(
+            "gpt2giga_requests",
+            "HTTP requests answered, by route template, dialect, method, status and requested model",
+            requests.clone(),
+        );
+        registry.register_with_unit(
+            "gpt2giga_request_duration",
+            "Time from request arrival to the end of the response body (streams: until the stream ends)",
+            Unit::Seconds,
+            request_duration.clone(),
+        );
+        registry.register_with_unit(
+            "gpt2giga_proxy_overhead",
+            "The proxy's own time: until the response headers, minus time spent waiting on GigaChat",
+            Unit::Seconds,
+            overhead_family.clone(),
+        );
+        registry.register_with_unit(
+            "gpt2giga_upstream_request_duration",
+            "GigaChat call latency (streams: until the first chunk), including retries",
+            Unit::Seconds,
+            upstream_duration.clone(),
+        );
+        registry.register(
+            "gpt2giga_upstream_errors",
+            "Failed GigaChat calls, by operation and HTTP status (or failure kind: timeout, connect…)",
+            upstream_errors.clone(),
+        );
+        registry.register_with_unit(
+            "gpt2giga_time_to_first_token",
+            "Streaming answers: time from request arrival to the first text, reasoning or tool-call delta",
+            Unit::Seconds,
+            ttft.clone(),
+        );
+        registry.register(
+            "gpt2giga_active_streams",
+            "Streaming answers currently open",
+            active_streams.clone(),
+        );
+        registry.register(
+            "gpt2giga_tokens",
+            "Tokens reported by GigaChat's usage, by direction (input, output, cached_input) and requested model",
+            tokens.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            request_duration,
+            overhead: overhead_family,
+            upstream_duration,
+            upstream_errors,
+            ttft,
+            active_streams,
+            tokens,
             models: RwLock::new(HashSet::new()),
         }
     }
@@ -249,171 +271,83 @@ impl Metrics {
         m
     }
 
-    fn upstream_error(&self, op: &'static str, e: &gigachat::Error) {
+    fn upstream_error(&self, operation: &'static str, e: &gigachat::Error) {
         let status = match e.status() {
-            Some(s) => Label::Number(s),
-            None => Label::Static(e.kind().as_str()),
+            Some(s) => UpstreamStatus::Code(s),
+            None => UpstreamStatus::Kind(e.kind().as_str()),
         };
-        self.upstream_errors.get([Label::Static(op), status]).add(1);
+        self.upstream_errors
+            .get_or_create(&UpstreamErrorLabels { operation, status })
+            .inc();
     }
 
-    /// The Prometheus text exposition (version 0.0.4). `client` adds the GigaChat
-    /// client's own counters (token fetches, retries).
-    pub fn render(&self, client: Option<&gigachat::Client>) -> String {
+    /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
+    pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let uptime = self.started.elapsed().unwrap_or_default().as_secs_f64();
+        // Writing into a `String` cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// Values read at scrape time: start time, uptime and the GigaChat client's own
+/// counters (token fetches, retries).
+struct Scraped {
+    started: SystemTime,
+    client: Option<gigachat::Client>,
+}
+
+impl std::fmt::Debug for Scraped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scraped")
+            .field("started", &self.started)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for Scraped {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let start = self
             .started
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        header(
-            &mut out,
-            "gpt2giga_build_info",
-            "gauge",
-            "Version of the running proxy.",
-        );
-        let _ = writeln!(
-            out,
-            "gpt2giga_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
-        header(
-            &mut out,
+        let uptime = self.started.elapsed().unwrap_or_default().as_secs_f64();
+        let gauge = |encoder: &mut DescriptorEncoder, name: &str, help: &str, v: f64| {
+            let g = ConstGauge::new(v);
+            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)
+        };
+        gauge(
+            &mut encoder,
             "gpt2giga_start_time_seconds",
-            "gauge",
             "Start time of the proxy since the Unix epoch.",
-        );
-        let _ = writeln!(out, "gpt2giga_start_time_seconds {start:.3}");
-        header(
-            &mut out,
+            start,
+        )?;
+        gauge(
+            &mut encoder,
             "gpt2giga_uptime_seconds",
-            "gauge",
             "Seconds since the proxy started.",
-        );
-        let _ = writeln!(out, "gpt2giga_uptime_seconds {uptime:.3}");
-
-        counters(
-            &mut out,
-            "gpt2giga_requests_total",
-            "HTTP requests answered, by route template, dialect, method, status and requested model.",
-            &self.requests,
-        );
-        histograms(
-            &mut out,
-            "gpt2giga_request_duration_seconds",
-            "Time from request arrival to the end of the response body (streams: until the stream ends).",
-            &self.request_duration,
-        );
-        histograms(
-            &mut out,
-            "gpt2giga_proxy_overhead_seconds",
-            "The proxy's own time: until the response headers, minus time spent waiting on GigaChat.",
-            &self.overhead,
-        );
-        histograms(
-            &mut out,
-            "gpt2giga_upstream_request_duration_seconds",
-            "GigaChat call latency (streams: until the first chunk), including retries.",
-            &self.upstream_duration,
-        );
-        counters(
-            &mut out,
-            "gpt2giga_upstream_errors_total",
-            "Failed GigaChat calls, by operation and HTTP status (or failure kind: timeout, connect…).",
-            &self.upstream_errors,
-        );
-        histograms(
-            &mut out,
-            "gpt2giga_time_to_first_token_seconds",
-            "Streaming answers: time from request arrival to the first text, reasoning or tool-call delta.",
-            &self.ttft,
-        );
-        header(
-            &mut out,
-            "gpt2giga_active_streams",
-            "gauge",
-            "Streaming answers currently open.",
-        );
-        for (k, g) in self.active_streams.snapshot() {
-            let _ = writeln!(
-                out,
-                "gpt2giga_active_streams{} {}",
-                self.active_streams.labels(&k, None),
-                g.0.load(Ordering::Relaxed)
-            );
-        }
-        counters(
-            &mut out,
-            "gpt2giga_tokens_total",
-            "Tokens reported by GigaChat's usage, by direction (input, output, cached_input) and requested model.",
-            &self.tokens,
-        );
-        if let Some(c) = client {
-            header(
-                &mut out,
-                "gpt2giga_upstream_token_fetches_total",
-                "counter",
+            uptime,
+        )?;
+        if let Some(c) = &self.client {
+            let counter = |encoder: &mut DescriptorEncoder, name: &str, help: &str, v: u64| {
+                let c = ConstCounter::new(v);
+                c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)
+            };
+            counter(
+                &mut encoder,
+                "gpt2giga_upstream_token_fetches",
                 "Access tokens obtained from GigaChat's OAuth/token endpoint (every identity, pass-token ones included).",
-            );
-            let _ = writeln!(
-                out,
-                "gpt2giga_upstream_token_fetches_total {}",
-                c.token_fetches_all()
-            );
-            header(
-                &mut out,
-                "gpt2giga_upstream_retries_total",
-                "counter",
+                c.token_fetches_all(),
+            )?;
+            counter(
+                &mut encoder,
+                "gpt2giga_upstream_retries",
                 "GigaChat requests repeated after a retryable failure (before the first response byte).",
-            );
-            let _ = writeln!(out, "gpt2giga_upstream_retries_total {}", c.retries());
+                c.retries(),
+            )?;
         }
-        out
-    }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn counters<const N: usize>(out: &mut String, name: &str, help: &str, f: &Family<N, Counter>) {
-    header(out, name, "counter", help);
-    for (k, c) in f.snapshot() {
-        let _ = writeln!(
-            out,
-            "{name}{} {}",
-            f.labels(&k, None),
-            c.0.load(Ordering::Relaxed)
-        );
-    }
-}
-
-fn histograms<const N: usize>(out: &mut String, name: &str, help: &str, f: &Family<N, Histogram>) {
-    header(out, name, "histogram", help);
-    for (k, h) in f.snapshot() {
-        let mut cumulative = 0u64;
-        for (i, c) in h.counts.iter().enumerate() {
-            cumulative += c.load(Ordering::Relaxed);
-            let le = h
-                .bounds
-                .get(i)
-                .map_or_else(|| "+Inf".to_string(), |b| b.to_string());
-            let _ = writeln!(
-                out,
-                "{name}_bucket{} {cumulative}",
-                f.labels(&k, Some(("le", &le)))
-            );
-        }
-        let sum = h.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum{} {sum}", f.labels(&k, None));
-        let _ = writeln!(
-            out,
-            "{name}_count{} {}",
-            f.labels(&k, None),
-            h.count.load(Ordering::Relaxed)
-        );
+        Ok(())
     }
 }
 
@@ -539,8 +473,8 @@ where
         let elapsed = started.elapsed();
         s.metrics
             .upstream_duration
-            .get([Label::Static(operation)])
-            .observe(elapsed);
+            .get_or_create(&OperationLabels { operation })
+            .observe(elapsed.as_secs_f64());
         if let Some(e) = out.upstream_failure() {
             s.metrics.upstream_error(operation, e);
         }
@@ -564,19 +498,27 @@ pub fn observe_events(events: EventStream, streaming: bool) -> EventStream {
                 scope
                     .metrics
                     .ttft
-                    .get([Label::Static(scope.dialect)])
-                    .observe(scope.started.elapsed());
+                    .get_or_create(&DialectLabels {
+                        dialect: scope.dialect,
+                    })
+                    .observe(scope.started.elapsed().as_secs_f64());
             }
             Ok(Event::Usage(u)) => {
-                let model = scope.model_label();
-                let m = &scope.metrics.tokens;
-                m.get([Label::Static("input"), Label::Shared(model.clone())])
-                    .add(u.input_tokens);
-                m.get([Label::Static("output"), Label::Shared(model.clone())])
-                    .add(u.output_tokens);
+                let model = Model(scope.model_label());
+                let add = |direction, n| {
+                    scope
+                        .metrics
+                        .tokens
+                        .get_or_create(&TokenLabels {
+                            direction,
+                            model: model.clone(),
+                        })
+                        .inc_by(n);
+                };
+                add("input", u.input_tokens);
+                add("output", u.output_tokens);
                 if u.cached_tokens > 0 {
-                    m.get([Label::Static("cached_input"), Label::Shared(model)])
-                        .add(u.cached_tokens);
+                    add("cached_input", u.cached_tokens);
                 }
             }
             Err(ProxyError::Upstream(e)) => scope.metrics.upstream_error("chat_stream", e),
@@ -597,7 +539,7 @@ impl Scope {
 
 /// Counts one open stream until dropped (finished or abandoned by the client).
 struct StreamGuard {
-    gauge: Arc<Gauge>,
+    gauge: Gauge,
 }
 
 impl StreamGuard {
@@ -605,15 +547,17 @@ impl StreamGuard {
         let gauge = scope
             .metrics
             .active_streams
-            .get([Label::Static(scope.dialect)]);
-        gauge.0.fetch_add(1, Ordering::Relaxed);
+            .get_or_create_owned(&DialectLabels {
+                dialect: scope.dialect,
+            });
+        gauge.inc();
         Self { gauge }
     }
 }
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.gauge.0.fetch_sub(1, Ordering::Relaxed);
+        self.gauge.dec();
     }
 }
 
@@ -685,29 +629,34 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     if matches!(dialect, "openai" | "anthropic" | "responses") {
         metrics
             .overhead
-            .get([Label::Static(dialect)])
-            .observe(started.elapsed().saturating_sub(scope.waited()));
+            .get_or_create(&DialectLabels { dialect })
+            .observe(
+                started
+                    .elapsed()
+                    .saturating_sub(scope.waited())
+                    .as_secs_f64(),
+            );
     }
     metrics
         .requests
-        .get([
-            Label::Static(route),
-            Label::Static(dialect),
-            Label::Static(method),
-            Label::Number(response.status().as_u16()),
-            Label::Shared(scope.model_label()),
-        ])
-        .add(1);
+        .get_or_create(&RequestLabels {
+            route,
+            dialect,
+            method,
+            status: response.status().as_u16(),
+            model: Model(scope.model_label()),
+        })
+        .inc();
     let duration = metrics
         .request_duration
-        .get([Label::Static(route), Label::Static(dialect)]);
+        .get_or_create_owned(&RouteLabels { route, dialect });
     let streaming = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
     if !streaming {
-        duration.observe(started.elapsed());
+        duration.observe(started.elapsed().as_secs_f64());
         return response;
     }
     // A stream's duration ends when its body does (or the client goes away).
@@ -725,24 +674,26 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// Observes the request duration when the response body is dropped.
 struct BodyDone {
-    histogram: Arc<Histogram>,
+    histogram: Histogram,
     started: Instant,
 }
 
 impl Drop for BodyDone {
     fn drop(&mut self) {
-        self.histogram.observe(self.started.elapsed());
+        self.histogram.observe(self.started.elapsed().as_secs_f64());
     }
 }
 
 /// `GET /metrics`: the Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "System", operation_id = "metrics",
+    summary = "Prometheus metrics",
+    description = "Prometheus text format 0.0.4: requests by route/dialect/method/status/model, latency histograms, upstream latency and errors, proxy overhead, time to first token, active streams, tokens, token fetches, retries. Available in DEV and PROD; behind the API key when it is on.",
+    responses((status = 200, description = "The exposition", body = String, content_type = "text/plain; version=0.0.4"))
+)]
 pub async fn scrape(State(state): State<AppState>) -> Response {
-    let text = state.metrics().render(Some(state.gigachat()));
-    let mut r = text.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    let mut r = state.metrics().render().into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
     r
 }
 
@@ -778,51 +729,71 @@ mod tests {
 
     #[test]
     fn model_labels_are_capped() {
-        let m = Metrics::new();
+        let m = Metrics::new(None);
         for i in 0..MODEL_LABELS_MAX {
             assert_eq!(&*m.model_label(&format!("m{i}")), format!("m{i}"));
         }
         assert_eq!(&*m.model_label("one-too-many"), "other");
         assert_eq!(&*m.model_label("m3"), "m3");
         assert_eq!(&*m.model_label("  "), "none");
-        let fresh = Metrics::new();
+        let fresh = Metrics::new(None);
         assert_eq!(fresh.model_label(&"x".repeat(500)).chars().count(), 64);
     }
 
     #[test]
     fn histograms_render_cumulatively() {
-        let m = Metrics::new();
-        let h = m.ttft.get([Label::Static("openai")]);
-        h.observe(Duration::from_millis(3));
-        h.observe(Duration::from_millis(30));
-        h.observe(Duration::from_secs(1000));
-        let text = m.render(None);
-        assert!(
-            text.contains(
-                "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"0.005\"} 1"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"0.05\"} 2"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains(
-                "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"+Inf\"} 3"
-            ),
-            "{text}"
-        );
-        assert!(
-            text.contains("gpt2giga_time_to_first_token_seconds_count{dialect=\"openai\"} 3"),
-            "{text}"
-        );
+        let m = Metrics::new(None);
+        let h = m
+            .ttft
+            .get_or_create_owned(&DialectLabels { dialect: "openai" });
+        h.observe(0.003);
+        h.observe(0.03);
+        h.observe(1000.0);
+        let text = m.render();
+        for line in [
+            "# TYPE gpt2giga_time_to_first_token_seconds histogram",
+            "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"0.005\"} 1",
+            "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"0.05\"} 2",
+            "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"1\"} 2",
+            "gpt2giga_time_to_first_token_seconds_bucket{dialect=\"openai\",le=\"+Inf\"} 3",
+            "gpt2giga_time_to_first_token_seconds_count{dialect=\"openai\"} 3",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
     }
 
+    /// The exposition keeps the names and types scrapers already know (0.0.4 text:
+    /// `_total` on the counter's TYPE line, no `# UNIT`, no `# EOF`).
     #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    fn exposition_keeps_the_documented_names() {
+        let m = Metrics::new(None);
+        m.requests
+            .get_or_create(&RequestLabels {
+                route: "/models",
+                dialect: "openai",
+                method: "GET",
+                status: 200,
+                model: Model(m.model_label("a\"b\\c\nd")),
+            })
+            .inc();
+        let text = m.render();
+        for line in [
+            "# TYPE gpt2giga_requests_total counter",
+            "gpt2giga_requests_total{route=\"/models\",dialect=\"openai\",method=\"GET\",status=\"200\",model=\"a\\\"b\\\\c\\nd\"} 1",
+            "# TYPE gpt2giga_build_info gauge",
+            concat!(
+                "gpt2giga_build_info{version=\"",
+                env!("CARGO_PKG_VERSION"),
+                "\"} 1"
+            ),
+            "# TYPE gpt2giga_uptime_seconds gauge",
+            "# TYPE gpt2giga_start_time_seconds gauge",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
     }
 }

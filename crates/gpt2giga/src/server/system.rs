@@ -9,6 +9,10 @@ use serde_json::json;
 use crate::app::AppState;
 
 /// `GET /health`: the process is up and serving.
+#[utoipa::path(get, path = "/health", tag = "System", operation_id = "health",
+    summary = "Liveness probe", security(()),
+    responses((status = 200, description = "Up", body = super::docs::schemas::Health))
+)]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,
@@ -26,6 +30,14 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// `GET /ready`: 200 only when the proxy can serve — a GigaChat token can be obtained
 /// (or a fixed token is configured) and the shared Redis answers (when configured) —
 /// and it is not shutting down; otherwise 503 naming what is not ready.
+#[utoipa::path(get, path = "/ready", tag = "System", operation_id = "ready",
+    summary = "Readiness probe", security(()),
+    description = "200 only when the proxy can serve: a GigaChat token can be obtained (or a fixed token is configured), the shared Redis answers when `--proxy.state-url` is set, and it is not shutting down. Otherwise 503 with `not_ready` naming the failing checks.",
+    responses(
+        (status = 200, description = "Ready", body = super::docs::schemas::Ready),
+        (status = 503, description = "Not ready (see `not_ready` and `checks`)", body = super::docs::schemas::Ready),
+    )
+)]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let gigachat = async {
         match tokio::time::timeout(READY_TIMEOUT, state.gigachat().authenticate()).await {
@@ -90,12 +102,20 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET|POST /ping`: the cheapest possible probe.
+#[utoipa::path(method(get, post), path = "/ping", tag = "System", operation_id = "ping",
+    summary = "Cheapest probe", security(()),
+    responses((status = 200, description = "Up", body = super::docs::schemas::Status))
+)]
 pub async fn ping() -> impl IntoResponse {
     (StatusCode::OK, Json(json!({"status": "ok"})))
 }
 
 /// `GET|HEAD /`: a quick success for clients that probe the base URL (Claude Code
 /// sends `HEAD /`).
+#[utoipa::path(method(get, head), path = "/", tag = "System", operation_id = "root",
+    summary = "Base-URL probe (Claude Code sends `HEAD /`)", security(()),
+    responses((status = 200, description = "Up", body = super::docs::schemas::Status))
+)]
 pub async fn root(State(state): State<AppState>) -> impl IntoResponse {
     (
         StatusCode::OK,

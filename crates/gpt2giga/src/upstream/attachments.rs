@@ -54,6 +54,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use gigachat::{FileUpload, RequestContext};
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -388,14 +389,15 @@ impl Attachments {
         let cap = self.limits.cap_for_kind(kind);
         let bytes = if is_base64 {
             if payload.contains('%') {
-                let decoded = percent_decode(payload.as_bytes());
-                let text = String::from_utf8(decoded).map_err(|_| invalid_base64(label))?;
+                let text = percent_decode_str(payload)
+                    .decode_utf8()
+                    .map_err(|_| invalid_base64(label))?;
                 decode_base64(&text, cap, label)?
             } else {
                 decode_base64(payload, cap, label)?
             }
         } else {
-            Bytes::from(percent_decode(payload.as_bytes()))
+            Bytes::from(percent_decode_str(payload).collect::<Vec<u8>>())
         };
         Ok((declared, bytes))
     }
@@ -469,7 +471,7 @@ impl Attachments {
             .path_segments()
             .and_then(|mut s| s.next_back())
             .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(&percent_decode(s.as_bytes())).into_owned());
+            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned());
         let name = item.filename.as_deref().or(url_name.as_deref());
         self.finish(
             item.kind,
@@ -671,35 +673,6 @@ fn decode_base64(data: &str, cap: u64, label: &str) -> Result<Bytes, ProxyError>
         .or_else(|_| B64_URL_SAFE.decode(&cleaned))
         .map(Bytes::from)
         .map_err(|_| invalid_base64(label))
-}
-
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        let b = input[i];
-        if b == b'%'
-            && let (Some(h), Some(l)) = (
-                input.get(i + 1).copied().and_then(hex),
-                input.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(b);
-        i += 1;
-    }
-    out
 }
 
 /// The given file name (path stripped, control characters removed, an extension

@@ -78,11 +78,10 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
     }
 
-    fn gate(&self, key: K) -> Result<Arc<Gate>, ProxyError> {
-        let mut gates = self
-            .gates
-            .lock()
-            .map_err(|_| ProxyError::Internal("limiter lock poisoned".into()))?;
+    fn gate(&self, key: K) -> Arc<Gate> {
+        // A poisoned lock only means a thread panicked while holding it; the map of
+        // gates is still consistent (as in every other map of the proxy).
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
         if gates.len() >= SWEEP_AT && !gates.contains_key(&key) {
             // A gate is in use while a request between `gate()` and its permit holds
             // it, while someone waits, or while a slot (a permit) is out.
@@ -93,7 +92,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
                     || g.permits.available_permits() < max
             });
         }
-        Ok(gates
+        gates
             .entry(key)
             .or_insert_with(|| {
                 Arc::new(Gate {
@@ -101,12 +100,12 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
                     waiting: AtomicUsize::new(0),
                 })
             })
-            .clone())
+            .clone()
     }
 
     /// A slot for `key`; `label` names it in the error (the model).
     pub async fn acquire(&self, key: K, label: &str) -> Result<Slot, ProxyError> {
-        let gate = self.gate(key)?;
+        let gate = self.gate(key);
         if let Ok(permit) = gate.permits.clone().try_acquire_owned() {
             return Ok(Slot::local(permit));
         }

@@ -35,13 +35,13 @@
 //! lives only inside the client ([`gigachat::Secret`]), and logs show a short
 //! fingerprint ([`Owner`]).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
 use gigachat::{Credentials, Secret};
+use moka::policy::EvictionPolicy;
 use sha2::{Digest, Sha256};
 
 use super::limiter::{Cap, Slot};
@@ -285,18 +285,12 @@ pub fn resolve(headers: &HeaderMap, api_keys: &[String]) -> Result<Option<PassTo
     }
 }
 
-struct Entry {
-    client: gigachat::Client,
-    last_used: Instant,
-}
-
 /// Per-identity GigaChat clients (see the module docs).
 pub struct ClientPool {
     base: gigachat::Client,
-    capacity: usize,
-    idle_ttl: Duration,
     salt: [u8; 16],
-    entries: Mutex<HashMap<Fingerprint, Entry>>,
+    /// Bounded (least recently used goes first) and forgetting idle identities.
+    clients: moka::sync::Cache<Fingerprint, gigachat::Client>,
 }
 
 impl ClientPool {
@@ -312,12 +306,15 @@ impl ClientPool {
         idle_ttl: Duration,
         salt: [u8; 16],
     ) -> Self {
+        let clients = moka::sync::Cache::builder()
+            .max_capacity(u64::try_from(capacity.max(1)).unwrap_or(u64::MAX))
+            .eviction_policy(EvictionPolicy::lru())
+            .time_to_idle(idle_ttl)
+            .build();
         Self {
             base,
-            capacity: capacity.max(1),
-            idle_ttl,
             salt,
-            entries: Mutex::new(HashMap::new()),
+            clients,
         }
     }
 
@@ -334,50 +331,28 @@ impl ClientPool {
         salt
     }
 
-    /// The client for `token`, made on first use (or after it idled out).
+    /// The client for `token`, made on first use (or after it idled out); concurrent
+    /// first uses of one identity make one client.
     pub fn get(&self, token: &PassToken) -> Result<(Fingerprint, gigachat::Client), ProxyError> {
         let fp = token.fingerprint(&self.salt);
-        let now = Instant::now();
-        let mut entries = self
-            .entries
-            .lock()
-            .map_err(|_| ProxyError::Internal("client pool lock poisoned".into()))?;
-        if let Some(e) = entries.get_mut(&fp)
-            && now.duration_since(e.last_used) < self.idle_ttl
-        {
-            e.last_used = now;
-            return Ok((fp, e.client.clone()));
-        }
-        let client = self
-            .base
-            .with_credentials(token.credentials())
+        let entry = self
+            .clients
+            .entry(fp)
+            .or_try_insert_with(|| self.base.with_credentials(token.credentials()))
             .map_err(|e| ProxyError::Unauthorized(format!("unusable GigaChat identity: {e}")))?;
-        if !entries.contains_key(&fp) && entries.len() >= self.capacity {
-            let ttl = self.idle_ttl;
-            entries.retain(|_, e| now.duration_since(e.last_used) < ttl);
-            if entries.len() >= self.capacity
-                && let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(k, _)| *k)
-            {
-                entries.remove(&oldest);
-            }
+        if entry.is_fresh() {
+            // Evict now rather than on a later call, so the bound holds promptly and
+            // recency is recorded in order (new identities are rare).
+            self.clients.run_pending_tasks();
+            tracing::debug!(identity = %fp, pooled = self.clients.entry_count(), "new GigaChat client for a pass-token identity");
         }
-        entries.insert(
-            fp,
-            Entry {
-                client: client.clone(),
-                last_used: now,
-            },
-        );
-        tracing::debug!(identity = %fp, pooled = entries.len(), "new GigaChat client for a pass-token identity");
-        Ok((fp, client))
+        Ok((fp, entry.into_value()))
     }
 
     /// Identities currently kept.
     pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
+        self.clients.run_pending_tasks();
+        usize::try_from(self.clients.entry_count()).unwrap_or(usize::MAX)
     }
 
     pub fn is_empty(&self) -> bool {

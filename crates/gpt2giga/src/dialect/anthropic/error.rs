@@ -7,14 +7,17 @@ use serde::Serialize;
 
 use crate::error::{ErrorClass, ProxyError};
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// Anthropic's error envelope (the `AnthropicError` schema of the API docs).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AnthropicError)]
+pub(crate) struct Envelope<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AnthropicErrorBody)]
 struct Body<'a> {
     #[serde(rename = "type")]
     kind: &'static str,

@@ -25,6 +25,18 @@ use crate::upstream::{self, Upstream};
 pub const PING_AFTER: Duration = Duration::from_secs(10);
 
 /// `POST /v1/messages`
+#[utoipa::path(post, path = "/messages", tag = "Anthropic", operation_id = "createMessage",
+    summary = "Create a message (Anthropic Messages)",
+    description = "`?beta=true` is accepted. `max_tokens` is required here (not by `count_tokens`). With `\"stream\": true` the answer follows Anthropic's event grammar (`message_start` … `message_stop`, `ping` keep-alives).",
+    params(
+        ("anthropic-version" = Option<String>, Header, description = "Accepted, not required"),
+        ("beta" = Option<bool>, Query),
+    ),
+    request_body = MessagesRequest,
+    responses((status = 200, description = "The message, or its event stream", content(
+        (crate::server::docs::schemas::Message = "application/json"),
+        (String = "text/event-stream"))))
+)]
 pub async fn messages(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -59,6 +71,13 @@ pub async fn messages(
 }
 
 /// `POST /v1/messages/count_tokens`
+#[utoipa::path(post, path = "/messages/count_tokens", tag = "Anthropic",
+    operation_id = "countMessageTokens",
+    summary = "Count the tokens of a message request",
+    description = "Counted by GigaChat's own tokenizer on the translated request; an error when it cannot count (never a guess). `max_tokens` and `stream` are ignored.",
+    request_body = MessagesRequest,
+    responses((status = 200, description = "The count", body = crate::server::docs::schemas::CountTokensResponse))
+)]
 pub async fn count_tokens(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,

@@ -32,7 +32,7 @@ pub const IGNORED: &[&str] = &[
     "workspace_id",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MessagesRequest {
     #[serde(default)]
     pub model: String,
@@ -63,27 +63,27 @@ pub struct MessagesRequest {
     pub other: Map<String, Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum SystemField {
     Text(String),
     Blocks(Vec<Value>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InputMessage {
     pub role: String,
     pub content: MessageContent,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum MessageContent {
     Text(String),
     Blocks(Vec<Value>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ToolChoiceField {
     #[serde(rename = "type")]
     pub kind: String,
@@ -93,7 +93,7 @@ pub struct ToolChoiceField {
     pub disable_parallel_tool_use: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct OutputConfig {
     #[serde(default)]
     pub effort: Option<String>,

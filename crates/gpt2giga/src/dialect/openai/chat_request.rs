@@ -28,7 +28,7 @@ pub const IGNORED: &[&str] = &[
     "top_logprobs",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChatCompletionRequest {
     #[serde(default)]
     pub model: String,
@@ -76,20 +76,20 @@ pub struct ChatCompletionRequest {
     pub other: Map<String, Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct StreamOptions {
     #[serde(default)]
     pub include_usage: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum StopField {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub role: String,
     #[serde(default)]
@@ -110,14 +110,14 @@ pub struct ChatMessage {
     pub reasoning_content: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
     Parts(Vec<ContentPart>),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentPart {
     Text { text: String },
@@ -127,7 +127,7 @@ pub enum ContentPart {
     Refusal { refusal: String },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum ImageUrl {
     /// `detail` is knowingly ignored: GigaChat picks its own resolution.
@@ -137,13 +137,13 @@ pub enum ImageUrl {
     Url(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InputAudio {
     pub data: String,
     pub format: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FileData {
     #[serde(default)]
     pub file_data: Option<String>,
@@ -153,7 +153,7 @@ pub struct FileData {
     pub file_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ToolCallDef {
     pub id: String,
     #[serde(default, rename = "type")]
@@ -161,14 +161,14 @@ pub struct ToolCallDef {
     pub function: FunctionCallDef,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FunctionCallDef {
     pub name: String,
     #[serde(default)]
     pub arguments: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ToolDef {
     #[serde(rename = "type")]
     pub kind: String,
@@ -176,7 +176,7 @@ pub struct ToolDef {
     pub function: Option<FunctionDef>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FunctionDef {
     pub name: String,
     #[serde(default)]
@@ -187,7 +187,7 @@ pub struct FunctionDef {
     pub parameters: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ResponseFormatField {
     Text,
@@ -195,7 +195,7 @@ pub enum ResponseFormatField {
     JsonSchema { json_schema: JsonSchemaDef },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct JsonSchemaDef {
     #[serde(default)]
     pub name: String,

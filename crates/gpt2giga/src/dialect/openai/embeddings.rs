@@ -17,7 +17,7 @@ use tiktoken_rs::CoreBPE;
 
 use crate::error::ProxyError;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmbeddingsRequest {
     pub input: Input,
     #[serde(default)]
@@ -31,8 +31,9 @@ pub struct EmbeddingsRequest {
     pub other: Map<String, Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = EmbeddingsInput)]
 pub enum Input {
     Text(String),
     Texts(Vec<String>),
@@ -157,29 +158,35 @@ fn detokenize(model: &str, tokens: &[u32]) -> Result<String, ProxyError> {
     })
 }
 
-#[derive(Serialize)]
-struct ListOut<'a> {
+/// OpenAI's embeddings list (also the `EmbeddingsResponse` schema of the API docs).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmbeddingsResponse)]
+pub(crate) struct ListOut<'a> {
     object: &'static str,
     data: Vec<ItemOut>,
     model: &'a str,
     usage: UsageOut,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Embedding)]
 struct ItemOut {
     object: &'static str,
     index: usize,
     embedding: EmbeddingOut,
 }
 
-#[derive(Serialize)]
+/// Floats, or little-endian f32 in base64 (`encoding_format: "base64"`).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
+#[schema(as = EmbeddingVector)]
 enum EmbeddingOut {
     Float(Vec<f32>),
     Base64(String),
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmbeddingsUsage)]
 struct UsageOut {
     prompt_tokens: u64,
     total_tokens: u64,

@@ -6,12 +6,15 @@ use serde::Serialize;
 
 use crate::error::{ErrorClass, ProxyError};
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// OpenAI's error envelope (the `OpenAIError` schema of the API docs).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OpenAIError)]
+pub(crate) struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OpenAIErrorBody)]
 struct Body<'a> {
     message: &'a str,
     #[serde(rename = "type")]

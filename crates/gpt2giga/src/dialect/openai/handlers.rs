@@ -18,6 +18,15 @@ use crate::server::middleware::RequestId;
 use crate::upstream::Upstream;
 
 /// `POST /chat/completions`
+#[utoipa::path(post, path = "/chat/completions", tag = "OpenAI",
+    operation_id = "createChatCompletion",
+    summary = "Chat completion (OpenAI Chat Completions)",
+    description = "Translated to GigaChat's v1 chat. With `\"stream\": true` the answer is Server-Sent Events of `chat.completion.chunk` objects ending with `data: [DONE]`.",
+    request_body = ChatCompletionRequest,
+    responses((status = 200, description = "The completion, or its stream", content(
+        (crate::server::docs::schemas::ChatCompletion = "application/json"),
+        (String = "text/event-stream"))))
+)]
 pub async fn chat_completions(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -42,6 +51,11 @@ pub fn json_response(body: Bytes) -> Response {
 }
 
 /// `GET /models`
+#[utoipa::path(get, path = "/models", tag = "OpenAI", operation_id = "listModels",
+    summary = "List GigaChat's models",
+    description = "OpenAI's list shape; Anthropic's when the request carries `anthropic-version`. Cached for 60 s.",
+    responses((status = 200, description = "The models", body = super::models::ListOut))
+)]
 pub async fn list_models(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -58,6 +72,11 @@ pub async fn list_models(
 }
 
 /// `GET /models/{id}`
+#[utoipa::path(get, path = "/models/{id}", tag = "OpenAI", operation_id = "retrieveModel",
+    summary = "One model",
+    params(("id" = String, Path, description = "The model id, e.g. `GigaChat-2-Max`")),
+    responses((status = 200, description = "The model", body = super::models::ModelOut))
+)]
 pub async fn get_model(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -78,6 +97,12 @@ pub async fn get_model(
 }
 
 /// `POST /embeddings`
+#[utoipa::path(post, path = "/embeddings", tag = "OpenAI", operation_id = "createEmbeddings",
+    summary = "Embeddings (OpenAI Embeddings)",
+    description = "Computed by the configured GigaChat embeddings model (`--proxy.embeddings`).",
+    request_body = super::embeddings::EmbeddingsRequest,
+    responses((status = 200, description = "The vectors", body = super::embeddings::ListOut))
+)]
 pub async fn embeddings(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,

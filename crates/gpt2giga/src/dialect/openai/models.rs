@@ -4,16 +4,20 @@ use bytes::Bytes;
 use gigachat::types::{Model, ModelList};
 use serde::Serialize;
 
-#[derive(Serialize)]
-struct ModelOut<'a> {
+/// One model in OpenAI's shape (the `Model` schema of the API docs).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Model)]
+pub(crate) struct ModelOut<'a> {
     id: &'a str,
     object: &'static str,
     created: i64,
     owned_by: &'a str,
 }
 
-#[derive(Serialize)]
-struct ListOut<'a> {
+/// OpenAI's model list (the `ModelList` schema of the API docs).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ModelList)]
+pub(crate) struct ListOut<'a> {
     object: &'static str,
     data: Vec<ModelOut<'a>>,
 }

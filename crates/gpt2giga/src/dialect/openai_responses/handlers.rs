@@ -24,6 +24,14 @@ use crate::state::{Chain, MAX_CHAIN, Store, StoredResponse};
 use crate::upstream::Upstream;
 
 /// `POST /responses`
+#[utoipa::path(post, path = "/responses", tag = "OpenAI Responses", operation_id = "createResponse",
+    summary = "Create a response (OpenAI Responses)",
+    description = "With `\"stream\": true` the answer is the Responses event stream (`response.created` … `response.completed`, with increasing `sequence_number`).",
+    request_body = ResponsesRequest,
+    responses((status = 200, description = "The response, or its event stream", content(
+        (crate::server::docs::schemas::Response = "application/json"),
+        (String = "text/event-stream"))))
+)]
 pub async fn create(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -258,6 +266,11 @@ fn not_found(id: &str) -> OpenAiError {
 }
 
 /// `GET /responses/{id}`
+#[utoipa::path(get, path = "/responses/{id}", tag = "OpenAI Responses",
+    operation_id = "retrieveResponse", summary = "A stored response",
+    params(("id" = String, Path, description = "The response id (`resp_…`)")),
+    responses((status = 200, description = "The stored response", body = crate::server::docs::schemas::Response))
+)]
 pub async fn retrieve(
     State(state): State<AppState>,
     gigachat: Upstream,
@@ -270,6 +283,11 @@ pub async fn retrieve(
 }
 
 /// `DELETE /responses/{id}`
+#[utoipa::path(delete, path = "/responses/{id}", tag = "OpenAI Responses",
+    operation_id = "deleteResponse", summary = "Delete a stored response",
+    params(("id" = String, Path, description = "The response id (`resp_…`)")),
+    responses((status = 200, description = "Deleted", body = crate::server::docs::schemas::ResponseDeleted))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     gigachat: Upstream,
@@ -288,17 +306,26 @@ pub async fn delete(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `asc` or `desc` (the default).
     #[serde(default)]
     pub order: Option<String>,
+    /// 1 to 100, default 20.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// The item id to start after.
     #[serde(default)]
     pub after: Option<String>,
 }
 
 /// `GET /responses/{id}/input_items`
+#[utoipa::path(get, path = "/responses/{id}/input_items", tag = "OpenAI Responses",
+    operation_id = "listResponseInputItems", summary = "The input items of a stored response",
+    params(("id" = String, Path, description = "The response id (`resp_…`)"), ListQuery),
+    responses((status = 200, description = "The items", body = crate::server::docs::schemas::ResponseItemList))
+)]
 pub async fn input_items(
     State(state): State<AppState>,
     gigachat: Upstream,

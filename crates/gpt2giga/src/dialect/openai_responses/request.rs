@@ -66,7 +66,7 @@ pub const SKIPPED_TOOLS: &[&str] = &[
 /// Prefix of the opaque `encrypted_content` the proxy puts on reasoning items.
 pub const REASONING_BLOB_PREFIX: &str = "gpt2giga.r1.";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResponsesRequest {
     #[serde(default)]
     pub model: String,

@@ -1,162 +1,64 @@
 //! Content-hash → GigaChat file id, with a TTL, a capacity bound (least recently used
 //! goes first) and single-flight uploads: concurrent requests for the same key wait
-//! for the first upload instead of repeating it.
+//! for the first upload instead of repeating it (and share its failure).
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use moka::future::Cache;
+use moka::policy::EvictionPolicy;
 
 pub(super) type Key = [u8; 32];
 
-struct Entry {
-    id: String,
-    expires: Instant,
-    last_used: u64,
-}
-
-struct State {
-    entries: HashMap<Key, Entry>,
-    /// One async lock per key being uploaded right now.
-    inflight: HashMap<Key, Arc<tokio::sync::Mutex<()>>>,
-    tick: u64,
-}
-
-pub(super) struct UploadCache {
-    ttl: Duration,
-    capacity: usize,
-    state: Mutex<State>,
-}
+/// Uploaded files by content key; `None` when caching is off (zero capacity or TTL).
+pub(super) struct UploadCache(Option<Cache<Key, String>>);
 
 impl UploadCache {
     pub(super) fn new(ttl: Duration, capacity: usize) -> Self {
-        Self {
-            ttl,
-            capacity,
-            state: Mutex::new(State {
-                entries: HashMap::new(),
-                inflight: HashMap::new(),
-                tick: 0,
-            }),
+        if capacity == 0 || ttl.is_zero() {
+            return Self(None);
         }
+        let cache = Cache::builder()
+            .max_capacity(u64::try_from(capacity).unwrap_or(u64::MAX))
+            .eviction_policy(EvictionPolicy::lru())
+            .time_to_live(ttl)
+            .build();
+        Self(Some(cache))
     }
 
-    fn enabled(&self) -> bool {
-        self.capacity > 0 && !self.ttl.is_zero()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A poisoned lock only means another thread panicked mid-update of a plain
-        // map; the data is still usable.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(super) fn get(&self, key: &Key) -> Option<String> {
-        let mut st = self.lock();
-        let now = Instant::now();
-        st.tick += 1;
-        let tick = st.tick;
-        match st.entries.get_mut(key) {
-            Some(e) if e.expires > now => {
-                e.last_used = tick;
-                Some(e.id.clone())
-            }
-            Some(_) => {
-                st.entries.remove(key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    pub(super) fn insert(&self, key: Key, id: String) {
-        if !self.enabled() {
-            return;
-        }
-        let mut st = self.lock();
-        let now = Instant::now();
-        if !st.entries.contains_key(&key) && st.entries.len() >= self.capacity {
-            st.entries.retain(|_, e| e.expires > now);
-            while st.entries.len() >= self.capacity {
-                let Some(oldest) = st
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(k, _)| *k)
-                else {
-                    break;
-                };
-                st.entries.remove(&oldest);
-            }
-        }
-        st.tick += 1;
-        let last_used = st.tick;
-        st.entries.insert(
-            key,
-            Entry {
-                id,
-                expires: now + self.ttl,
-                last_used,
-            },
-        );
-    }
-
-    /// The cached id for `key`, or the result of `upload` (cached on success). Only
-    /// one caller per key uploads at a time; the others wait and then reuse its id.
-    /// No std lock is held across an await.
+    /// The cached id for `key`, or the result of `upload` (cached on success), and
+    /// whether it came from the cache. Only one caller per key uploads at a time; the
+    /// others wait and then reuse its id, or get its error.
     pub(super) async fn get_or_upload<E, F, Fut>(
         &self,
         key: Key,
         upload: F,
     ) -> Result<(String, bool), E>
     where
+        E: Clone + Send + Sync + 'static,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<String, E>>,
     {
-        if !self.enabled() {
+        let Some(cache) = &self.0 else {
             return upload().await.map(|id| (id, false));
-        }
-        if let Some(id) = self.get(&key) {
-            return Ok((id, true));
-        }
-        let gate = {
-            let mut st = self.lock();
-            st.inflight
-                .entry(key)
-                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
-                .clone()
         };
-        let _turn = gate.lock().await;
-        // Forget the gate however this ends (success, error, cancellation); waiters
-        // hold their own handle to it.
-        let _cleanup = InflightCleanup { cache: self, key };
-        if let Some(id) = self.get(&key) {
-            return Ok((id, true));
+        let entry = cache
+            .entry(key)
+            .or_try_insert_with(upload())
+            .await
+            .map_err(|e| E::clone(&e))?;
+        if entry.is_fresh() {
+            // Evict now (uploads are rare next to lookups), so the bound holds promptly.
+            cache.run_pending_tasks().await;
         }
-        let id = upload().await?;
-        self.insert(key, id.clone());
-        Ok((id, false))
-    }
-
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.lock().entries.len()
-    }
-}
-
-struct InflightCleanup<'a> {
-    cache: &'a UploadCache,
-    key: Key,
-}
-
-impl Drop for InflightCleanup<'_> {
-    fn drop(&mut self) {
-        self.cache.lock().inflight.remove(&self.key);
+        let cached = !entry.is_fresh();
+        Ok((entry.into_value(), cached))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
@@ -165,34 +67,58 @@ mod tests {
         [n; 32]
     }
 
-    #[test]
-    fn ttl_expires_entries() {
+    async fn put(c: &UploadCache, k: Key, id: &str) -> (String, bool) {
+        let id = id.to_string();
+        c.get_or_upload::<(), _, _>(k, || async { Ok(id) })
+            .await
+            .unwrap()
+    }
+
+    /// The cached id, without uploading.
+    async fn get(c: &UploadCache, k: Key) -> Option<String> {
+        let (id, cached) = c
+            .get_or_upload::<(), _, _>(k, || async { Err(()) })
+            .await
+            .ok()?;
+        assert!(cached);
+        Some(id)
+    }
+
+    fn len(c: &UploadCache) -> u64 {
+        c.0.as_ref().map_or(0, Cache::entry_count)
+    }
+
+    #[tokio::test]
+    async fn ttl_expires_entries() {
         let c = UploadCache::new(Duration::from_millis(30), 10);
-        c.insert(key(1), "a".into());
-        assert_eq!(c.get(&key(1)).as_deref(), Some("a"));
-        std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(c.get(&key(1)), None);
-        assert_eq!(c.len(), 0);
+        assert_eq!(put(&c, key(1), "a").await, ("a".to_string(), false));
+        assert_eq!(get(&c, key(1)).await.as_deref(), Some("a"));
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(get(&c, key(1)).await, None);
+        if let Some(cache) = &c.0 {
+            cache.run_pending_tasks().await;
+        }
+        assert_eq!(len(&c), 0);
     }
 
-    #[test]
-    fn capacity_evicts_least_recently_used() {
+    #[tokio::test]
+    async fn capacity_evicts_least_recently_used() {
         let c = UploadCache::new(Duration::from_secs(60), 2);
-        c.insert(key(1), "a".into());
-        c.insert(key(2), "b".into());
-        assert!(c.get(&key(1)).is_some()); // 2 is now the least recently used
-        c.insert(key(3), "c".into());
-        assert_eq!(c.len(), 2);
-        assert_eq!(c.get(&key(2)), None);
-        assert_eq!(c.get(&key(1)).as_deref(), Some("a"));
-        assert_eq!(c.get(&key(3)).as_deref(), Some("c"));
+        put(&c, key(1), "a").await;
+        put(&c, key(2), "b").await;
+        assert!(get(&c, key(1)).await.is_some()); // 2 is now the least recently used
+        put(&c, key(3), "c").await;
+        assert_eq!(len(&c), 2);
+        assert_eq!(get(&c, key(2)).await, None);
+        assert_eq!(get(&c, key(1)).await.as_deref(), Some("a"));
+        assert_eq!(get(&c, key(3)).await.as_deref(), Some("c"));
     }
 
-    #[test]
-    fn zero_capacity_disables_caching() {
+    #[tokio::test]
+    async fn zero_capacity_disables_caching() {
         let c = UploadCache::new(Duration::from_secs(60), 0);
-        c.insert(key(1), "a".into());
-        assert_eq!(c.get(&key(1)), None);
+        put(&c, key(1), "a").await;
+        assert_eq!(get(&c, key(1)).await, None);
     }
 
     #[tokio::test]
@@ -212,12 +138,14 @@ mod tests {
                 .await
             }));
         }
+        let mut fresh = 0;
         for t in tasks {
-            let (id, _) = t.await.unwrap().unwrap();
+            let (id, cached) = t.await.unwrap().unwrap();
             assert_eq!(id, "file-7");
+            fresh += usize::from(!cached);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(c.lock().inflight.is_empty());
+        assert_eq!(fresh, 1);
     }
 
     #[tokio::test]

@@ -111,97 +111,73 @@ pub(super) fn normalize(raw: &str, kind: MediaKind) -> Option<String> {
     Some(mapped.to_string())
 }
 
-/// Formats with unambiguous signatures. These win over a declared type: clients often
-/// label `data:` URLs wrongly, and a GIF labelled `image/png` must still be refused
-/// as a GIF rather than fail at GigaChat.
+/// Formats with unambiguous signatures, recognised by `infer`, in GigaChat's spellings.
+/// These win over a declared type: clients often label `data:` URLs wrongly, and a GIF
+/// labelled `image/png` must still be refused as a GIF rather than fail at GigaChat.
 pub(super) fn sniff_strong(b: &[u8]) -> Option<&'static str> {
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Some("image/png");
-    }
-    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        return Some("image/jpeg");
-    }
-    if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
-        return Some("image/gif");
-    }
-    if b.len() >= 12 && b.starts_with(b"RIFF") {
-        match &b[8..12] {
-            b"WEBP" => return Some("image/webp"),
-            b"WAVE" => return Some("audio/wav"),
-            _ => {}
-        }
-    }
-    if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
-        return Some("image/tiff");
-    }
-    if is_bmp(b) {
-        return Some("image/bmp");
-    }
-    if b.starts_with(b"%PDF-") {
-        return Some("application/pdf");
-    }
-    if b.len() >= 5 && b.starts_with(b"OggS") && b[4] == 0 {
-        // An Ogg stream whose first packet is an Opus header is an `.opus` file.
-        let head = &b[..b.len().min(64)];
-        return Some(if contains(head, b"OpusHead") {
-            "audio/opus"
-        } else {
-            "audio/x-ogg"
-        });
-    }
-    if b.len() >= 5 && b.starts_with(b"ID3") && (2..=4).contains(&b[3]) && b[4] != 0xFF {
-        return Some("audio/mp3");
-    }
-    // MPEG-1/2 layer III frame sync without an ID3 tag.
-    if b.len() >= 2 && b[0] == 0xFF && matches!(b[1], 0xFB | 0xFA | 0xF3 | 0xF2 | 0xE3 | 0xE2) {
-        return Some("audio/mp3");
-    }
+    let sniffed = infer::get(b).and_then(|t| match t.mime_type() {
+        m @ ("image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/tiff"
+        | "image/avif" | "application/pdf" | "audio/opus") => Some(m),
+        // `infer` takes any file starting with "BM" for a bitmap (text too).
+        "image/bmp" => is_bmp(b).then_some("image/bmp"),
+        "image/heif" => Some("image/heic"),
+        "audio/x-wav" => Some("audio/wav"),
+        "audio/ogg" => Some("audio/x-ogg"),
+        // `infer` takes any file starting with "ID3" for MP3 (text too).
+        "audio/mpeg" if b.starts_with(b"ID3") => is_id3v2(b).then_some("audio/mp3"),
+        "audio/mpeg" => Some("audio/mp3"),
+        "audio/m4a" => Some("audio/x-m4a"),
+        "video/mp4" | "video/x-m4v" | "video/quicktime" => Some("audio/mp4"),
+        "video/webm" | "video/x-matroska" => Some("audio/webm"),
+        _ => None,
+    });
+    sniffed.or_else(|| container_fallback(b))
+}
+
+/// Containers `infer` names only in part, which GigaChat takes as audio: an EBML header
+/// (`infer` wants the WebM doc type within the first 256 bytes) is WebM, and an ISO-BMFF
+/// `ftyp` box of a brand `infer` does not list (M4B audiobooks, 3GP…) is MP4 audio.
+fn container_fallback(b: &[u8]) -> Option<&'static str> {
     if b.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
         return Some("audio/webm");
     }
-    if b.len() >= 12 && &b[4..8] == b"ftyp" {
-        return Some(match &b[8..12] {
-            b"heic" | b"heix" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => "image/heic",
-            b"avif" | b"avis" => "image/avif",
-            b"M4A " | b"M4B " => "audio/x-m4a",
-            _ => "audio/mp4",
-        });
+    match b.get(4..12) {
+        Some([b'f', b't', b'y', b'p', b'M', b'4', b'B', b' ']) => Some("audio/x-m4a"),
+        Some([b'f', b't', b'y', b'p', ..]) => Some("audio/mp4"),
+        _ => None,
     }
-    None
 }
 
-/// Zip-based office formats, recognised by entry names near the start of the archive.
+/// Zip-based office formats and EPUB, recognised by `infer` from the archive's entries.
 /// Weaker than [`sniff_strong`]: used only when nothing else is known.
 pub(super) fn sniff_weak(b: &[u8]) -> Option<&'static str> {
-    if !b.starts_with(b"PK\x03\x04") {
-        return None;
-    }
-    let head = &b[..b.len().min(64 * 1024)];
-    if b.len() >= 58 && &b[30..38] == b"mimetype" && contains(&b[38..58], b"application/epub") {
-        return Some("application/epub");
-    }
-    if contains(head, b"word/") {
-        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-    } else if contains(head, b"ppt/") {
-        Some("application/pptx")
-    } else if contains(head, b"xl/") {
-        Some("application/vnd.ms-excel")
-    } else {
-        None
-    }
+    infer::get(b).and_then(|t| match t.mime_type() {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        }
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation" => {
+            Some("application/pptx")
+        }
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            Some("application/vnd.ms-excel")
+        }
+        "application/epub+zip" => Some("application/epub"),
+        _ => None,
+    })
 }
 
 /// A BMP file header followed by a known DIB header size.
 fn is_bmp(b: &[u8]) -> bool {
-    if b.len() < 26 || !b.starts_with(b"BM") {
+    let Some(dib) = b.get(14..18) else {
         return false;
-    }
-    let dib = u32::from_le_bytes([b[14], b[15], b[16], b[17]]);
-    matches!(dib, 12 | 40 | 52 | 56 | 64 | 108 | 124)
+    };
+    let dib = u32::from_le_bytes([dib[0], dib[1], dib[2], dib[3]]);
+    b.len() >= 26 && matches!(dib, 12 | 40 | 52 | 56 | 64 | 108 | 124)
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// An ID3v2 tag: "ID3", a major version of 2 to 4, a revision that is not 0xFF.
+fn is_id3v2(b: &[u8]) -> bool {
+    matches!(b.get(3..5), Some([2..=4, rev]) if *rev != 0xFF)
 }
 
 /// The type a file name's extension suggests.
@@ -380,8 +356,8 @@ mod tests {
             (b"GIF89a\x01\0\x01\0", Some("image/gif")),
             (b"RIFF\0\0\0\0WEBPVP8 ", Some("image/webp")),
             (&wav[..], Some("audio/wav")),
-            (b"II*\0\x08\0\0\0", Some("image/tiff")),
-            (b"MM\0*\0\0\0\x08", Some("image/tiff")),
+            (b"II*\0\x08\0\0\0\x01\0", Some("image/tiff")),
+            (b"MM\0*\0\0\0\x08\0\x01", Some("image/tiff")),
             (&bmp[..], Some("image/bmp")),
             (b"BMW is a car brand, not a bitmap.", None),
             (b"%PDF-1.7\n", Some("application/pdf")),
@@ -393,7 +369,11 @@ mod tests {
             (&[0x1A, 0x45, 0xDF, 0xA3, 0x01][..], Some("audio/webm")),
             (b"\0\0\0\x20ftypM4A \0\0\0\0", Some("audio/x-m4a")),
             (b"\0\0\0\x20ftypisom\0\0\0\0", Some("audio/mp4")),
-            (b"\0\0\0\x20ftypheic\0\0\0\0", Some("image/heic")),
+            (b"\0\0\0\x10ftypheic\0\0\0\0", Some("image/heic")),
+            (b"\0\0\0\x14ftypmif1\0\0\0\0heic", Some("image/heic")),
+            (b"\0\0\0\x10ftypavif\0\0\0\0", Some("image/avif")),
+            (b"\0\0\0\x20ftypM4B \0\0\0\0", Some("audio/x-m4a")),
+            (b"\0\0\0\x20ftyp3gp4\0\0\0\0", Some("audio/mp4")),
             (b"hello world", None),
             (b"", None),
         ] {
@@ -406,22 +386,46 @@ mod tests {
         }
     }
 
+    /// A zip archive of empty, stored entries with these names.
+    fn zip(names: &[&str]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for name in names {
+            out.extend_from_slice(b"PK\x03\x04");
+            out.extend_from_slice(&[0; 22]);
+            out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(&[0; 2]);
+            out.extend_from_slice(name.as_bytes());
+        }
+        out
+    }
+
     #[test]
     fn zip_sniffing() {
-        let mut docx = b"PK\x03\x04".to_vec();
-        docx.extend_from_slice(&[0; 26]);
-        docx.extend_from_slice(b"[Content_Types].xml....word/document.xml");
+        // The entries of a real office file, in the order Office writes them.
+        let ooxml = |dir: &str, part: &str| {
+            let rels = format!("{dir}/_rels/{part}.rels");
+            let part = format!("{dir}/{part}");
+            zip(&["[Content_Types].xml", "_rels/.rels", &rels, &part])
+        };
+        let docx = ooxml("word", "document.xml");
         assert_eq!(
             sniff_weak(&docx),
             Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        );
+        assert_eq!(
+            sniff_weak(&ooxml("ppt", "presentation.xml")),
+            Some("application/pptx")
+        );
+        assert_eq!(
+            sniff_weak(&ooxml("xl", "workbook.xml")),
+            Some("application/vnd.ms-excel")
         );
         let mut epub = b"PK\x03\x04".to_vec();
         epub.extend_from_slice(&[0; 26]);
         epub.extend_from_slice(b"mimetypeapplication/epub+zip");
         assert_eq!(sniff_weak(&epub), Some("application/epub"));
-        let mut zip = b"PK\x03\x04".to_vec();
-        zip.extend_from_slice(&[0; 40]);
-        assert_eq!(sniff_weak(&zip), None);
+        assert_eq!(sniff_weak(&zip(&["notes.txt"])), None);
+        assert_eq!(sniff_strong(&docx), None);
     }
 
     fn ev<'a>(
