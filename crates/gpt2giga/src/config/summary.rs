@@ -194,6 +194,20 @@ pub fn render(c: &Config) -> String {
     out
 }
 
+/// A URL with its password (and user) masked: `redis://***@host:6379/0`.
+fn mask_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("***");
+                let _ = u.set_password(None);
+            }
+            u.to_string()
+        }
+        Err(_) => "***".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,19 +243,5 @@ mod tests {
         assert_eq!(auth(&g), "credentials+scope");
         g.access_token = Some(Secret::new("t"));
         assert_eq!(auth(&g), "access token, refreshed via credentials+scope");
-    }
-}
-
-/// A URL with its password (and user) masked: `redis://***@host:6379/0`.
-fn mask_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut u) => {
-            if !u.username().is_empty() || u.password().is_some() {
-                let _ = u.set_username("***");
-                let _ = u.set_password(None);
-            }
-            u.to_string()
-        }
-        Err(_) => "***".to_string(),
     }
 }
