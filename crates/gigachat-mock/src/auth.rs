@@ -8,19 +8,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
-use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::config::TokenShape;
 use crate::control::MockControl;
-use crate::http::{error_json, header_str, json_response, unix_millis};
+use crate::http::{error_json, header_str, hold_while_sending, json_response, unix_millis};
 use crate::state::{Shared, TokenRecord};
 use crate::wire::common::{IssuedToken, OAuthErrorBody};
 
@@ -287,13 +286,7 @@ pub(crate) async fn require_token(
         return error_json(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
     }
     let guard = InFlightGuard(counter);
-    let resp = next.run(req).await;
-    let (parts, body) = resp.into_parts();
-    let stream = body.into_data_stream().map(move |chunk| {
-        let _held = &guard;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(stream)).into_response()
+    hold_while_sending(next.run(req).await, guard)
 }
 
 /// Expiry in unix milliseconds for a TTL from now (`None`: never).

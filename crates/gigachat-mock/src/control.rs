@@ -34,6 +34,12 @@ pub struct MockStats {
     pub chat_requests: u64,
     /// Requests refused by the concurrency limit.
     pub rejected_429: u64,
+    /// Chat requests (v1 + v2, any status) in flight now: from arrival, through the
+    /// latency, until the response body has been sent in full or the client went away.
+    pub in_flight: u64,
+    /// The most chat requests in flight at once since the last reset
+    /// ([`MockControl::reset`], [`MockControl::reset_max_in_flight`]).
+    pub max_in_flight: u64,
     /// Stored files (uploaded and generated).
     pub files: usize,
     /// Scripted replies still queued.
@@ -282,6 +288,21 @@ impl MockControl {
         self.inner.counters.chat_requests.load(Ordering::Relaxed)
     }
 
+    /// Chat requests in flight now (see [`MockStats::in_flight`]).
+    pub fn in_flight(&self) -> u64 {
+        self.inner.chat_in_flight.current()
+    }
+
+    /// The most chat requests in flight at once since the last reset.
+    pub fn max_in_flight(&self) -> u64 {
+        self.inner.chat_in_flight.max()
+    }
+
+    /// Restarts the high-water mark from the requests in flight now.
+    pub fn reset_max_in_flight(&self) {
+        self.inner.chat_in_flight.reset_max();
+    }
+
     /// All counters at once.
     pub fn stats(&self) -> MockStats {
         let s = &self.inner;
@@ -293,6 +314,8 @@ impl MockControl {
             requests: c.requests.load(Ordering::Relaxed),
             chat_requests: c.chat_requests.load(Ordering::Relaxed),
             rejected_429: c.rejected_429.load(Ordering::Relaxed),
+            in_flight: s.chat_in_flight.current(),
+            max_in_flight: s.chat_in_flight.max(),
             files: s.files.list_all_len(),
             pending_replies: self.pending_replies(),
             rules: s.rules.lock().map(|r| r.len()).unwrap_or(0),
@@ -302,7 +325,8 @@ impl MockControl {
         }
     }
 
-    /// Back to the initial config; clears script, faults, recordings, files and counters.
+    /// Back to the initial config; clears script, faults, recordings, files and counters
+    /// (the in-flight high-water mark restarts from the requests in flight now).
     /// Issued tokens stay valid so a long-running client is not forced to re-authenticate.
     pub fn reset(&self) {
         let s = &self.inner;
@@ -325,6 +349,7 @@ impl MockControl {
         ] {
             zero(counter);
         }
+        s.chat_in_flight.reset_max();
     }
 
     /// Ends stalled streams (they fail with an I/O error); used on shutdown.

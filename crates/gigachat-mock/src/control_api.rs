@@ -18,6 +18,7 @@
 //! | GET | `/__mock/requests` | `?path_suffix=…&limit=n` | recorded requests (newest last) |
 //! | DELETE | `/__mock/requests` | — | clear recordings |
 //! | GET | `/__mock/stats` | — | [`crate::MockStats`] |
+//! | POST | `/__mock/max-in-flight/reset` | — | [`MockControl::reset_max_in_flight`]; `{"in_flight","max_in_flight"}` |
 //! | POST | `/__mock/reset` | — | [`MockControl::reset`] |
 //!
 //! Malformed control bodies answer 400 `{"error": "…"}`.
@@ -225,6 +226,11 @@ async fn stats(State(ctl): State<MockControl>) -> Response {
     json_response(StatusCode::OK, &ctl.stats())
 }
 
+async fn reset_max_in_flight(State(ctl): State<MockControl>) -> Response {
+    ctl.reset_max_in_flight();
+    ok(json!({"in_flight": ctl.in_flight(), "max_in_flight": ctl.max_in_flight()}))
+}
+
 async fn reset(State(ctl): State<MockControl>) -> Response {
     ctl.reset();
     ok(json!({"reset": true}))
@@ -246,6 +252,7 @@ pub(crate) fn routes() -> Router<MockControl> {
             get(list_requests).delete(clear_requests),
         )
         .route("/__mock/stats", get(stats))
+        .route("/__mock/max-in-flight/reset", post(reset_max_in_flight))
         .route("/__mock/reset", post(reset))
 }
 

@@ -8,9 +8,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -94,6 +96,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         error_json(self.status, &self.message)
     }
+}
+
+/// `resp` with `guard` kept alive until its body has been sent in full or dropped (the
+/// client went away). The body keeps its size hint, so a JSON answer keeps its
+/// `Content-Length`.
+pub(crate) fn hold_while_sending<G: Send + 'static>(resp: Response, guard: G) -> Response {
+    let (parts, body) = resp.into_parts();
+    let body = body.map_err(move |e| {
+        let _held = &guard;
+        e
+    });
+    Response::from_parts(parts, Body::new(body))
 }
 
 /// Unix time in seconds.

@@ -67,7 +67,8 @@
 //! | GET / POST | `/__mock/config` | read / merge a partial [`MockConfig`] (`latency_ms`, `chunk_delay_ms`, `chunk_size`, `token_shape`, `token_ttl_secs`, `concurrency_limit`, `accept_any_token`, …) |
 //! | POST / DELETE | `/__mock/tokens` | register `{"token"?,"ttl_secs"?}` → `{"access_token","expires_at"}` / revoke all |
 //! | GET / DELETE | `/__mock/requests` | `?path_suffix=&limit=` → recorded requests (`json` body when parseable, else `text`) / clear |
-//! | GET | `/__mock/stats` | [`MockStats`] counters |
+//! | GET | `/__mock/stats` | [`MockStats`] counters, chat requests in flight and their high-water mark |
+//! | POST | `/__mock/max-in-flight/reset` | restart the high-water mark from the requests in flight now |
 //! | POST | `/__mock/reset` | back to the start config; tokens stay valid |
 //!
 //! ## Default answer

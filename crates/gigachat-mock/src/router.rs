@@ -1,27 +1,30 @@
 //! Route table and the request path, top to bottom:
 //!
 //! `/__mock/*` control routes (no middleware) — everything else goes through
-//! [`common`]: request/session ids → body buffering + recording → latency → injected
-//! fault → route. API routes additionally pass [`crate::auth::require_token`]
-//! (fail-next-401 → bearer check → per-token concurrency limit) before their handler.
+//! [`common`]: in-flight count (chat) → request/session ids → body buffering + recording
+//! → latency → injected fault → route. API routes additionally pass
+//! [`crate::auth::require_token`] (fail-next-401 → bearer check → per-token concurrency
+//! limit) before their handler.
 
 use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::control::MockControl;
-use crate::http::{error_json, header_str};
+use crate::http::{error_json, header_str, hold_while_sending};
 use crate::record::RecordedRequest;
 use crate::{auth, chat_v1, chat_v2, control_api, embeddings, files, models};
 
 /// The OAuth endpoint (its own host in reality).
 const OAUTH_PATH: &str = "/api/v2/oauth";
+/// Path ending of the v1 and v2 chat routes (counted in `MockStats::in_flight`).
+const CHAT_SUFFIX: &str = "/chat/completions";
 
 /// Largest request body accepted (uploads above the per-kind limits still get their 413).
 pub(crate) const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
@@ -75,10 +78,14 @@ fn id_header(value: Option<&str>) -> HeaderValue {
         })
 }
 
-/// Ids, recording, latency and fault injection for every non-control request.
+/// In-flight count, ids, recording, latency and fault injection for every non-control
+/// request.
 async fn common(State(ctl): State<MockControl>, req: Request, next: Next) -> Response {
     let shared = ctl.shared();
     let seq = shared.counters.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    // In flight from arrival (so the latency counts) until the body is sent or dropped.
+    let chat = (req.method() == Method::POST && req.uri().path().ends_with(CHAT_SUFFIX))
+        .then(|| shared.chat_in_flight.enter());
     let request_id = id_header(header_str(req.headers(), "x-request-id"));
     let session_id = id_header(header_str(req.headers(), "x-session-id"));
     let (capacity, latency) = {
@@ -131,5 +138,8 @@ async fn common(State(ctl): State<MockControl>, req: Request, next: Next) -> Res
         record.status = resp.status().as_u16();
         shared.recorder.push(capacity, record);
     }
-    resp
+    match chat {
+        Some(guard) => hold_while_sending(resp, guard),
+        None => resp,
+    }
 }

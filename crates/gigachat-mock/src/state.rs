@@ -83,12 +83,56 @@ pub(crate) struct Counters {
     pub rejected_429: AtomicU64,
 }
 
+/// Chat requests being served right now and the most seen at once (the high-water mark),
+/// so a test can observe how many requests a client really had in flight upstream.
+#[derive(Debug, Default)]
+pub(crate) struct ChatInFlight {
+    now: AtomicU64,
+    max: AtomicU64,
+}
+
+impl ChatInFlight {
+    /// Counts one more chat request until the returned guard is dropped.
+    pub fn enter(self: &Arc<Self>) -> ChatInFlightGuard {
+        let n = self.now.fetch_add(1, Ordering::AcqRel) + 1;
+        self.max.fetch_max(n, Ordering::AcqRel);
+        ChatInFlightGuard(Arc::clone(self))
+    }
+
+    /// Requests in flight now.
+    pub fn current(&self) -> u64 {
+        self.now.load(Ordering::Acquire)
+    }
+
+    /// The most requests in flight at once since the last [`ChatInFlight::reset_max`].
+    pub fn max(&self) -> u64 {
+        self.max.load(Ordering::Acquire)
+    }
+
+    /// Restarts the high-water mark from the requests in flight now.
+    pub fn reset_max(&self) {
+        self.max.store(self.current(), Ordering::Release);
+    }
+}
+
+/// Holds one [`ChatInFlight`] count; dropped when the response body has been sent or
+/// the client went away.
+#[derive(Debug)]
+pub(crate) struct ChatInFlightGuard(Arc<ChatInFlight>);
+
+impl Drop for ChatInFlightGuard {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub snapshot: RwLock<Arc<Snapshot>>,
     pub initial: MockConfig,
     pub tokens: RwLock<HashMap<String, TokenRecord>>,
     pub counters: Counters,
+    pub chat_in_flight: Arc<ChatInFlight>,
     pub fail_401: AtomicU32,
     pub replies: Mutex<VecDeque<Reply>>,
     pub rules: Mutex<Vec<Rule>>,
@@ -110,6 +154,7 @@ impl Shared {
             initial: cfg,
             tokens: RwLock::new(HashMap::new()),
             counters: Counters::default(),
+            chat_in_flight: Arc::default(),
             fail_401: AtomicU32::new(0),
             replies: Mutex::new(VecDeque::new()),
             rules: Mutex::new(Vec::new()),
@@ -263,6 +308,21 @@ mod tests {
         assert!(s.take_stream_fault().is_some());
         assert!(s.take_stream_fault().is_some());
         assert!(s.take_stream_fault().is_none());
+    }
+
+    #[test]
+    fn chat_in_flight_keeps_a_high_water_mark() {
+        let s = Shared::new(MockConfig::default());
+        let a = s.chat_in_flight.enter();
+        let b = s.chat_in_flight.enter();
+        assert_eq!((s.chat_in_flight.current(), s.chat_in_flight.max()), (2, 2));
+        drop(a);
+        assert_eq!((s.chat_in_flight.current(), s.chat_in_flight.max()), (1, 2));
+        s.chat_in_flight.reset_max();
+        assert_eq!(s.chat_in_flight.max(), 1);
+        drop(b);
+        let _c = s.chat_in_flight.enter();
+        assert_eq!((s.chat_in_flight.current(), s.chat_in_flight.max()), (1, 1));
     }
 
     #[test]

@@ -8,22 +8,81 @@
 /// Characters per token inside a word.
 const WORD_CHARS_PER_TOKEN: u64 = 6;
 
-/// Tokens of a text (at least 1).
-pub fn count_tokens(text: &str) -> u64 {
-    let mut tokens = 0u64;
-    let mut run = 0u64;
-    for c in text.chars() {
+/// How a character counts: inside a word, free, or one token on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Word,
+    Space,
+    Other,
+}
+
+impl Class {
+    fn of(c: char) -> Self {
         if c.is_alphanumeric() {
-            run += 1;
-            continue;
-        }
-        tokens += run.div_ceil(WORD_CHARS_PER_TOKEN);
-        run = 0;
-        if !c.is_whitespace() {
-            tokens += 1;
+            Self::Word
+        } else if c.is_whitespace() {
+            Self::Space
+        } else {
+            Self::Other
         }
     }
-    tokens += run.div_ceil(WORD_CHARS_PER_TOKEN);
+}
+
+/// [`Class::of`] for every ASCII byte.
+static ASCII: [Class; 128] = {
+    let mut table = [Class::Other; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphanumeric() {
+            Class::Word
+        } else if matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+            Class::Space
+        } else {
+            Class::Other
+        };
+        b += 1;
+    }
+    table
+};
+
+/// Tokens of a text (at least 1).
+///
+/// Every prompt is counted in full (megabytes for a long conversation), so the loop is
+/// written to stay cheap even unoptimised: ASCII is classified by a table indexed by
+/// byte, other characters are decoded one by one, and nothing is called per byte.
+pub fn count_tokens(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    let mut tokens = 0u64;
+    // Characters the current word may still add before it costs another token.
+    let mut left = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let class = if b < 0x80 {
+            i += 1;
+            ASCII[b as usize]
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            i += c.len_utf8();
+            Class::of(c)
+        };
+        match class {
+            // A word costs a token for every started group of characters.
+            Class::Word => {
+                if left == 0 {
+                    tokens += 1;
+                    left = WORD_CHARS_PER_TOKEN;
+                }
+                left -= 1;
+            }
+            Class::Space => left = 0,
+            Class::Other => {
+                left = 0;
+                tokens += 1;
+            }
+        }
+    }
     tokens.max(1)
 }
 
@@ -76,6 +135,43 @@ mod tests {
         assert_eq!(count_tokens("   "), 1);
         assert_eq!(count_tokens("abcdefghijklm"), 3);
         assert_eq!(count_tokens("Привет мир"), 2);
+    }
+
+    /// The rule, written plainly over `char`s.
+    fn reference(text: &str) -> u64 {
+        let mut tokens = 0u64;
+        let mut run = 0u64;
+        for c in text.chars() {
+            if c.is_alphanumeric() {
+                run += 1;
+                continue;
+            }
+            tokens += run.div_ceil(WORD_CHARS_PER_TOKEN);
+            run = 0;
+            if !c.is_whitespace() {
+                tokens += 1;
+            }
+        }
+        (tokens + run.div_ceil(WORD_CHARS_PER_TOKEN)).max(1)
+    }
+
+    #[test]
+    fn ascii_table_agrees_with_char_rules() {
+        for b in 0u8..128 {
+            assert_eq!(ASCII[b as usize], Class::of(char::from(b)), "byte {b:#x}");
+        }
+        let samples = [
+            "plain words and 12345 numbers, punctuation!?",
+            "tabs\tvertical\x0btab\x0cfeed\r\nnewline",
+            "Привет, мир! Mixed кириллица and latin123абв",
+            "emoji 🙂🙂 nbsp\u{a0}here em\u{2003}space ٣٤ digits e\u{301}",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa abcdef abcdefg abcdefghijkl-x",
+            "",
+            "\u{0}\u{1f}\u{7f}",
+        ];
+        for text in samples {
+            assert_eq!(count_tokens(text), reference(text), "{text:?}");
+        }
     }
 
     #[test]

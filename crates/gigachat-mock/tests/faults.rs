@@ -258,3 +258,91 @@ async fn latency_and_chunk_delay() {
     assert_eq!(frames(&body).len(), 6);
     assert!(started.elapsed() >= Duration::from_millis(250));
 }
+
+/// Waits (up to 5 s) until `done` holds.
+async fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        assert!(Instant::now() < deadline, "not within 5 s: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn in_flight_high_water_mark() {
+    let srv = server().await;
+    let t = token(&srv).await;
+    let ctl = srv.control();
+    assert_eq!((ctl.in_flight(), ctl.max_in_flight()), (0, 0));
+
+    // Three overlapping JSON answers, held by the latency; JSON keeps its Content-Length.
+    ctl.set_latency(Duration::from_millis(300));
+    let req = chat_req();
+    let calls = (0..3).map(|_| post(&srv, &t, "/chat/completions", &req));
+    for resp in futures::future::join_all(calls).await {
+        assert_eq!(resp.status(), 200);
+        assert!(resp.content_length().is_some(), "{:?}", resp.headers());
+        resp.text().await.unwrap();
+    }
+    eventually("in_flight back to 0", || ctl.in_flight() == 0).await;
+    assert_eq!(ctl.max_in_flight(), 3);
+
+    // Only chat routes count; v2 chat does.
+    ctl.reset_max_in_flight();
+    assert_eq!(ctl.max_in_flight(), 0);
+    assert_eq!(get(&srv, &t, "/models").await.status(), 200);
+    assert_eq!(ctl.max_in_flight(), 0);
+    let v2 = json!({"model": "GigaChat-3-Ultra", "messages": [{"content": [{"text": "hi"}], "role": "user"}]});
+    assert_eq!(post_v2(&srv, &t, &v2).await.status(), 200);
+    assert_eq!(ctl.max_in_flight(), 1);
+    ctl.set_latency(Duration::ZERO);
+
+    // A stream counts until its last frame has been sent…
+    ctl.reset_max_in_flight();
+    ctl.set_chunk_size(1);
+    ctl.set_chunk_delay(Duration::from_millis(50));
+    ctl.push_reply(Reply::text("abcd"));
+    let resp = post(&srv, &t, "/chat/completions", &stream_req()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(ctl.in_flight(), 1, "the head is out, the body is not");
+    assert!(resp.text().await.unwrap().ends_with("data: [DONE]\n\n"));
+    eventually("in_flight back to 0 after the stream", || {
+        ctl.in_flight() == 0
+    })
+    .await;
+    assert_eq!(ctl.max_in_flight(), 1);
+
+    // …or until the client goes away.
+    ctl.push_reply(Reply::text("x".repeat(200)));
+    let resp = post(&srv, &t, "/chat/completions", &stream_req()).await;
+    let mut body = resp.bytes_stream();
+    assert!(body.next().await.unwrap().is_ok());
+    assert_eq!(ctl.in_flight(), 1);
+    drop(body);
+    eventually("in_flight back to 0 after the client left", || {
+        ctl.in_flight() == 0
+    })
+    .await;
+
+    // Over HTTP: the stats, the dedicated reset and `/__mock/reset`.
+    let (s, stats) = control(&srv, reqwest::Method::GET, "/stats", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        (&stats["in_flight"], &stats["max_in_flight"]),
+        (&json!(0), &json!(1))
+    );
+    assert_eq!(
+        control(&srv, reqwest::Method::POST, "/max-in-flight/reset", None).await,
+        (200, json!({"in_flight": 0, "max_in_flight": 0}))
+    );
+    assert_eq!(
+        post(&srv, &t, "/chat/completions", &chat_req())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(ctl.stats().max_in_flight, 1);
+    control(&srv, reqwest::Method::POST, "/reset", None).await;
+    let (_, stats) = control(&srv, reqwest::Method::GET, "/stats", None).await;
+    assert_eq!(stats["max_in_flight"], 0);
+}

@@ -254,7 +254,8 @@ impl Client {
         ctx: &RequestContext,
     ) -> Result<v1::ChatResponse, Error> {
         let url = format!("{}/chat/completions", self.inner.base);
-        self.json(http::Method::POST, &url, Body::Json(to_json(request)?), ctx)
+        let body = encode_v1(request, request.stream)?;
+        self.json(http::Method::POST, &url, Body::Json(body), ctx)
             .await
     }
 
@@ -265,7 +266,7 @@ impl Client {
         ctx: &RequestContext,
     ) -> Result<ChatStream, Error> {
         let url = format!("{}/chat/completions", self.inner.base);
-        let body = streaming_body(request, request.stream, |r| r.stream = true)?;
+        let body = encode_v1(request, true)?;
         let frames = self.sse(&url, body, ctx).await?;
         Ok(Box::pin(Decoded::<V1>::new(frames)))
     }
@@ -589,6 +590,22 @@ fn streaming_body<T: Serialize + Clone>(
     let mut r = request.clone();
     switch_on(&mut r);
     to_json(&r)
+}
+
+/// A v1 chat request as JSON with `stream` set as given (copied only when it differs).
+///
+/// A plain function, never inlined: the async methods above are compiled in the calling
+/// crate (their futures are generic instances), this one here — optimised even in the
+/// dev profile (see the workspace `Cargo.toml`), where encoding the megabytes of a long
+/// conversation unoptimised takes the better part of a second.
+#[inline(never)]
+fn encode_v1(request: &v1::ChatRequest, stream: bool) -> Result<Bytes, Error> {
+    if request.stream == stream {
+        return to_json(request);
+    }
+    let mut copy = request.clone();
+    copy.stream = stream;
+    to_json(&copy)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Bytes, Error> {

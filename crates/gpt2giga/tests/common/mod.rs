@@ -2,8 +2,13 @@
 //! on a random loopback port against a `gigachat_mock::MockServer` (or a tiny replay
 //! upstream), HTTP helpers, and SSE parsers for both dialects.
 //!
+//! [`procs`] starts real processes instead (the `gpt2giga` and `gigachat-mock` binaries,
+//! `redis-server`, `nginx`) for the multi-process tests.
+//!
 //! Every test file includes it with `mod common;`; not every file uses every helper.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod procs;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
