@@ -219,7 +219,7 @@ impl AppState {
         upstream: &crate::upstream::Upstream,
         ctx: gigachat::RequestContext,
         req: &crate::ir::ChatRequest,
-    ) -> Result<crate::upstream::EventStream, ProxyError> {
+    ) -> Result<crate::ir::EventStream, ProxyError> {
         let options = self.chat_options(&req.model);
         let call = crate::upstream::ChatCall {
             upstream,

@@ -6,7 +6,15 @@
 //! and Anthropic clients exchange); `upstream` parses them into the objects GigaChat
 //! wants.
 
+use std::pin::Pin;
+
+use futures::Stream;
 use serde_json::Value;
+
+use crate::error::ProxyError;
+
+/// Events of one answer, ending after `Finish` (and `Usage`).
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, ProxyError>> + Send>>;
 
 /// A chat request in dialect-neutral form.
 #[derive(Debug, Clone, Default, PartialEq)]

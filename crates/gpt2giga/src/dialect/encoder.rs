@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::ProxyError;
 use crate::ir::Event;
-use crate::upstream::EventStream;
+use crate::ir::EventStream;
 
 /// A dialect's answer encoder. `out` is the stream body being written, or `None` for a
 /// JSON answer: the state (and so [`Encoder::finish`]) is the same either way.

@@ -15,7 +15,7 @@ use futures::StreamExt;
 
 use super::encoder::{Commit, Encoder};
 use crate::error::ProxyError;
-use crate::upstream::EventStream;
+use crate::ir::EventStream;
 
 /// The streaming HTTP response for `events` encoded by `encoder`.
 pub fn response<E: Encoder>(

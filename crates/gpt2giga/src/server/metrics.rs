@@ -42,7 +42,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::app::AppState;
 use crate::error::ProxyError;
 use crate::ir::Event;
-use crate::upstream::EventStream;
+use crate::ir::EventStream;
 
 /// Distinct requested-model label values kept; later ones are counted as `other`.
 pub const MODEL_LABELS_MAX: usize = 64;

@@ -20,19 +20,15 @@ pub mod stop;
 pub use pool::Upstream;
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 
 use futures::{Stream, StreamExt, stream};
 use gigachat::RequestContext;
 
 use crate::error::ProxyError;
-use crate::ir::{self, Event};
+use crate::ir::{self, Event, EventStream};
 use crate::server::metrics;
 use response::EventMapper;
 use stop::StopFilter;
-
-/// Events of one answer, ending after `Finish` (and `Usage`).
-pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, ProxyError>> + Send>>;
 
 /// What a chat call needs besides the request itself.
 pub struct ChatCall<'a> {
