@@ -9,11 +9,10 @@ use gigachat::types::ModelList;
 
 use crate::config::{Config, StructuredOutputMode};
 use crate::error::ProxyError;
-use crate::server::logs::IpNet;
-use crate::server::metrics::{self, Metrics};
-use crate::server::middleware::RequestId;
 use crate::state::redis::{Redis, RedisStore, SharedSemaphore};
 use crate::state::{MemoryStore, Store};
+use crate::telemetry::RequestId;
+use crate::telemetry::metrics::{self, Metrics};
 use crate::upstream::Upstream;
 use crate::upstream::attachments::{Attachments, Limits};
 use crate::upstream::limiter::Cap;
@@ -44,8 +43,6 @@ struct Inner {
     limiter: Option<Arc<Cap<(Owner, String)>>>,
     /// Prometheus metrics of this instance (`/metrics`).
     metrics: Arc<Metrics>,
-    /// `--proxy.logs-ip-allowlist`, parsed.
-    logs_allowlist: Vec<IpNet>,
     /// Set once shutdown begins: `/ready` answers 503 from then on.
     draining: std::sync::atomic::AtomicBool,
 }
@@ -115,8 +112,7 @@ impl AppState {
                 None => Cap::local(max, queue, timeout),
             })
         });
-        let logs_allowlist = crate::server::logs::parse_allowlist(&p.logs_ip_allowlist)
-            .map_err(ProxyError::Internal)?;
+
         let ttl = Duration::from_secs(p.responses_store_ttl_secs);
         let responses = Arc::new(match &redis {
             Some(r) => Store::Redis(RedisStore::new(r.clone(), ttl)),
@@ -153,7 +149,6 @@ impl AppState {
                 pool,
                 limiter,
                 metrics,
-                logs_allowlist,
                 draining: std::sync::atomic::AtomicBool::new(false),
             }),
         })
@@ -168,29 +163,27 @@ impl AppState {
         &self.inner.gigachat
     }
 
-    /// The GigaChat side of a request with these headers: the proxy's own account, or
-    /// with `--proxy.pass-token` the caller's (see [`crate::upstream::pool`]). A
-    /// malformed or unexpected identity is a 401, never a fall-back.
-    pub fn upstream(&self, headers: &HeaderMap) -> Result<Upstream, ProxyError> {
+    /// The GigaChat side of a request: the proxy's own account, or the caller's
+    /// `token` (with `--proxy.pass-token`; `server::auth` reads it from the
+    /// request).
+    pub fn upstream(&self, token: Option<&pool::PassToken>) -> Result<Upstream, ProxyError> {
         let limiter = self.inner.limiter.clone();
-        let Some(pool) = &self.inner.pool else {
-            return Ok(Upstream::new(
-                self.inner.gigachat.clone(),
-                Owner::Server,
-                limiter,
-            ));
-        };
-        match pool::resolve(headers, &self.inner.api_keys)? {
-            None => Ok(Upstream::new(
+        match (&self.inner.pool, token) {
+            (Some(pool), Some(token)) => {
+                let (fp, client) = pool.get(token)?;
+                Ok(Upstream::new(client, Owner::Caller(fp), limiter))
+            }
+            _ => Ok(Upstream::new(
                 self.inner.gigachat.clone(),
                 Owner::Server,
                 limiter,
             )),
-            Some(token) => {
-                let (fp, client) = pool.get(&token)?;
-                Ok(Upstream::new(client, Owner::Caller(fp), limiter))
-            }
         }
+    }
+
+    /// `--proxy.pass-token` is on: requests may name their own GigaChat identity.
+    pub fn pass_token(&self) -> bool {
+        self.inner.pool.is_some()
     }
 
     /// Pass-token identities currently pooled (0 without `--proxy.pass-token`).
@@ -285,10 +278,6 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// Networks allowed to reach `/logs*`; empty = no restriction.
-    pub fn logs_allowlist(&self) -> &[IpNet] {
-        &self.inner.logs_allowlist
-    }
 
     /// Keys accepted by the proxy's API-key check; empty when the check is off.
     pub fn api_keys(&self) -> &[String] {

@@ -25,6 +25,7 @@ pub mod ir;
 pub mod logging;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod upstream;
 
 use anyhow::Context;
@@ -84,7 +85,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
             }
         }
     };
-    let limits = state.config().proxy.connection_limits();
+    let limits = server::conn::Limits::from_settings(&state.config().proxy);
     let app = server::app(state);
     match tls {
         Some(tls) => server::serve_tls(listener, tls, app, limits, shutdown, grace).await?,

@@ -572,19 +572,16 @@ async fn ip_allowlist_checks_the_peer_address_not_forwarded_headers() {
 
 #[tokio::test]
 async fn an_invalid_allowlist_entry_stops_the_start_up() {
-    let mock = MockServer::start().await.unwrap();
-    let config = common::config_for(
-        &mock.base_url(),
-        &mock.auth_url(),
-        &["--proxy.logs-ip-allowlist", "10.0.0.1,intranet"],
-        &[],
-    );
-    let client = gigachat::Client::new(config.gigachat.to_client_config()).unwrap();
-    let err = gpt2giga::app::AppState::new(config, client)
-        .err()
-        .expect("must fail");
+    let dir = tempfile::tempdir().unwrap();
+    let err = gpt2giga::config::Config::load_from(
+        common::argv(&["--proxy.logs-ip-allowlist", "10.0.0.1,intranet"]),
+        &std::collections::HashMap::new(),
+        dir.path(),
+    )
+    .map(|_| ())
+    .expect_err("must fail");
     let msg = err.to_string();
-    assert!(msg.contains("logs_ip_allowlist"), "{msg}");
+    assert!(msg.contains("logs-ip-allowlist"), "{msg}");
     assert!(msg.contains("intranet"), "{msg}");
 }
 

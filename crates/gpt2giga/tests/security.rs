@@ -580,7 +580,7 @@ async fn serves_https_with_the_configured_certificate() {
     let server_tls = server::tls::load(&tls.cert, &tls.key).unwrap();
     let client = gigachat::Client::new(config.gigachat.to_client_config()).unwrap();
     let grace = config.proxy.shutdown_timeout();
-    let limits = config.proxy.connection_limits();
+    let limits = server::conn::Limits::from_settings(&config.proxy);
     let state = AppState::new(config, client).unwrap();
     let listener = server::bind("127.0.0.1", 0).await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -1142,7 +1142,7 @@ async fn pass_token_pool_is_bounded_by_identity_not_requests() {
         format!("Bearer giga-auth-{token}").parse().unwrap(),
     );
     for _ in 0..10 {
-        state.upstream(&headers).unwrap();
+        gpt2giga::server::auth::upstream_of(&state, &headers).unwrap();
     }
     assert_eq!(state.pooled_identities(), 1);
 }

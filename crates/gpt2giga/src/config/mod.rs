@@ -50,7 +50,7 @@
 mod cli;
 mod env;
 mod error;
-mod parse;
+pub(crate) mod parse;
 mod resolve;
 pub mod spec;
 mod summary;
@@ -439,24 +439,20 @@ impl ProxySettings {
         Duration::try_from_secs_f64(self.concurrency_lease_secs).unwrap_or(Duration::from_secs(30))
     }
 
+    /// `--proxy.logs-ip-allowlist` as networks (entries were validated at load).
+    pub fn logs_allowlist(&self) -> Vec<ipnet::IpNet> {
+        self.logs_ip_allowlist
+            .iter()
+            .filter_map(|e| parse::ip_net(e).ok())
+            .collect()
+    }
+
     /// The shared-state URL, if set and non-empty.
     pub fn state_url(&self) -> Option<&str> {
         self.state_url
             .as_ref()
             .map(Secret::expose)
             .filter(|u| !u.is_empty())
-    }
-
-    /// The connection limits of the server.
-    pub fn connection_limits(&self) -> crate::server::conn::Limits {
-        let secs = |s: f64, default: u64| {
-            Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(default))
-        };
-        crate::server::conn::Limits {
-            max_connections: self.max_connections,
-            header_read_timeout: secs(self.header_read_timeout_secs, 30),
-            keepalive_timeout: secs(self.keepalive_timeout_secs, 75),
-        }
     }
 
     /// How long `/ready` answers 503 before the drain starts.

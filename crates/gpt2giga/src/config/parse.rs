@@ -207,6 +207,25 @@ pub fn http_url(raw: Raw<'_>) -> Parsed<String> {
     Ok(s.to_string())
 }
 
+/// One `--proxy.logs-ip-allowlist` entry: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`
+/// (a plain address is a /32 or /128 network).
+pub fn ip_net(entry: &str) -> Result<ipnet::IpNet, String> {
+    let entry = entry.trim();
+    entry
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{entry:?} is not an IP address or CIDR network"))
+}
+
+/// A list of IP addresses or CIDR networks (empty items are skipped).
+pub fn ip_nets(raw: Raw<'_>) -> Parsed<Vec<String>> {
+    let items = string_list(raw)?;
+    for item in items.iter().filter(|i| !i.trim().is_empty()) {
+        ip_net(item)?;
+    }
+    Ok(items)
+}
+
 /// A shared-state URL: `redis://` or `rediss://` with a host, or `redis+unix://`.
 /// An empty value means unset (kept in memory).
 pub fn state_url(raw: Raw<'_>) -> Parsed<Secret> {
@@ -413,5 +432,17 @@ mod tests {
         assert!(log_level(t("verbose")).is_err());
         assert_eq!(log_format(t("JSON")), Ok(LogFormat::Json));
         assert!(log_format(t("xml")).is_err());
+    }
+
+    #[test]
+    fn ip_networks() {
+        assert!(ip_net("10.0.0.0/8").is_ok());
+        assert!(ip_net(" ::1 ").is_ok());
+        assert!(ip_net("10.0.0.0/33").is_err());
+        assert!(ip_net("::ffff:10.0.0.0/129").is_err());
+        assert!(ip_net("localhost").is_err());
+        assert!(ip_net("10.0.0.0/x").is_err());
+        assert!(ip_nets(Raw::Text("1.2.3.4, nope")).is_err());
+        assert_eq!(ip_nets(Raw::Text("")).unwrap(), Vec::<String>::new());
     }
 }

@@ -264,7 +264,7 @@ fn secret(raw: Raw<'_>) -> Parsed<Secret> {
 fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
     use parse::{
         boolean, http_url, log_format, log_level, mode, non_negative_float, path, port,
-        positive_seconds, positive_usize, state_url, status_codes, string, string_list,
+        ip_nets, positive_seconds, positive_usize, state_url, status_codes, string, string_list,
         structured_output, u32_value, u64_value, word,
     };
     let p = &mut c.proxy;
@@ -303,7 +303,7 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         (Group::Proxy, "log_filename") => p.log_filename = path(req(raw)?)?,
         (Group::Proxy, "log_max_size") => p.log_max_size = u64_value(req(raw)?)?,
         (Group::Proxy, "log_redact_sensitive") => p.log_redact_sensitive = boolean(req(raw)?)?,
-        (Group::Proxy, "logs_ip_allowlist") => p.logs_ip_allowlist = string_list(req(raw)?)?,
+        (Group::Proxy, "logs_ip_allowlist") => p.logs_ip_allowlist = ip_nets(req(raw)?)?,
         (Group::Proxy, "enable_api_key_auth") => p.enable_api_key_auth = boolean(req(raw)?)?,
         (Group::Proxy, "api_key") => p.api_key = opt(raw, secret)?,
         (Group::Proxy, "api_keys") => {

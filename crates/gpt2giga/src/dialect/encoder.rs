@@ -67,5 +67,5 @@ pub async fn answer<E: Encoder>(
     }
     let body = serde_json::to_vec(&encoder.finish())
         .map_err(|e| ProxyError::Internal(format!("cannot serialise the answer: {e}")))?;
-    Ok(super::sse::json(Bytes::from(body)))
+    Ok(super::respond::json(Bytes::from(body)))
 }

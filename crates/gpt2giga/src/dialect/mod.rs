@@ -7,6 +7,8 @@ pub mod anthropic;
 pub mod encoder;
 pub mod openai;
 pub mod openai_responses;
+pub mod respond;
+pub mod schemas;
 pub mod sse;
 
 use bytes::Bytes;

@@ -14,7 +14,6 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 
 use super::encoder::{Commit, Encoder};
-use crate::error::ProxyError;
 use crate::ir::EventStream;
 
 /// The streaming HTTP response for `events` encoded by `encoder`.
@@ -109,45 +108,10 @@ pub fn response<E: Encoder>(
     r
 }
 
-/// A `200 application/json` response.
-pub fn json(body: Bytes) -> Response {
-    let mut r = (StatusCode::OK, body).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
-}
-
-/// An error response: status, JSON body, and `Retry-After` (always present on 429).
-pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
-    if matches!(e, ProxyError::UpstreamCredentials(_)) {
-        // Logged at error once per token refresh by the GigaChat client.
-        tracing::debug!(status = status.as_u16(), error = %e, "request failed");
-    } else if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), error = %e, "request failed");
-    } else {
-        tracing::debug!(status = status.as_u16(), error = %e, "request refused");
-    }
-    let mut resp = (status, body).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    let after = e
-        .retry_after()
-        .or((status == StatusCode::TOO_MANY_REQUESTS).then_some(Duration::from_secs(1)));
-    if let Some(after) = after
-        && let Ok(v) = HeaderValue::from_str(&(after.as_secs_f64().ceil() as u64).to_string())
-    {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ProxyError;
     use crate::ir::Event;
     use http_body_util::BodyExt;
 

@@ -20,13 +20,14 @@
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::app::AppState;
 use crate::error::ProxyError;
 use crate::upstream::Upstream;
-use crate::upstream::pool::PREFIX;
+use crate::upstream::pool::{FORMS, PREFIX, PassToken};
 
 /// Paths that never need a key.
 const OPEN: &[&str] = &["/", "/health", "/ready", "/ping"];
@@ -104,13 +105,59 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
+/// The GigaChat side of a request with these headers: the proxy's own account, or
+/// with `--proxy.pass-token` the caller's (see [`crate::upstream::pool`] for the
+/// rules). A malformed or unexpected identity is a 401, never a fall-back.
+pub fn upstream_of(state: &AppState, headers: &HeaderMap) -> Result<Upstream, ProxyError> {
+    let token = if state.pass_token() {
+        resolve(headers, state.api_keys())?
+    } else {
+        None
+    };
+    state.upstream(token.as_ref())
+}
+
+/// Where a request's GigaChat identity comes from (see the module docs). `Ok(None)`:
+/// the proxy's own credentials.
+fn resolve(headers: &HeaderMap, api_keys: &[String]) -> Result<Option<PassToken>, ProxyError> {
+    let authorization = headers.get(header::AUTHORIZATION);
+    let bearer = authorization.map(|v| v.to_str().ok().and_then(bearer).map(str::trim));
+    let x_api_key = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let identity = match bearer {
+        Some(Some(b)) if b.starts_with(PREFIX) => Some(b),
+        _ => x_api_key.filter(|k| k.starts_with(PREFIX)),
+    };
+    if let Some(value) = identity {
+        return match PassToken::parse(value) {
+            Some(Ok(t)) => Ok(Some(t)),
+            Some(Err(why)) => Err(ProxyError::Unauthorized(format!(
+                "malformed GigaChat identity: {why}"
+            ))),
+            None => Err(ProxyError::Unauthorized(format!(
+                "malformed GigaChat identity: expected {FORMS}"
+            ))),
+        };
+    }
+    match bearer {
+        None => Ok(None),
+        Some(Some(b)) if matches_any(b, api_keys) => Ok(None),
+        Some(_) => Err(ProxyError::Unauthorized(format!(
+            "with --proxy.pass-token the Authorization header must carry a GigaChat identity \
+             (Bearer {FORMS}) or the proxy's API key; omit it to use the proxy's own GigaChat account"
+        ))),
+    }
+}
+
 /// A handler's GigaChat side, chosen from the request's headers; a bad identity is a
 /// 401 in the caller's dialect.
 impl FromRequestParts<AppState> for Upstream {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match state.upstream(&parts.headers) {
+        match upstream_of(state, &parts.headers) {
             Ok(u) => {
                 tracing::debug!(identity = %u.owner(), "GigaChat identity");
                 Ok(u)
@@ -126,6 +173,80 @@ impl FromRequestParts<AppState> for Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn resolve_follows_the_documented_rules() {
+        let keys = vec!["proxy-key".to_string()];
+        let r = |pairs: &[(&str, &str)]| resolve(&headers(pairs), &keys);
+        // No Authorization: the server's account.
+        assert_eq!(r(&[]).unwrap(), None);
+        assert_eq!(r(&[("x-api-key", "proxy-key")]).unwrap(), None);
+        // The proxy key as the bearer: the server's account.
+        assert_eq!(r(&[("authorization", "Bearer proxy-key")]).unwrap(), None);
+        // A giga-* bearer: the caller's identity.
+        assert!(matches!(
+            r(&[("authorization", "Bearer giga-auth-T")]).unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        assert!(matches!(
+            r(&[
+                ("authorization", "bearer giga-auth-T"),
+                ("x-api-key", "proxy-key")
+            ])
+            .unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        // Anthropic style: the identity in x-api-key.
+        assert!(matches!(
+            r(&[("x-api-key", "giga-cred-K")]).unwrap(),
+            Some(PassToken::Credentials { .. })
+        ));
+        assert!(matches!(
+            r(&[
+                ("authorization", "Bearer proxy-key"),
+                ("x-api-key", "giga-user-u:p")
+            ])
+            .unwrap(),
+            Some(PassToken::UserPassword { .. })
+        ));
+        // Authorization wins over x-api-key.
+        assert!(matches!(
+            r(&[
+                ("authorization", "Bearer giga-auth-T"),
+                ("x-api-key", "giga-cred-K")
+            ])
+            .unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        // Never a silent fall-back.
+        for bad in [
+            &[("authorization", "Bearer giga-cred-")][..],
+            &[("authorization", "Bearer giga-nope-x")],
+            &[("authorization", "Bearer sk-unused")],
+            &[("authorization", "Basic dXNlcjpwdw==")],
+            &[("authorization", "Bearer")],
+            &[("x-api-key", "giga-user-nopassword")],
+            &[
+                ("authorization", "Bearer sk-unused"),
+                ("x-api-key", "proxy-key"),
+            ],
+        ] {
+            let e = r(bad).unwrap_err();
+            assert_eq!(e.status(), 401, "{bad:?}");
+        }
+    }
 
     #[test]
     fn constant_time_comparison() {

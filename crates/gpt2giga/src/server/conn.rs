@@ -43,6 +43,20 @@ pub struct Limits {
     pub keepalive_timeout: Duration,
 }
 
+impl Limits {
+    /// The limits `settings` configure.
+    pub fn from_settings(p: &crate::config::ProxySettings) -> Self {
+        let secs = |s: f64, default: u64| {
+            Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(default))
+        };
+        Self {
+            max_connections: p.max_connections,
+            header_read_timeout: secs(p.header_read_timeout_secs, 30),
+            keepalive_timeout: secs(p.keepalive_timeout_secs, 75),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

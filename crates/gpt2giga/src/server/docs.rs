@@ -5,7 +5,8 @@
 //!   attributes and from the types the proxy really decodes (request bodies) or encodes
 //!   (model lists, embeddings, error envelopes), so a decoder's defaults and the
 //!   documented `required` fields cannot drift apart. Answers built by the stream
-//!   encoders or as JSON values are described by documentation types in [`schemas`].
+//!   encoders or as JSON values are described by documentation types in
+//!   [`crate::dialect::schemas`].
 //!   The `/v1` twins of the API routes, the error responses and the API-key schemes are
 //!   added by [`Conventions`], one rule each;
 //! * `GET /docs` and `GET /redoc` — a self-contained reference page that renders that
@@ -13,8 +14,6 @@
 //!   offline and locked-down installations cannot reach, so the proxy ships its own small
 //!   renderer instead (no external resources; the content-security policy forbids them).
 //!   The document itself works with any external Swagger UI or ReDoc.
-
-pub mod schemas;
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;

@@ -7,9 +7,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-/// The request id of the current request, as a request extension.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+use crate::telemetry::RequestId;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

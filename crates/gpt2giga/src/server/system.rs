@@ -11,7 +11,7 @@ use crate::app::AppState;
 /// `GET /health`: the process is up and serving.
 #[utoipa::path(get, path = "/health", tag = "System", operation_id = "health",
     summary = "Liveness probe", security(()),
-    responses((status = 200, description = "Up", body = super::docs::schemas::Health))
+    responses((status = 200, description = "Up", body = crate::dialect::schemas::Health))
 )]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
     (
@@ -34,8 +34,8 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
     summary = "Readiness probe", security(()),
     description = "200 only when the proxy can serve: a GigaChat token can be obtained (or a fixed token is configured), the shared Redis answers when `--proxy.state-url` is set, and it is not shutting down. Otherwise 503 with `not_ready` naming the failing checks.",
     responses(
-        (status = 200, description = "Ready", body = super::docs::schemas::Ready),
-        (status = 503, description = "Not ready (see `not_ready` and `checks`)", body = super::docs::schemas::Ready),
+        (status = 200, description = "Ready", body = crate::dialect::schemas::Ready),
+        (status = 503, description = "Not ready (see `not_ready` and `checks`)", body = crate::dialect::schemas::Ready),
     )
 )]
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
@@ -104,7 +104,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET|POST /ping`: the cheapest possible probe.
 #[utoipa::path(method(get, post), path = "/ping", tag = "System", operation_id = "ping",
     summary = "Cheapest probe", security(()),
-    responses((status = 200, description = "Up", body = super::docs::schemas::Status))
+    responses((status = 200, description = "Up", body = crate::dialect::schemas::Status))
 )]
 pub async fn ping() -> impl IntoResponse {
     (StatusCode::OK, Json(json!({"status": "ok"})))
@@ -114,7 +114,7 @@ pub async fn ping() -> impl IntoResponse {
 /// sends `HEAD /`).
 #[utoipa::path(method(get, head), path = "/", tag = "System", operation_id = "root",
     summary = "Base-URL probe (Claude Code sends `HEAD /`)", security(()),
-    responses((status = 200, description = "Up", body = super::docs::schemas::Status))
+    responses((status = 200, description = "Up", body = crate::dialect::schemas::Status))
 )]
 pub async fn root(State(state): State<AppState>) -> impl IntoResponse {
     (

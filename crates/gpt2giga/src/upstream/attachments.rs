@@ -457,7 +457,7 @@ impl Attachments {
         };
         tracing::debug!(host = %net::host_label(url), part = %item.label, "fetching attachment");
         // Time spent downloading is not the proxy's own (see `server::metrics`).
-        let download = crate::server::metrics::waiting(net::download(
+        let download = crate::telemetry::metrics::waiting(net::download(
             &self.http,
             url,
             cap,
@@ -510,7 +510,7 @@ impl Attachments {
                     },
                     ctx,
                 );
-                let file = crate::server::metrics::upstream("files_upload", upload).await?;
+                let file = crate::telemetry::metrics::upstream("files_upload", upload).await?;
                 if file.id.is_empty() {
                     return Err(ProxyError::Upstream(gigachat::Error::Decode(
                         "the file upload answer has no id".to_string(),

@@ -26,7 +26,7 @@ use gigachat::RequestContext;
 
 use crate::error::ProxyError;
 use crate::ir::{self, Event, EventStream};
-use crate::server::metrics;
+use crate::telemetry::metrics;
 use response::EventMapper;
 use stop::StopFilter;
 

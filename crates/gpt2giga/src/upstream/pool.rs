@@ -11,7 +11,7 @@
 //! * `giga-auth-<access token>` — a pre-issued access token (never refreshed);
 //! * `giga-user-<user>:<password>` — user and password (the password may contain `:`).
 //!
-//! [`resolve`] reads it from `Authorization: Bearer giga-…`, or, when `Authorization`
+//! `server::auth` reads it from `Authorization: Bearer giga-…`, or, when `Authorization`
 //! carries none, from the `x-api-key` header (where Anthropic SDKs put their key). It
 //! is never read from the query string (URLs end up in logs). Then:
 //!
@@ -39,7 +39,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{HeaderMap, header};
 use gigachat::{Credentials, Secret};
 use moka::policy::EvictionPolicy;
 use sha2::{Digest, Sha256};
@@ -59,7 +58,7 @@ const USER: &str = "giga-user-";
 pub const PREFIX: &str = "giga-";
 
 /// The forms, for error messages.
-const FORMS: &str = "giga-cred-<authorization key>[:<scope>], giga-auth-<access token> or giga-user-<user>:<password>";
+pub const FORMS: &str = "giga-cred-<authorization key>[:<scope>], giga-auth-<access token> or giga-user-<user>:<password>";
 
 /// A GigaChat identity sent by the caller.
 #[derive(Clone, PartialEq)]
@@ -246,45 +245,6 @@ impl fmt::Display for Owner {
     }
 }
 
-/// Where a request's GigaChat identity comes from (see the module docs). `Ok(None)`:
-/// the proxy's own credentials.
-pub fn resolve(headers: &HeaderMap, api_keys: &[String]) -> Result<Option<PassToken>, ProxyError> {
-    let authorization = headers.get(header::AUTHORIZATION);
-    let bearer = authorization.map(|v| {
-        v.to_str()
-            .ok()
-            .and_then(crate::server::auth::bearer)
-            .map(str::trim)
-    });
-    let x_api_key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    let identity = match bearer {
-        Some(Some(b)) if b.starts_with(PREFIX) => Some(b),
-        _ => x_api_key.filter(|k| k.starts_with(PREFIX)),
-    };
-    if let Some(value) = identity {
-        return match PassToken::parse(value) {
-            Some(Ok(t)) => Ok(Some(t)),
-            Some(Err(why)) => Err(ProxyError::Unauthorized(format!(
-                "malformed GigaChat identity: {why}"
-            ))),
-            None => Err(ProxyError::Unauthorized(format!(
-                "malformed GigaChat identity: expected {FORMS}"
-            ))),
-        };
-    }
-    match bearer {
-        None => Ok(None),
-        Some(Some(b)) if crate::server::auth::matches_any(b, api_keys) => Ok(None),
-        Some(_) => Err(ProxyError::Unauthorized(format!(
-            "with --proxy.pass-token the Authorization header must carry a GigaChat identity \
-             (Bearer {FORMS}) or the proxy's API key; omit it to use the proxy's own GigaChat account"
-        ))),
-    }
-}
-
 /// Per-identity GigaChat clients (see the module docs).
 pub struct ClientPool {
     base: gigachat::Client,
@@ -418,7 +378,6 @@ impl Upstream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn parse(v: &str) -> Result<PassToken, String> {
         PassToken::parse(v).unwrap()
@@ -488,79 +447,6 @@ mod tests {
         assert!(!format!("{t:?}").contains("hunter2"));
         let t = parse("giga-cred-SECRETKEY").unwrap();
         assert!(!format!("{t:?}").contains("SECRETKEY"));
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(
-                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
-
-    #[test]
-    fn resolve_follows_the_documented_rules() {
-        let keys = vec!["proxy-key".to_string()];
-        let r = |pairs: &[(&str, &str)]| resolve(&headers(pairs), &keys);
-        // No Authorization: the server's account.
-        assert_eq!(r(&[]).unwrap(), None);
-        assert_eq!(r(&[("x-api-key", "proxy-key")]).unwrap(), None);
-        // The proxy key as the bearer: the server's account.
-        assert_eq!(r(&[("authorization", "Bearer proxy-key")]).unwrap(), None);
-        // A giga-* bearer: the caller's identity.
-        assert!(matches!(
-            r(&[("authorization", "Bearer giga-auth-T")]).unwrap(),
-            Some(PassToken::AccessToken(_))
-        ));
-        assert!(matches!(
-            r(&[
-                ("authorization", "bearer giga-auth-T"),
-                ("x-api-key", "proxy-key")
-            ])
-            .unwrap(),
-            Some(PassToken::AccessToken(_))
-        ));
-        // Anthropic style: the identity in x-api-key.
-        assert!(matches!(
-            r(&[("x-api-key", "giga-cred-K")]).unwrap(),
-            Some(PassToken::Credentials { .. })
-        ));
-        assert!(matches!(
-            r(&[
-                ("authorization", "Bearer proxy-key"),
-                ("x-api-key", "giga-user-u:p")
-            ])
-            .unwrap(),
-            Some(PassToken::UserPassword { .. })
-        ));
-        // Authorization wins over x-api-key.
-        assert!(matches!(
-            r(&[
-                ("authorization", "Bearer giga-auth-T"),
-                ("x-api-key", "giga-cred-K")
-            ])
-            .unwrap(),
-            Some(PassToken::AccessToken(_))
-        ));
-        // Never a silent fall-back.
-        for bad in [
-            &[("authorization", "Bearer giga-cred-")][..],
-            &[("authorization", "Bearer giga-nope-x")],
-            &[("authorization", "Bearer sk-unused")],
-            &[("authorization", "Basic dXNlcjpwdw==")],
-            &[("authorization", "Bearer")],
-            &[("x-api-key", "giga-user-nopassword")],
-            &[
-                ("authorization", "Bearer sk-unused"),
-                ("x-api-key", "proxy-key"),
-            ],
-        ] {
-            let e = r(bad).unwrap_err();
-            assert_eq!(e.status(), 401, "{bad:?}");
-        }
     }
 
     fn pool(capacity: usize, ttl: Duration) -> ClientPool {

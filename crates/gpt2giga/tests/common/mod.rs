@@ -79,7 +79,7 @@ impl Proxy {
     /// Binds 127.0.0.1:<random> and serves `config` until shut down.
     pub async fn start(config: Config) -> Proxy {
         let grace = config.proxy.shutdown_timeout();
-        let limits = config.proxy.connection_limits();
+        let limits = server::conn::Limits::from_settings(&config.proxy);
         let host = config.proxy.host.clone();
         let port = config.proxy.port;
         let client =

@@ -73,7 +73,7 @@ pub fn response(e: &ProxyError) -> Response {
         }
         _ => e.status(),
     };
-    crate::dialect::sse::error(status, body(e), e)
+    crate::dialect::respond::error(status, body(e), e)
 }
 
 pub struct AnthropicError(pub ProxyError);

@@ -18,7 +18,7 @@ use crate::dialect::openai::handlers::json_response;
 use crate::dialect::{encoder, parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir;
-use crate::server::middleware::RequestId;
+use crate::telemetry::RequestId;
 use crate::upstream::{self, Upstream};
 
 /// Silence after which a `ping` event keeps the stream alive.
@@ -34,7 +34,7 @@ pub const PING_AFTER: Duration = Duration::from_secs(10);
     ),
     request_body = MessagesRequest,
     responses((status = 200, description = "The message, or its event stream", content(
-        (crate::server::docs::schemas::Message = "application/json"),
+        (crate::dialect::schemas::Message = "application/json"),
         (String = "text/event-stream"))))
 )]
 pub async fn messages(
@@ -76,7 +76,7 @@ pub async fn messages(
     summary = "Count the tokens of a message request",
     description = "Counted by GigaChat's own tokenizer on the translated request; an error when it cannot count (never a guess). `max_tokens` and `stream` are ignored.",
     request_body = MessagesRequest,
-    responses((status = 200, description = "The count", body = crate::server::docs::schemas::CountTokensResponse))
+    responses((status = 200, description = "The count", body = crate::dialect::schemas::CountTokensResponse))
 )]
 pub async fn count_tokens(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ pub async fn count_tokens(
     wire.max_tokens.get_or_insert(1);
     wire.stream = None;
     let (req, _) = request::decode(wire)?;
-    crate::server::metrics::note_model(&req.model);
+    crate::telemetry::metrics::note_model(&req.model);
     let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
     let tokens = count_request_tokens(&gigachat, &req, &options, &ctx).await?;
@@ -117,7 +117,7 @@ pub async fn count_request_tokens(
         input,
     };
     let count = gigachat.client().tokens_count(&request, ctx);
-    let counts = crate::server::metrics::upstream("tokens_count", count)
+    let counts = crate::telemetry::metrics::upstream("tokens_count", count)
         .await
         .map_err(|e| gigachat.error(e.into()))?;
     Ok(counts.iter().map(|c| c.tokens).sum())

@@ -62,7 +62,7 @@ pub fn body(e: &ProxyError) -> Bytes {
 
 /// A complete HTTP error response in OpenAI's format.
 pub fn response(e: &ProxyError) -> Response {
-    crate::dialect::sse::error(e.status(), body(e), e)
+    crate::dialect::respond::error(e.status(), body(e), e)
 }
 
 /// Wrapper so handlers can `?` into an OpenAI-formatted error.

@@ -13,8 +13,8 @@ use super::error::OpenAiError;
 use crate::app::AppState;
 use crate::dialect::{encoder, parse_json, sse};
 use crate::error::ProxyError;
-use crate::server::metrics;
-use crate::server::middleware::RequestId;
+use crate::telemetry::RequestId;
+use crate::telemetry::metrics;
 use crate::upstream::Upstream;
 
 /// `POST /chat/completions`
@@ -24,7 +24,7 @@ use crate::upstream::Upstream;
     description = "Translated to GigaChat's v1 chat. With `\"stream\": true` the answer is Server-Sent Events of `chat.completion.chunk` objects ending with `data: [DONE]`.",
     request_body = ChatCompletionRequest,
     responses((status = 200, description = "The completion, or its stream", content(
-        (crate::server::docs::schemas::ChatCompletion = "application/json"),
+        (crate::dialect::schemas::ChatCompletion = "application/json"),
         (String = "text/event-stream"))))
 )]
 pub async fn chat_completions(
@@ -47,7 +47,7 @@ pub async fn chat_completions(
 }
 
 pub fn json_response(body: Bytes) -> Response {
-    sse::json(body)
+    crate::dialect::respond::json(body)
 }
 
 /// `GET /models`

@@ -19,8 +19,8 @@ use crate::dialect::openai::handlers::json_response;
 use crate::dialect::{parse_json, sse};
 use crate::error::ProxyError;
 use crate::ir;
-use crate::server::middleware::RequestId;
 use crate::state::{Chain, MAX_CHAIN, Store, StoredResponse};
+use crate::telemetry::RequestId;
 use crate::upstream::Upstream;
 
 /// `POST /responses`
@@ -29,7 +29,7 @@ use crate::upstream::Upstream;
     description = "With `\"stream\": true` the answer is the Responses event stream (`response.created` … `response.completed`, with increasing `sequence_number`).",
     request_body = ResponsesRequest,
     responses((status = 200, description = "The response, or its event stream", content(
-        (crate::server::docs::schemas::Response = "application/json"),
+        (crate::dialect::schemas::Response = "application/json"),
         (String = "text/event-stream"))))
 )]
 pub async fn create(
@@ -269,7 +269,7 @@ fn not_found(id: &str) -> OpenAiError {
 #[utoipa::path(get, path = "/responses/{id}", tag = "OpenAI Responses",
     operation_id = "retrieveResponse", summary = "A stored response",
     params(("id" = String, Path, description = "The response id (`resp_…`)")),
-    responses((status = 200, description = "The stored response", body = crate::server::docs::schemas::Response))
+    responses((status = 200, description = "The stored response", body = crate::dialect::schemas::Response))
 )]
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -286,7 +286,7 @@ pub async fn retrieve(
 #[utoipa::path(delete, path = "/responses/{id}", tag = "OpenAI Responses",
     operation_id = "deleteResponse", summary = "Delete a stored response",
     params(("id" = String, Path, description = "The response id (`resp_…`)")),
-    responses((status = 200, description = "Deleted", body = crate::server::docs::schemas::ResponseDeleted))
+    responses((status = 200, description = "Deleted", body = crate::dialect::schemas::ResponseDeleted))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -324,7 +324,7 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/responses/{id}/input_items", tag = "OpenAI Responses",
     operation_id = "listResponseInputItems", summary = "The input items of a stored response",
     params(("id" = String, Path, description = "The response id (`resp_…`)"), ListQuery),
-    responses((status = 200, description = "The items", body = crate::server::docs::schemas::ResponseItemList))
+    responses((status = 200, description = "The items", body = crate::dialect::schemas::ResponseItemList))
 )]
 pub async fn input_items(
     State(state): State<AppState>,

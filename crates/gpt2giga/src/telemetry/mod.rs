@@ -1,0 +1,13 @@
+//! The bottom layer every other layer reports through: the request's identity and its
+//! measurements. Imports nothing from `upstream`, `dialect`, `server` or `app`.
+//!
+//! * [`RequestId`] — the id of the current request (a request extension);
+//! * [`metrics`] — the Prometheus families and the per-request timing scope that
+//!   `upstream` (GigaChat calls, waits), `dialect` (models) and `server` (the
+//!   middleware, `/metrics`) record into.
+
+pub mod metrics;
+
+/// The request id of the current request, as a request extension.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
