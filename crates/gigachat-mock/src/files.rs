@@ -1,22 +1,17 @@
-//! Files (§7): multipart upload with a MIME allow-list and per-kind size limits, list,
-//! get, delete (`POST /files/{id}/delete`, any body) and raw download. A file uploaded or
-//! generated with an `X-Client-ID` is visible only to requests carrying the same id.
+//! The file store (§7): stored files, the MIME allow-list and per-kind size limits. A
+//! file uploaded or generated with an `X-Client-ID` is visible only to requests
+//! carrying the same id. The HTTP routes are in `files_api`.
 
 use std::sync::RwLock;
-use std::sync::atomic::Ordering;
 
-use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::config::FileLimits;
-use crate::control::MockControl;
-use crate::http::{ApiError, header_str, json_response, unix_secs};
-use crate::wire::common::{FileDeletion, FileInfo, FileListing};
+use crate::http::unix_secs;
+use crate::wire::common::FileInfo;
 
 /// Every file is private to its owner (§7.3).
-const ACCESS_POLICY: &str = "private";
+pub(crate) const ACCESS_POLICY: &str = "private";
 
 /// A stored file.
 #[derive(Debug, Clone)]
@@ -120,7 +115,7 @@ pub(crate) enum FileKind {
 }
 
 impl FileKind {
-    fn modality(self) -> &'static str {
+    pub(crate) fn modality(self) -> &'static str {
         match self {
             FileKind::Text => "text",
             FileKind::Image => "image",
@@ -128,7 +123,7 @@ impl FileKind {
         }
     }
 
-    fn limit(self, limits: &FileLimits) -> u64 {
+    pub(crate) fn limit(self, limits: &FileLimits) -> u64 {
         match self {
             FileKind::Text => limits.text_bytes,
             FileKind::Image => limits.image_bytes,
@@ -164,7 +159,7 @@ pub(crate) fn kind_of_mime(mime: &str) -> Option<FileKind> {
 }
 
 /// MIME type guessed from a file name, for parts sent without a specific content type.
-fn mime_from_name(name: &str) -> Option<&'static str> {
+pub(crate) fn mime_from_name(name: &str) -> Option<&'static str> {
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
     Some(match ext.as_str() {
         "txt" => "text/plain",
@@ -188,147 +183,6 @@ fn mime_from_name(name: &str) -> Option<&'static str> {
         "opus" => "audio/opus",
         _ => return None,
     })
-}
-
-fn client_id(headers: &HeaderMap) -> Option<&str> {
-    header_str(headers, "x-client-id").filter(|v| !v.is_empty())
-}
-
-fn not_found() -> ApiError {
-    // [U] text
-    ApiError::new(StatusCode::NOT_FOUND, "File not found")
-}
-
-/// `POST /files` (multipart: `file`, `purpose`).
-pub(crate) async fn upload(
-    State(ctl): State<MockControl>,
-    headers: HeaderMap,
-    mut multipart: Multipart,
-) -> Result<Response, ApiError> {
-    let shared = ctl.shared();
-    let limits = shared.snapshot().cfg.file_limits;
-    let mut purpose = "general".to_string();
-    let mut file: Option<(String, String, Bytes)> = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| ApiError::bad_request("Invalid multipart body"))?
-    {
-        match field.name() {
-            Some("purpose") => {
-                purpose = field
-                    .text()
-                    .await
-                    .map_err(|_| ApiError::bad_request("Invalid multipart body"))?;
-            }
-            Some("file") => {
-                let filename = field.file_name().unwrap_or("file").to_string();
-                let declared = field
-                    .content_type()
-                    .map(str::to_owned)
-                    .filter(|m| m != "application/octet-stream");
-                let mime = declared
-                    .or_else(|| mime_from_name(&filename).map(str::to_owned))
-                    .unwrap_or_else(|| "application/octet-stream".into());
-                let data = field
-                    .bytes()
-                    .await
-                    .map_err(|_| ApiError::bad_request("Invalid multipart body"))?;
-                file = Some((filename, mime, data));
-            }
-            _ => {}
-        }
-    }
-    // [U] text
-    let (filename, mime, data) = file.ok_or_else(|| ApiError::bad_request("file is required"))?;
-    let kind = kind_of_mime(&mime)
-        .ok_or_else(|| ApiError::bad_request(format!("Unsupported file type: {mime}")))?;
-    if data.len() as u64 > kind.limit(&limits) {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Payload too large",
-        ));
-    }
-    let meta = FileInfo {
-        id: uuid::Uuid::new_v4().to_string(),
-        object: "file",
-        bytes: data.len() as u64,
-        created_at: unix_secs(),
-        filename,
-        purpose,
-        access_policy: ACCESS_POLICY,
-        modalities: [kind.modality()],
-    };
-    shared.files.insert(StoredFile {
-        meta: meta.clone(),
-        owner: client_id(&headers).map(str::to_owned),
-        data,
-    });
-    shared.counters.uploads.fetch_add(1, Ordering::Relaxed);
-    Ok(json_response(StatusCode::OK, &meta))
-}
-
-/// `GET /files`.
-pub(crate) async fn list(State(ctl): State<MockControl>, headers: HeaderMap) -> Response {
-    let data = ctl.shared().files.list(client_id(&headers));
-    json_response(StatusCode::OK, &FileListing { data })
-}
-
-/// `GET /files/{id}`.
-pub(crate) async fn get(
-    State(ctl): State<MockControl>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let file = ctl
-        .shared()
-        .files
-        .get(&id, client_id(&headers))
-        .ok_or_else(not_found)?;
-    Ok(json_response(StatusCode::OK, &file.meta))
-}
-
-/// `POST /files/{id}/delete` — the body (multipart or empty) is ignored.
-pub(crate) async fn delete(
-    State(ctl): State<MockControl>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let file = ctl
-        .shared()
-        .files
-        .remove(&id, client_id(&headers))
-        .ok_or_else(not_found)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &FileDeletion {
-            id: &file.meta.id,
-            deleted: true,
-            access_policy: file.meta.access_policy,
-        },
-    ))
-}
-
-/// `GET /files/{id}/content` — the stored bytes as `application/octet-stream`.
-pub(crate) async fn content(
-    State(ctl): State<MockControl>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let file = ctl
-        .shared()
-        .files
-        .get(&id, client_id(&headers))
-        .ok_or_else(not_found)?;
-    Ok((
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        )],
-        file.data,
-    )
-        .into_response())
 }
 
 #[cfg(test)]

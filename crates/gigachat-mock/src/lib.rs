@@ -93,6 +93,7 @@ mod control;
 mod control_api;
 mod embeddings;
 mod files;
+mod files_api;
 mod http;
 mod models;
 mod record;

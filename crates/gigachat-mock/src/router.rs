@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use crate::control::MockControl;
 use crate::http::{error_json, header_str, hold_while_sending};
 use crate::record::RecordedRequest;
-use crate::{auth, chat_v1, chat_v2, control_api, embeddings, files, models};
+use crate::{auth, chat_v1, chat_v2, control_api, embeddings, files_api, models};
 
 /// The OAuth endpoint (its own host in reality).
 const OAUTH_PATH: &str = "/api/v2/oauth";
@@ -41,10 +41,10 @@ pub fn router(control: MockControl) -> Router {
         .route("/models", get(models::list))
         .route("/models/{id}", get(models::get))
         .route("/balance", get(models::balance))
-        .route("/files", post(files::upload).get(files::list))
-        .route("/files/{id}", get(files::get))
-        .route("/files/{id}/delete", post(files::delete))
-        .route("/files/{id}/content", get(files::content))
+        .route("/files", post(files_api::upload).get(files_api::list))
+        .route("/files/{id}", get(files_api::get))
+        .route("/files/{id}/delete", post(files_api::delete))
+        .route("/files/{id}/content", get(files_api::content))
         .route_layer(auth_layer.clone())
         .route("/token", post(auth::password_token));
     let v2: Router<MockControl> = Router::new()

@@ -278,7 +278,6 @@ impl AppState {
         &self.inner.metrics
     }
 
-
     /// Keys accepted by the proxy's API-key check; empty when the check is off.
     pub fn api_keys(&self) -> &[String] {
         &self.inner.api_keys

@@ -263,8 +263,8 @@ fn secret(raw: Raw<'_>) -> Parsed<Secret> {
 /// The typed setter for every field of the table.
 fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
     use parse::{
-        boolean, http_url, log_format, log_level, mode, non_negative_float, path, port,
-        ip_nets, positive_seconds, positive_usize, state_url, status_codes, string, string_list,
+        boolean, http_url, ip_nets, log_format, log_level, mode, non_negative_float, path, port,
+        positive_seconds, positive_usize, state_url, status_codes, string, string_list,
         structured_output, u32_value, u64_value, word,
     };
     let p = &mut c.proxy;

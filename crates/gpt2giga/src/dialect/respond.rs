@@ -44,4 +44,3 @@ pub fn error(status: StatusCode, body: Bytes, e: &ProxyError) -> Response {
     }
     resp
 }
-
