@@ -6,14 +6,17 @@
 #   ./scripts/test.sh                      everything
 #   SKIP_CONFORMANCE=1 ./scripts/test.sh   Rust only
 #
-# Needs: a Rust toolchain, python3 with venv, Node.js >= 20 with npm, and Chromium
-# (/usr/bin/chromium, or CHROMIUM=/path); for the container test root, Docker
-# (docker.io, docker-compose), musl-tools and the x86_64-unknown-linux-musl target.
-# `.ci/run` installs whatever of these is missing.
+# Needs a Rust toolchain; everything else (Chromium, Docker, docker-compose, musl-tools,
+# redis-server, nginx, python3-venv, Node.js >= 20, the musl target) is checked first by
+# scripts/setup.sh, which installs what is missing (as root or with passwordless sudo)
+# or says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "what the tests need (scripts/setup.sh)"
+./scripts/setup.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -16,7 +16,7 @@
 //!
 //! Needs (the tests fail, never skip, without them): root, `dockerd`, `docker` and
 //! `docker-compose` (Debian: `docker.io docker-compose`), `tar`, `musl-gcc` (`musl-tools`)
-//! and the `x86_64-unknown-linux-musl` Rust target (`.ci/run` installs all of them). A
+//! and the `x86_64-unknown-linux-musl` Rust target (`scripts/setup.sh` installs all of them). A
 //! summary (image size, storage driver, timings) is written to
 //! `target/tmp/container/summary.txt`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

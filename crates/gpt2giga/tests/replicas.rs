@@ -11,7 +11,7 @@
 //!   keep working, and everything recovers once Redis is back — without restarting a
 //!   proxy.
 //!
-//! Needs `redis-server` and `nginx` (`.ci/run` installs `redis-server` and `nginx-light`);
+//! Needs `redis-server` and `nginx` (`scripts/setup.sh` installs `redis-server` and `nginx-light`);
 //! without them the tests fail saying what is missing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
