@@ -48,7 +48,7 @@ struct Inner {
 }
 
 /// How long the upstream model list is reused.
-pub const MODELS_TTL: Duration = Duration::from_secs(60);
+pub(crate) const MODELS_TTL: Duration = Duration::from_secs(60);
 
 impl AppState {
     pub fn new(config: Config, gigachat: gigachat::Client) -> Result<Self, ProxyError> {
@@ -191,13 +191,13 @@ impl AppState {
         self.inner.pool.as_ref().map_or(0, ClientPool::len)
     }
 
-    pub fn attachments(&self) -> &Attachments {
+    pub(crate) fn attachments(&self) -> &Attachments {
         &self.inner.attachments
     }
 
     /// Chat options for a request that asked for `requested_model`: the configured
     /// model, or the requested one with `--proxy.pass-model`.
-    pub fn chat_options(&self, requested_model: &str) -> Options {
+    pub(crate) fn chat_options(&self, requested_model: &str) -> Options {
         let mut o = self.inner.options.clone();
         if self.inner.config.proxy.pass_model && !requested_model.is_empty() {
             o.model = requested_model.to_string();
@@ -225,7 +225,7 @@ impl AppState {
 
     /// The context propagated to GigaChat: our request id, the client's session and
     /// client ids when it sent them.
-    pub fn request_context(
+    pub(crate) fn request_context(
         &self,
         rid: &RequestId,
         headers: &HeaderMap,
@@ -289,7 +289,7 @@ impl AppState {
     }
 
     /// A shared handle to the store, for streams that outlive the handler.
-    pub fn responses_handle(&self) -> Arc<Store> {
+    pub(crate) fn responses_handle(&self) -> Arc<Store> {
         self.inner.responses.clone()
     }
 
@@ -299,23 +299,19 @@ impl AppState {
     }
 
     /// Shutdown has begun: stop being ready (in-flight requests still finish).
-    pub fn begin_drain(&self) {
+    pub(crate) fn begin_drain(&self) {
         self.inner
             .draining
             .store(true, std::sync::atomic::Ordering::Release);
     }
 
-    pub fn is_draining(&self) -> bool {
+    pub(crate) fn is_draining(&self) -> bool {
         self.inner
             .draining
             .load(std::sync::atomic::Ordering::Acquire)
     }
 
-    pub fn is_demo(&self) -> bool {
-        self.inner.config.demo
-    }
-
-    pub fn mode_label(&self) -> &'static str {
+    pub(crate) fn mode_label(&self) -> &'static str {
         if self.inner.config.demo {
             "demo"
         } else if self.inner.config.proxy.is_prod() {

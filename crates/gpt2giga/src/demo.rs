@@ -2,14 +2,15 @@
 //! GigaChat account gets real (emulated) answers from the first minute.
 //!
 //! The emulator comes with the `demo` cargo feature (on by default). A build without it
-//! still knows `--demo`, and refuses it with [`NOT_BUILT`].
+//! still knows `--demo`, and refuses it with a message saying so.
 
 use std::net::SocketAddr;
 
 use crate::config::Config;
 
 /// What `--demo` answers in a build without the `demo` feature.
-pub const NOT_BUILT: &str = "this build has no demo emulator; rebuild with the demo feature";
+#[cfg(not(feature = "demo"))]
+pub(crate) const NOT_BUILT: &str = "this build has no demo emulator; rebuild with the demo feature";
 
 /// The running emulator of demo mode.
 #[derive(Debug)]

@@ -47,7 +47,7 @@ pub enum ProxyError {
 
 /// Broad classes each dialect maps to its own error `type` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
+pub(crate) enum ErrorClass {
     InvalidRequest,
     Authentication,
     Permission,
@@ -62,7 +62,7 @@ pub enum ErrorClass {
 impl ProxyError {
     /// The error as the proxy's own identity sees it: GigaChat refusing the configured
     /// credentials is the deployment's fault (502), never the caller's key (401).
-    pub fn for_own_identity(self) -> Self {
+    pub(crate) fn for_own_identity(self) -> Self {
         match self {
             ProxyError::Upstream(gigachat::Error::Auth { status, message })
                 if (400..500).contains(&status) =>
@@ -85,7 +85,7 @@ impl ProxyError {
         }
     }
 
-    pub fn invalid_param(message: impl Into<String>, param: impl Into<String>) -> Self {
+    pub(crate) fn invalid_param(message: impl Into<String>, param: impl Into<String>) -> Self {
         ProxyError::InvalidRequest {
             message: message.into(),
             param: Some(param.into()),
@@ -107,7 +107,7 @@ impl ProxyError {
         }
     }
 
-    pub fn class(&self) -> ErrorClass {
+    pub(crate) fn class(&self) -> ErrorClass {
         match self.status().as_u16() {
             400 | 422 => ErrorClass::InvalidRequest,
             401 => ErrorClass::Authentication,
@@ -138,7 +138,7 @@ impl ProxyError {
     }
 
     /// The message shown to the client: never a URL, token or credential.
-    pub fn client_message(&self) -> String {
+    pub(crate) fn client_message(&self) -> String {
         match self {
             ProxyError::Upstream(e) => upstream_message(e),
             other => other.to_string(),

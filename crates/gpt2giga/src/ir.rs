@@ -87,7 +87,7 @@ impl Message {
     }
 
     /// All text parts joined by blank lines.
-    pub fn joined_text(&self) -> String {
+    pub(crate) fn joined_text(&self) -> String {
         let mut out = String::new();
         for p in &self.parts {
             if let Part::Text(t) = p {

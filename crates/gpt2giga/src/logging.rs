@@ -109,7 +109,7 @@ fn transport_chatter(meta: &tracing::Metadata<'_>) -> bool {
 }
 
 /// The configured formatting (text or JSON) writing to `writer`.
-pub fn fmt_layer<S, W>(
+pub(crate) fn fmt_layer<S, W>(
     format: LogFormat,
     writer: W,
     ansi: bool,
@@ -297,7 +297,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 
 /// Masks secrets in log text.
 #[derive(Debug, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     /// The configuration's own secrets, masked wherever they appear.
     literals: Option<Regex>,
 }
@@ -321,7 +321,7 @@ impl Redactor {
     }
 
     /// `text` with every secret replaced by `***` (borrowed when nothing matched).
-    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+    pub(crate) fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
         if let Some(re) = &self.literals
             && let Cow::Owned(s) = re.replace_all(&out, "***")
@@ -339,7 +339,7 @@ impl Redactor {
 
 /// An `io::Write` that redacts what passes through it. `tracing` hands each event to
 /// its writer in one `write_all`, so every call sees whole lines.
-pub struct RedactingWriter<W> {
+pub(crate) struct RedactingWriter<W> {
     inner: W,
     redactor: Option<Arc<Redactor>>,
 }
@@ -403,18 +403,22 @@ impl<A: Write, B: Write> Write for Tee<A, B> {
     }
 }
 
-/// A [`MakeWriter`] whose writers redact: wraps any `tracing` writer.
-pub struct RedactingMakeWriter<M> {
+/// A [`MakeWriter`] whose writers redact: wraps any `tracing` writer (the tests
+/// capture formatted, redacted lines through it).
+#[cfg(test)]
+pub(crate) struct RedactingMakeWriter<M> {
     inner: M,
     redactor: Option<Arc<Redactor>>,
 }
 
+#[cfg(test)]
 impl<M> RedactingMakeWriter<M> {
     pub fn new(inner: M, redactor: Option<Arc<Redactor>>) -> Self {
         Self { inner, redactor }
     }
 }
 
+#[cfg(test)]
 impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingMakeWriter<M> {
     type Writer = RedactingWriter<M::Writer>;
 
@@ -431,7 +435,7 @@ static HUB: LazyLock<broadcast::Sender<Arc<str>>> =
 
 /// A receiver of every log line written from now on (already redacted). Lines are
 /// published only while at least one receiver exists.
-pub fn subscribe() -> broadcast::Receiver<Arc<str>> {
+pub(crate) fn subscribe() -> broadcast::Receiver<Arc<str>> {
     HUB.subscribe()
 }
 

@@ -125,7 +125,7 @@ fn field_arg(f: &FieldSpec) -> Arg {
 
 /// What the command line said, before parsing the values.
 #[derive(Debug, Default)]
-pub struct CliValues {
+pub(crate) struct CliValues {
     /// Dotted flags: field → every occurrence, in order.
     pub dotted: HashMap<(Group, &'static str), Vec<String>>,
     /// Group JSON (last `--proxy` / `--gigachat` wins, like pydantic-settings):

@@ -8,7 +8,7 @@ use super::ConfigError;
 
 /// A set of variables with case-insensitive lookup.
 #[derive(Debug, Default)]
-pub struct EnvLayer {
+pub(crate) struct EnvLayer {
     /// lower-case name → (name as written, value)
     vars: HashMap<String, (String, String)>,
     /// The `.env` file the variables came from (`None` = process environment).
@@ -19,7 +19,7 @@ impl EnvLayer {
     /// Index a map of variables. When several names differ only in case, the
     /// all-upper-case spelling wins, then the lexicographically smallest, so
     /// the choice is deterministic.
-    pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
+    pub(crate) fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a String, &'a String)>) -> Self {
         let mut layer = EnvLayer::default();
         for (name, value) in vars {
             layer.insert(name.clone(), value.clone());
@@ -40,7 +40,7 @@ impl EnvLayer {
 
     /// Read a `.env` file with `dotenvy`, without touching the process
     /// environment. Later lines override earlier ones, as in python-dotenv.
-    pub fn read_dotenv(path: &Path) -> Result<Self, ConfigError> {
+    pub(crate) fn read_dotenv(path: &Path) -> Result<Self, ConfigError> {
         let iter = dotenvy::from_path_iter(path).map_err(|e| ConfigError::EnvFile {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -78,7 +78,10 @@ impl EnvLayer {
     }
 
     /// Names (as written) that start with `prefix`, ignoring case.
-    pub fn names_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn names_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
         let prefix = prefix.to_ascii_lowercase();
         self.vars
             .iter()
@@ -93,7 +96,10 @@ fn rank(name: &str) -> (bool, &str) {
 
 /// Which `.env` file to read: the `--env-path` value (relative to `cwd`; it
 /// must exist) or `<cwd>/.env` when present.
-pub fn dotenv_path(explicit: Option<&str>, cwd: &Path) -> Result<Option<PathBuf>, ConfigError> {
+pub(crate) fn dotenv_path(
+    explicit: Option<&str>,
+    cwd: &Path,
+) -> Result<Option<PathBuf>, ConfigError> {
     match explicit {
         Some(given) => {
             let path = cwd.join(given);

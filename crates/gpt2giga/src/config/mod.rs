@@ -67,21 +67,21 @@ pub use cli::command;
 pub use error::ConfigError;
 
 /// 10 MiB: Python's `DEFAULT_MAX_REQUEST_BODY_BYTES`.
-pub const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_REQUEST_BODY_BYTES: u64 = 10 * 1024 * 1024;
 /// 35 MiB.
-pub const DEFAULT_MAX_AUDIO_FILE_SIZE_BYTES: u64 = 35 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_AUDIO_FILE_SIZE_BYTES: u64 = 35 * 1024 * 1024;
 /// 15 MiB.
-pub const DEFAULT_MAX_IMAGE_FILE_SIZE_BYTES: u64 = 15 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_IMAGE_FILE_SIZE_BYTES: u64 = 15 * 1024 * 1024;
 /// 40 MiB.
-pub const DEFAULT_MAX_TEXT_FILE_SIZE_BYTES: u64 = 40 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_TEXT_FILE_SIZE_BYTES: u64 = 40 * 1024 * 1024;
 /// 80 MiB.
-pub const DEFAULT_MAX_AUDIO_IMAGE_TOTAL_SIZE_BYTES: u64 = 80 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_AUDIO_IMAGE_TOTAL_SIZE_BYTES: u64 = 80 * 1024 * 1024;
 /// 10 MiB.
-pub const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
+pub(crate) const DEFAULT_LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
 /// Default memory budget of the in-memory Responses store (256 MiB).
-pub const DEFAULT_RESPONSES_STORE_MAX_BYTES: u64 = 256 * 1024 * 1024;
+pub(crate) const DEFAULT_RESPONSES_STORE_MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// The model used when `GIGACHAT_MODEL` is unset.
-pub const DEFAULT_MODEL: &str = "GigaChat";
+pub(crate) const DEFAULT_MODEL: &str = "GigaChat";
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -159,7 +159,7 @@ impl LogLevel {
     }
 
     /// The matching `tracing` level directive (`CRITICAL` maps to `error`).
-    pub fn tracing_directive(self) -> &'static str {
+    pub(crate) fn tracing_directive(self) -> &'static str {
         match self {
             LogLevel::Critical | LogLevel::Error => "error",
             LogLevel::Warning => "warn",
@@ -397,7 +397,7 @@ impl Default for ProxySettings {
 }
 
 impl ProxySettings {
-    pub fn is_prod(&self) -> bool {
+    pub(crate) fn is_prod(&self) -> bool {
         self.mode == Mode::Prod
     }
 
@@ -417,7 +417,7 @@ impl ProxySettings {
 
     /// Every accepted API key: `api_key` and `api_keys`, trimmed, empty ones dropped,
     /// without duplicates.
-    pub fn accepted_api_keys(&self) -> Vec<&str> {
+    pub(crate) fn accepted_api_keys(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for k in self.api_key.iter().chain(&self.api_keys) {
             let k = k.expose().trim();
@@ -429,18 +429,18 @@ impl ProxySettings {
     }
 
     /// How long a request waits for a concurrency slot.
-    pub fn concurrency_queue_timeout(&self) -> Duration {
+    pub(crate) fn concurrency_queue_timeout(&self) -> Duration {
         Duration::try_from_secs_f64(self.concurrency_queue_timeout_secs)
             .unwrap_or(Duration::from_secs(30))
     }
 
     /// Lease of a concurrency slot held in Redis.
-    pub fn concurrency_lease(&self) -> Duration {
+    pub(crate) fn concurrency_lease(&self) -> Duration {
         Duration::try_from_secs_f64(self.concurrency_lease_secs).unwrap_or(Duration::from_secs(30))
     }
 
     /// `--proxy.logs-ip-allowlist` as networks (entries were validated at load).
-    pub fn logs_allowlist(&self) -> Vec<ipnet::IpNet> {
+    pub(crate) fn logs_allowlist(&self) -> Vec<ipnet::IpNet> {
         self.logs_ip_allowlist
             .iter()
             .filter_map(|e| parse::ip_net(e).ok())
@@ -456,7 +456,7 @@ impl ProxySettings {
     }
 
     /// How long `/ready` answers 503 before the drain starts.
-    pub fn shutdown_ready_delay(&self) -> Duration {
+    pub(crate) fn shutdown_ready_delay(&self) -> Duration {
         Duration::try_from_secs_f64(self.shutdown_ready_delay_secs).unwrap_or(Duration::ZERO)
     }
 
@@ -580,19 +580,19 @@ impl GigaChatSettings {
             .unwrap_or(DEFAULT_MODEL)
     }
 
-    pub fn has_credentials(&self) -> bool {
+    pub(crate) fn has_credentials(&self) -> bool {
         is_set(&self.credentials)
     }
 
-    pub fn has_user_password(&self) -> bool {
+    pub(crate) fn has_user_password(&self) -> bool {
         self.user.as_deref().is_some_and(|u| !u.is_empty()) && is_set(&self.password)
     }
 
-    pub fn has_access_token(&self) -> bool {
+    pub(crate) fn has_access_token(&self) -> bool {
         is_set(&self.access_token)
     }
 
-    pub fn has_mtls(&self) -> bool {
+    pub(crate) fn has_mtls(&self) -> bool {
         self.cert_file.is_some() && self.key_file.is_some()
     }
 
@@ -647,7 +647,7 @@ impl GigaChatSettings {
 
 /// The listening settings alone (see [`Config::listen_from_env`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listen {
+pub(crate) struct Listen {
     pub host: String,
     pub port: u16,
     pub use_https: bool,
@@ -687,7 +687,7 @@ impl Config {
     /// Where the proxy listens according to the process environment and `./.env` in
     /// `cwd` (the command line is not consulted): what `gpt2giga healthcheck` needs to find
     /// the proxy running beside it, e.g. in the same container.
-    pub fn listen_from_env(
+    pub(crate) fn listen_from_env(
         env: &HashMap<String, String>,
         cwd: &Path,
     ) -> Result<Listen, ConfigError> {

@@ -17,7 +17,7 @@ use gigachat::Secret;
 
 /// A value as it arrived from one source.
 #[derive(Debug, Clone, Copy)]
-pub enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     /// Text from the command line, the environment or a `.env` file.
     Text(&'a str),
     /// A value from `--proxy '{…}'` / `--gigachat '{…}'`.
@@ -95,7 +95,7 @@ pub fn path(raw: Raw<'_>) -> Parsed<PathBuf> {
 }
 
 /// Unsigned integer up to `max`; `expected` is the error reason.
-pub fn unsigned(raw: Raw<'_>, max: u64, expected: &str) -> Parsed<u64> {
+pub(crate) fn unsigned(raw: Raw<'_>, max: u64, expected: &str) -> Parsed<u64> {
     let n = match raw {
         Raw::Json(Value::Number(n)) => n.as_u64().or_else(|| {
             n.as_f64()
@@ -132,17 +132,17 @@ pub fn port(raw: Raw<'_>) -> Parsed<u16> {
 }
 
 /// A byte count / millisecond count / any non-negative integer.
-pub fn u64_value(raw: Raw<'_>) -> Parsed<u64> {
+pub(crate) fn u64_value(raw: Raw<'_>) -> Parsed<u64> {
     unsigned(raw, u64::MAX, "expected a non-negative integer")
 }
 
-pub fn u32_value(raw: Raw<'_>) -> Parsed<u32> {
+pub(crate) fn u32_value(raw: Raw<'_>) -> Parsed<u32> {
     let n = unsigned(raw, u64::from(u32::MAX), "expected a non-negative integer")?;
     u32::try_from(n).map_err(|_| "expected a non-negative integer".to_string())
 }
 
 /// A positive integer (a count where 0 makes no sense, e.g. a connection cap).
-pub fn positive_usize(raw: Raw<'_>) -> Parsed<usize> {
+pub(crate) fn positive_usize(raw: Raw<'_>) -> Parsed<usize> {
     const EXPECTED: &str = "expected a positive integer";
     let n = unsigned(raw, u64::MAX, EXPECTED)?;
     match usize::try_from(n) {
@@ -162,14 +162,14 @@ fn float(raw: Raw<'_>) -> Option<f64> {
 }
 
 /// Seconds, strictly positive and finite (a timeout).
-pub fn positive_seconds(raw: Raw<'_>) -> Parsed<f64> {
+pub(crate) fn positive_seconds(raw: Raw<'_>) -> Parsed<f64> {
     float(raw)
         .filter(|f| *f > 0.0 && std::time::Duration::try_from_secs_f64(*f).is_ok())
         .ok_or_else(|| "expected a positive number of seconds".to_string())
 }
 
 /// A finite number >= 0.
-pub fn non_negative_float(raw: Raw<'_>) -> Parsed<f64> {
+pub(crate) fn non_negative_float(raw: Raw<'_>) -> Parsed<f64> {
     float(raw)
         .filter(|f| *f >= 0.0)
         .ok_or_else(|| "expected a non-negative number".to_string())
@@ -196,7 +196,7 @@ pub fn log_format(raw: Raw<'_>) -> Parsed<LogFormat> {
 }
 
 /// An absolute `http://` or `https://` URL with a host.
-pub fn http_url(raw: Raw<'_>) -> Parsed<String> {
+pub(crate) fn http_url(raw: Raw<'_>) -> Parsed<String> {
     const EXPECTED: &str = "expected an http:// or https:// URL";
     let s = string(raw).map_err(|_| EXPECTED.to_string())?;
     let s = s.trim();
@@ -209,7 +209,7 @@ pub fn http_url(raw: Raw<'_>) -> Parsed<String> {
 
 /// One `--proxy.logs-ip-allowlist` entry: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`
 /// (a plain address is a /32 or /128 network).
-pub fn ip_net(entry: &str) -> Result<ipnet::IpNet, String> {
+pub(crate) fn ip_net(entry: &str) -> Result<ipnet::IpNet, String> {
     let entry = entry.trim();
     entry
         .parse::<ipnet::IpNet>()
@@ -218,7 +218,7 @@ pub fn ip_net(entry: &str) -> Result<ipnet::IpNet, String> {
 }
 
 /// A list of IP addresses or CIDR networks (empty items are skipped).
-pub fn ip_nets(raw: Raw<'_>) -> Parsed<Vec<String>> {
+pub(crate) fn ip_nets(raw: Raw<'_>) -> Parsed<Vec<String>> {
     let items = string_list(raw)?;
     for item in items.iter().filter(|i| !i.trim().is_empty()) {
         ip_net(item)?;
@@ -248,7 +248,7 @@ pub fn state_url(raw: Raw<'_>) -> Parsed<Secret> {
 /// a Python tuple (`(429, 503)`, `('a', 'b')`) or a comma-separated list
 /// (`a,b`). Empty text is the empty list. Items are JSON values so that
 /// string and number items can be checked by the element parser.
-pub fn list_items(raw: Raw<'_>) -> Parsed<Vec<Value>> {
+pub(crate) fn list_items(raw: Raw<'_>) -> Parsed<Vec<Value>> {
     match raw {
         Raw::Json(Value::Array(items)) => Ok(items.clone()),
         Raw::Json(Value::String(s)) => list_text(s),
@@ -288,7 +288,7 @@ fn unquote(s: &str) -> &str {
 }
 
 /// A list of strings.
-pub fn string_list(raw: Raw<'_>) -> Parsed<Vec<String>> {
+pub(crate) fn string_list(raw: Raw<'_>) -> Parsed<Vec<String>> {
     list_items(raw)?
         .into_iter()
         .map(|item| match item {
@@ -299,7 +299,7 @@ pub fn string_list(raw: Raw<'_>) -> Parsed<Vec<String>> {
 }
 
 /// A list of HTTP status codes (100-599).
-pub fn status_codes(raw: Raw<'_>) -> Parsed<Vec<u16>> {
+pub(crate) fn status_codes(raw: Raw<'_>) -> Parsed<Vec<u16>> {
     const EXPECTED: &str =
         "expected a list of HTTP status codes (100-599), e.g. [429,503] or 429,503";
     list_items(raw)?

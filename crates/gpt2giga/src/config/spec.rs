@@ -20,7 +20,7 @@ impl Group {
     }
 
     /// Upper-case environment prefix including the trailing underscore.
-    pub fn env_prefix(self) -> &'static str {
+    pub(crate) fn env_prefix(self) -> &'static str {
         match self {
             Group::Proxy => "GPT2GIGA_",
             Group::GigaChat => "GIGACHAT_",
@@ -83,19 +83,19 @@ impl FieldSpec {
     }
 }
 
-pub const HEADING_GENERAL: &str = "General";
-pub const HEADING_PROXY: &str = "Proxy";
-pub const HEADING_HTTPS: &str = "HTTPS";
-pub const HEADING_SECURITY: &str = "Security";
-pub const HEADING_LIMITS: &str = "Limits";
-pub const HEADING_LOGGING: &str = "Logging";
-pub const HEADING_GIGACHAT: &str = "GigaChat";
-pub const HEADING_GIGACHAT_AUTH: &str = "GigaChat authentication";
-pub const HEADING_GIGACHAT_TLS: &str = "GigaChat TLS";
-pub const HEADING_GIGACHAT_NET: &str = "GigaChat connection";
+pub(crate) const HEADING_GENERAL: &str = "General";
+pub(crate) const HEADING_PROXY: &str = "Proxy";
+pub(crate) const HEADING_HTTPS: &str = "HTTPS";
+pub(crate) const HEADING_SECURITY: &str = "Security";
+pub(crate) const HEADING_LIMITS: &str = "Limits";
+pub(crate) const HEADING_LOGGING: &str = "Logging";
+pub(crate) const HEADING_GIGACHAT: &str = "GigaChat";
+pub(crate) const HEADING_GIGACHAT_AUTH: &str = "GigaChat authentication";
+pub(crate) const HEADING_GIGACHAT_TLS: &str = "GigaChat TLS";
+pub(crate) const HEADING_GIGACHAT_NET: &str = "GigaChat connection";
 
 /// Headings in `--help` order.
-pub const HEADINGS: &[&str] = &[
+pub(crate) const HEADINGS: &[&str] = &[
     HEADING_GENERAL,
     HEADING_PROXY,
     HEADING_HTTPS,
@@ -735,6 +735,6 @@ pub fn find(group: Group, name: &str) -> Option<&'static FieldSpec> {
 }
 
 /// The `--demo` flag and its variable (not part of either group).
-pub const DEMO_FLAG: &str = "demo";
-pub const DEMO_ENV: &str = "GPT2GIGA_DEMO";
-pub const ENV_PATH_FLAG: &str = "env-path";
+pub(crate) const DEMO_FLAG: &str = "demo";
+pub(crate) const DEMO_ENV: &str = "GPT2GIGA_DEMO";
+pub(crate) const ENV_PATH_FLAG: &str = "env-path";

@@ -61,7 +61,7 @@ fn auth(g: &GigaChatSettings) -> String {
     s
 }
 
-pub fn render(c: &Config) -> String {
+pub(crate) fn render(c: &Config) -> String {
     let p = &c.proxy;
     let g = &c.gigachat;
     let mut out = String::new();

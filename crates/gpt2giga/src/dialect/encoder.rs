@@ -48,7 +48,7 @@ pub trait Encoder: Send + 'static {
 }
 
 /// See [`Encoder::commit`].
-pub type Commit = std::pin::Pin<Box<dyn Future<Output = Result<(), ProxyError>> + Send>>;
+pub(crate) type Commit = std::pin::Pin<Box<dyn Future<Output = Result<(), ProxyError>> + Send>>;
 
 /// A JSON answer: `encoder` fed every event without frame output, its commit awaited,
 /// its final object as a `200 application/json` response. An error event fails the

@@ -18,7 +18,7 @@ use crate::error::ProxyError;
 
 /// An error response in the dialect a path belongs to (Anthropic for `/messages…`,
 /// OpenAI otherwise), for errors raised before a handler runs.
-pub fn error_response(path: &str, e: &ProxyError) -> axum::response::Response {
+pub(crate) fn error_response(path: &str, e: &ProxyError) -> axum::response::Response {
     if is_anthropic_path(path) {
         anthropic::error::response(e)
     } else {
@@ -26,7 +26,7 @@ pub fn error_response(path: &str, e: &ProxyError) -> axum::response::Response {
     }
 }
 
-pub fn is_anthropic_path(path: &str) -> bool {
+pub(crate) fn is_anthropic_path(path: &str) -> bool {
     path.starts_with("/messages") || path.starts_with("/v1/messages")
 }
 
@@ -41,7 +41,7 @@ pub fn shown(v: Option<&str>) -> String {
 
 /// The string field `key` of a content part or block, required: a missing or non-string
 /// value is a 400 naming `{param}.{key}` (never silently an empty string).
-pub fn required_str(
+pub(crate) fn required_str(
     part: &serde_json::Value,
     key: &str,
     param: &str,

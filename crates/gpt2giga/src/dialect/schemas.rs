@@ -23,7 +23,7 @@ pub struct Usage {
 }
 
 #[derive(ToSchema)]
-pub struct CachedTokens {
+pub(crate) struct CachedTokens {
     cached_tokens: u64,
 }
 
@@ -37,7 +37,7 @@ pub struct ToolCall {
 }
 
 #[derive(ToSchema)]
-pub struct FunctionCall {
+pub(crate) struct FunctionCall {
     name: String,
     /// The arguments as JSON text.
     arguments: String,
@@ -45,7 +45,7 @@ pub struct FunctionCall {
 
 /// The assistant's message in a completion.
 #[derive(ToSchema)]
-pub struct AssistantMessage {
+pub(crate) struct AssistantMessage {
     /// `assistant`.
     role: String,
     content: Option<String>,
@@ -55,7 +55,7 @@ pub struct AssistantMessage {
 }
 
 #[derive(ToSchema)]
-pub struct Choice {
+pub(crate) struct Choice {
     index: u32,
     message: AssistantMessage,
     /// `stop`, `length`, `tool_calls` or `content_filter`.
@@ -65,7 +65,7 @@ pub struct Choice {
 /// An OpenAI `chat.completion` object. Streams send `chat.completion.chunk` objects
 /// whose accumulation is this object.
 #[derive(ToSchema)]
-pub struct ChatCompletion {
+pub(crate) struct ChatCompletion {
     id: String,
     /// `chat.completion`.
     object: String,
@@ -94,14 +94,14 @@ pub struct Message {
 }
 
 #[derive(ToSchema)]
-pub struct MessageUsage {
+pub(crate) struct MessageUsage {
     input_tokens: u64,
     output_tokens: u64,
     cache_read_input_tokens: Option<u64>,
 }
 
 #[derive(ToSchema)]
-pub struct CountTokensResponse {
+pub(crate) struct CountTokensResponse {
     input_tokens: u64,
 }
 
@@ -125,7 +125,7 @@ pub struct Response {
 }
 
 #[derive(ToSchema)]
-pub struct ResponseDeleted {
+pub(crate) struct ResponseDeleted {
     id: String,
     /// `response`.
     object: String,
@@ -133,7 +133,7 @@ pub struct ResponseDeleted {
 }
 
 #[derive(ToSchema)]
-pub struct ResponseItemList {
+pub(crate) struct ResponseItemList {
     /// `list`.
     object: String,
     data: Vec<Value>,
@@ -154,7 +154,7 @@ pub struct Health {
 
 /// `/ready`: 200 when every check passes, else 503 naming the failing ones.
 #[derive(ToSchema)]
-pub struct Ready {
+pub(crate) struct Ready {
     /// `ready` or `not_ready`.
     status: String,
     /// The checks that failed.
@@ -166,7 +166,7 @@ pub struct Ready {
 }
 
 #[derive(ToSchema)]
-pub struct ReadyCheck {
+pub(crate) struct ReadyCheck {
     /// `ok` or `error`.
     status: String,
     error: Option<String>,

@@ -32,7 +32,7 @@ use crate::upstream::pool::{FORMS, PREFIX, PassToken};
 /// Paths that never need a key.
 const OPEN: &[&str] = &["/", "/health", "/ready", "/ping"];
 
-pub async fn require_api_key(
+pub(crate) async fn require_api_key(
     State(state): State<AppState>,
     request: Request,
     next: Next,
@@ -93,7 +93,7 @@ pub fn bearer(value: &str) -> Option<&str> {
 
 /// Whether `presented` equals one of `keys`. Every key is compared, each in constant
 /// time, so neither the match nor its position shows in the timing (only lengths may).
-pub fn matches_any(presented: &str, keys: &[String]) -> bool {
+pub(crate) fn matches_any(presented: &str, keys: &[String]) -> bool {
     keys.iter().fold(false, |found, k| {
         found | constant_time_eq(presented.as_bytes(), k.as_bytes())
     })

@@ -32,12 +32,12 @@ use crate::app::AppState;
 const VIEWER: &str = include_str!("../../assets/docs.html");
 
 /// `/openapi.json` (behind the API key when it is on).
-pub fn data_routes() -> Router<AppState> {
+pub(crate) fn data_routes() -> Router<AppState> {
     Router::new().route("/openapi.json", get(openapi))
 }
 
 /// `/docs` and `/redoc`: the viewer page, which holds no data.
-pub fn page_routes() -> Router<AppState> {
+pub(crate) fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/docs", get(docs_page))
         .route("/redoc", get(redoc_page))

@@ -15,7 +15,11 @@ use http_body_util::{BodyExt, Limited};
 use crate::app::AppState;
 use crate::error::ProxyError;
 
-pub async fn limit_body(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn limit_body(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::DELETE

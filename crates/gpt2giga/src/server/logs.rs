@@ -38,18 +38,18 @@ use crate::app::AppState;
 use crate::server::ShuttingDown;
 
 /// The most lines `/logs/{n}` returns.
-pub const MAX_LINES: usize = 10_000;
+pub(crate) const MAX_LINES: usize = 10_000;
 /// The most bytes read from the end of a log file for one `/logs/{n}`.
 const MAX_TAIL_BYTES: u64 = 16 * 1024 * 1024;
 /// Silence after which the stream sends a keep-alive comment.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Lines sent in one chunk at most when the log is busy.
 const BATCH: usize = 256;
 
 const VIEWER: &str = include_str!("../../assets/logs.html");
 
 /// Routes that serve log data (behind the API key).
-pub fn data_routes(state: &AppState) -> Router<AppState> {
+pub(crate) fn data_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/logs", get(tail_query))
         .route("/logs/stream", get(stream))
@@ -61,7 +61,7 @@ pub fn data_routes(state: &AppState) -> Router<AppState> {
 }
 
 /// The viewer page (no key needed to load it; see the module docs).
-pub fn page_routes(state: &AppState) -> Router<AppState> {
+pub(crate) fn page_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/logs/html", get(html))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -208,7 +208,7 @@ fn text(status: StatusCode, body: String) -> Response {
 
 /// The last `n` lines of the log at `path`, continuing into the newest rotated file
 /// (`<path>.1`) when the current file has fewer. `None` when there is no log file.
-pub fn last_lines(path: &Path, n: usize) -> std::io::Result<Option<Vec<String>>> {
+pub(crate) fn last_lines(path: &Path, n: usize) -> std::io::Result<Option<Vec<String>>> {
     let mut lines = match tail_file(path, n) {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

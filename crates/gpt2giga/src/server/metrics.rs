@@ -11,7 +11,7 @@ use crate::telemetry::metrics::{CONTENT_TYPE, measure};
 
 /// Route template and dialect of a (normalised) path. Bounded: unknown paths are
 /// `unmatched`.
-pub fn classify(path: &str) -> (&'static str, &'static str) {
+pub(crate) fn classify(path: &str) -> (&'static str, &'static str) {
     let p = match path.strip_prefix("/v1") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => path,
@@ -58,7 +58,7 @@ fn method_label(m: &Method) -> &'static str {
 
 /// Measures every request (see [`crate::telemetry::metrics`]). Sits just inside the
 /// request-context layer, so it sees auth and body-limit refusals too.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (route, dialect) = classify(request.uri().path());
     let method = method_label(request.method());
     measure(state.metrics(), route, dialect, method, next.run(request)).await

@@ -9,12 +9,12 @@ use axum::response::Response;
 
 use crate::telemetry::RequestId;
 
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Accepts the client's `X-Request-ID` when it is sane (≤ 128 visible ASCII characters),
 /// otherwise makes a UUIDv4; exposes it to handlers, returns it on the response, and
 /// writes one access-log line per request.
-pub async fn request_context(mut request: Request, next: Next) -> Response {
+pub(crate) async fn request_context(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request
         .headers()
@@ -73,7 +73,7 @@ const ROOTS: &[&str] = &[
 /// Rewrites `/<any prefix>/<root>/…` to `/<root>/…` in place (never a redirect, which
 /// some clients would re-send without the body): `/api/v1/chat/completions` →
 /// `/v1/chat/completions`, `/openai/v1/models` → `/v1/models`.
-pub async fn normalize_path(mut request: Request, next: Next) -> Response {
+pub(crate) async fn normalize_path(mut request: Request, next: Next) -> Response {
     if let Some(new) = normalized(request.uri().path()) {
         let mut parts = request.uri().clone().into_parts();
         let pq = match request.uri().query() {

@@ -205,7 +205,7 @@ pub async fn serve_tls(
 /// A request extension that resolves once the server starts shutting down, so endless
 /// responses (the live log stream) end instead of holding up the drain.
 #[derive(Clone)]
-pub struct ShuttingDown(tokio::sync::watch::Receiver<bool>);
+pub(crate) struct ShuttingDown(tokio::sync::watch::Receiver<bool>);
 
 impl ShuttingDown {
     /// Resolves when shutdown begins (or the server is gone).
@@ -215,7 +215,7 @@ impl ShuttingDown {
 }
 
 /// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -25,9 +25,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
 /// A client has this long to complete its handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at most; further connections wait to be accepted.
-pub const MAX_HANDSHAKES: usize = 512;
+pub(crate) const MAX_HANDSHAKES: usize = 512;
 
 /// Why HTTPS cannot start. Every message names the file and the setting.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +125,7 @@ pub fn load(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>, TlsE
 }
 
 /// Finished TLS connections from a TCP listener (see the module docs).
-pub struct TlsListener {
+pub(crate) struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
     acceptor: JoinHandle<()>,

@@ -24,7 +24,7 @@ use crate::error::ProxyError;
 
 /// Chains longer than this are refused (a request would carry the whole chain to
 /// GigaChat; no model context holds this many turns).
-pub const MAX_CHAIN: usize = 10_000;
+pub(crate) const MAX_CHAIN: usize = 10_000;
 
 /// One stored response.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +44,7 @@ pub struct StoredResponse {
 
 impl StoredResponse {
     /// The bytes this entry costs (what the memory budget counts).
-    pub fn weight(&self, id: &str) -> usize {
+    pub(crate) fn weight(&self, id: &str) -> usize {
         const OVERHEAD: usize = 160;
         OVERHEAD
             + id.len()
@@ -211,7 +211,8 @@ impl MemoryStore {
     }
 
     /// The budget currently used (after pending evictions).
-    pub fn weighted_size(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn weighted_size(&self) -> u64 {
         self.cache.run_pending_tasks();
         self.cache.weighted_size()
     }

@@ -109,11 +109,6 @@ impl Redis {
             Ok(())
         }
     }
-
-    /// The last call failed.
-    pub fn is_down(&self) -> bool {
-        self.inner.down.load(Ordering::Acquire)
-    }
 }
 
 fn unavailable(detail: &str) -> ProxyError {
@@ -410,7 +405,7 @@ impl SharedSemaphore {
 
     /// Joins the queue of `key` (at most `queue` waiters; each place expires after
     /// `wait`, so a dead replica's waiters do not block the queue).
-    pub async fn enter_queue(
+    pub(crate) async fn enter_queue(
         &self,
         key: &str,
         waiter: &str,
@@ -421,7 +416,7 @@ impl SharedSemaphore {
             .await
     }
 
-    pub async fn leave_queue(&self, key: &str, waiter: &str) -> Result<(), ProxyError> {
+    pub(crate) async fn leave_queue(&self, key: &str, waiter: &str) -> Result<(), ProxyError> {
         self.zrem(Self::queue_key(key), waiter).await
     }
 

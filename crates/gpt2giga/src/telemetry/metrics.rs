@@ -43,7 +43,7 @@ use crate::ir::Event;
 use crate::ir::EventStream;
 
 /// Distinct requested-model label values kept; later ones are counted as `other`.
-pub const MODEL_LABELS_MAX: usize = 64;
+pub(crate) const MODEL_LABELS_MAX: usize = 64;
 /// Longer model names are cut to this many characters in labels.
 const MODEL_LABEL_CHARS: usize = 64;
 
@@ -280,7 +280,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
         // Writing into a `String` cannot fail.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
@@ -352,7 +352,7 @@ impl Collector for Scraped {
 // ---- per-request scope --------------------------------------------------------------------
 
 /// What one request has measured so far (see the module docs).
-pub struct Scope {
+pub(crate) struct Scope {
     metrics: Arc<Metrics>,
     dialect: &'static str,
     started: Instant,
@@ -432,7 +432,7 @@ fn current() -> Option<Arc<Scope>> {
 }
 
 /// Records the model the client asked for, as the current request's `model` label.
-pub fn note_model(model: &str) {
+pub(crate) fn note_model(model: &str) {
     if let Some(s) = current() {
         let _ = s.model.set(s.metrics.model_label(model));
     }
@@ -482,7 +482,7 @@ where
 
 /// Watches an answer's events: token usage, and for streams the time to the first
 /// token, the active-streams gauge and failures after the stream started.
-pub fn observe_events(events: EventStream, streaming: bool) -> EventStream {
+pub(crate) fn observe_events(events: EventStream, streaming: bool) -> EventStream {
     let Some(scope) = current() else {
         return events;
     };

@@ -30,7 +30,7 @@ use crate::error::ProxyError;
 use crate::state::redis::SharedSemaphore;
 
 /// What a refused request is told to wait before retrying.
-pub const RETRY_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The map is swept of unused keys when it grows past this.
 const SWEEP_AT: usize = 256;
@@ -61,7 +61,7 @@ impl Slot {
 }
 
 /// At most `max` holders per key, `queue` waiters per key, each waiting `timeout`.
-pub struct Limiter<K> {
+pub(crate) struct Limiter<K> {
     max: usize,
     queue: usize,
     timeout: Duration,
@@ -155,6 +155,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 
     /// Keys currently tracked (for tests).
+    #[cfg(test)]
     pub fn keys(&self) -> usize {
         self.gates.lock().map_or(0, |g| g.len())
     }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 /// Names GigaChat reserves for its own built-ins.
-pub const RESERVED: &[&str] = &[
+pub(crate) const RESERVED: &[&str] = &[
     "web_search",
     "text2image",
     "text2model3d",
@@ -29,7 +29,7 @@ pub struct ToolNames {
 
 impl ToolNames {
     /// Registers a client name and returns the name to send to GigaChat.
-    pub fn register(&mut self, client: &str) -> String {
+    pub(crate) fn register(&mut self, client: &str) -> String {
         if let Some(up) = self.to_upstream.get(client) {
             return up.clone();
         }
@@ -40,7 +40,7 @@ impl ToolNames {
     }
 
     /// The client's name for a name GigaChat returned.
-    pub fn client_name(&self, upstream: &str) -> String {
+    pub(crate) fn client_name(&self, upstream: &str) -> String {
         self.to_client
             .get(upstream)
             .cloned()
@@ -49,7 +49,7 @@ impl ToolNames {
 }
 
 /// The GigaChat-safe name for a client name (identity when already safe).
-pub fn upstream_name(client: &str) -> String {
+pub(crate) fn upstream_name(client: &str) -> String {
     if is_valid(client) && !RESERVED.contains(&client) {
         return client.to_string();
     }

@@ -47,18 +47,18 @@ use super::limiter::{Cap, Slot};
 use crate::error::ProxyError;
 
 /// Identities kept at most.
-pub const POOL_CAPACITY: usize = 256;
+pub(crate) const POOL_CAPACITY: usize = 256;
 /// An identity unused this long is forgotten (its token with it).
-pub const POOL_IDLE_TTL: Duration = Duration::from_secs(600);
+pub(crate) const POOL_IDLE_TTL: Duration = Duration::from_secs(600);
 
 const CRED: &str = "giga-cred-";
 const AUTH: &str = "giga-auth-";
 const USER: &str = "giga-user-";
 /// Anything starting with this is meant as a GigaChat identity, never as a proxy key.
-pub const PREFIX: &str = "giga-";
+pub(crate) const PREFIX: &str = "giga-";
 
 /// The forms, for error messages.
-pub const FORMS: &str = "giga-cred-<authorization key>[:<scope>], giga-auth-<access token> or giga-user-<user>:<password>";
+pub(crate) const FORMS: &str = "giga-cred-<authorization key>[:<scope>], giga-auth-<access token> or giga-user-<user>:<password>";
 
 /// A GigaChat identity sent by the caller.
 #[derive(Clone, PartialEq)]
@@ -246,7 +246,7 @@ impl fmt::Display for Owner {
 }
 
 /// Per-identity GigaChat clients (see the module docs).
-pub struct ClientPool {
+pub(crate) struct ClientPool {
     base: gigachat::Client,
     salt: [u8; 16],
     /// Bounded (least recently used goes first) and forgetting idle identities.
@@ -254,13 +254,14 @@ pub struct ClientPool {
 }
 
 impl ClientPool {
+    #[cfg(test)]
     pub fn new(base: gigachat::Client, capacity: usize, idle_ttl: Duration) -> Self {
         Self::with_salt(base, capacity, idle_ttl, *uuid::Uuid::new_v4().as_bytes())
     }
 
     /// A pool whose fingerprints use `salt`: replicas that share state (and so must
     /// agree on who owns what) derive the same salt from their shared configuration.
-    pub fn with_salt(
+    pub(crate) fn with_salt(
         base: gigachat::Client,
         capacity: usize,
         idle_ttl: Duration,
@@ -281,7 +282,7 @@ impl ClientPool {
     /// The salt replicas sharing `state_url` agree on: a hash of the URL (which holds
     /// the Redis password when there is one), so it is stable across replicas and not
     /// guessable without the deployment's configuration.
-    pub fn shared_salt(state_url: &str) -> [u8; 16] {
+    pub(crate) fn shared_salt(state_url: &str) -> [u8; 16] {
         let mut h = Sha256::new();
         h.update(b"gpt2giga/owner-salt/v1\0");
         h.update(state_url.as_bytes());
@@ -313,10 +314,6 @@ impl ClientPool {
     pub fn len(&self) -> usize {
         self.clients.run_pending_tasks();
         usize::try_from(self.clients.entry_count()).unwrap_or(usize::MAX)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -55,7 +55,7 @@ pub struct Plan {
 }
 
 /// The synthetic function name used for function-mode structured output.
-pub const STRUCTURED_FUNCTION: &str = "structured_output";
+pub(crate) const STRUCTURED_FUNCTION: &str = "structured_output";
 
 const JSON_OBJECT_INSTRUCTION: &str =
     "Answer with one valid JSON object only: no prose, no code fences.";

@@ -9,7 +9,7 @@ use gigachat::types::v1;
 use super::request::Plan;
 use crate::ir::{Event, FinishReason, ToolCall, Usage};
 
-pub struct EventMapper {
+pub(crate) struct EventMapper {
     plan: Plan,
     /// A structured-output function call was turned into text.
     structured_answer: bool,
@@ -104,7 +104,7 @@ fn usage_of(u: &v1::Usage) -> Usage {
 }
 
 /// A unique tool-call id (`call_` + 24 hex digits).
-pub fn new_call_id() -> String {
+pub(crate) fn new_call_id() -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();
     format!("call_{}", &id[..24])
 }

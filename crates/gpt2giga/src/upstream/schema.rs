@@ -84,7 +84,7 @@ impl std::ops::DerefMut for Walk {
 }
 
 /// Normalises a tool's parameter schema; `None` becomes an empty object schema.
-pub fn normalize_parameters(schema: Option<&Value>) -> Value {
+pub(crate) fn normalize_parameters(schema: Option<&Value>) -> Value {
     let Some(schema) = schema else {
         return empty_object();
     };
@@ -98,7 +98,7 @@ pub fn normalize_parameters(schema: Option<&Value>) -> Value {
 }
 
 /// A response-format schema gets the same treatment (GigaChat validates it alike).
-pub fn normalize_schema(schema: &Value) -> Value {
+pub(crate) fn normalize_schema(schema: &Value) -> Value {
     let defs = collect_defs(schema);
     normalize(schema, &defs, 0, &mut Walk::new())
 }

@@ -22,7 +22,7 @@ use crate::telemetry::RequestId;
 use crate::upstream::{self, Upstream};
 
 /// Silence after which a `ping` event keeps the stream alive.
-pub const PING_AFTER: Duration = Duration::from_secs(10);
+pub(crate) const PING_AFTER: Duration = Duration::from_secs(10);
 
 /// `POST /v1/messages`
 #[utoipa::path(post, path = "/messages", tag = "Anthropic", operation_id = "createMessage",
@@ -101,7 +101,7 @@ pub async fn count_tokens(
 
 /// Counts the translated request (system, messages, function calls and results, tool
 /// definitions) with GigaChat's own tokenizer. Never guesses: any failure is an error.
-pub async fn count_request_tokens(
+pub(crate) async fn count_request_tokens(
     gigachat: &Upstream,
     req: &ir::ChatRequest,
     options: &upstream::request::Options,

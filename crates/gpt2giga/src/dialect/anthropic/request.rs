@@ -18,7 +18,7 @@ use crate::dialect::{required_str, shown};
 use crate::error::ProxyError;
 use crate::ir;
 
-pub const IGNORED: &[&str] = &[
+pub(crate) const IGNORED: &[&str] = &[
     "top_k",
     "metadata",
     "context_management",

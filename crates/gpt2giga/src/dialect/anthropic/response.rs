@@ -18,7 +18,7 @@ use super::request::EncodeOptions;
 use crate::error::ProxyError;
 use crate::ir::{Event, FinishReason, ToolCall, Usage};
 
-pub fn message_id() -> String {
+pub(crate) fn message_id() -> String {
     format!("msg_{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
 }
 

@@ -11,7 +11,7 @@ use crate::ir;
 
 /// Fields accepted and knowingly ignored (GigaChat has no equivalent and ignoring them
 /// does not change the meaning of the answer).
-pub const IGNORED: &[&str] = &[
+pub(crate) const IGNORED: &[&str] = &[
     "frequency_penalty",
     "presence_penalty",
     "logit_bias",
@@ -636,7 +636,7 @@ fn part_of(p: ContentPart, param: &str) -> Result<ir::Part, ProxyError> {
 }
 
 /// `data:` URLs become inline base64; `http(s)` URLs are fetched later (SSRF-guarded).
-pub fn media_source(url: &str, param: &str) -> Result<ir::MediaSource, ProxyError> {
+pub(crate) fn media_source(url: &str, param: &str) -> Result<ir::MediaSource, ProxyError> {
     if let Some(rest) = url.strip_prefix("data:") {
         let Some((meta, data)) = rest.split_once(',') else {
             return Err(ProxyError::invalid_param(

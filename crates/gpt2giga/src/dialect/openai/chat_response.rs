@@ -15,11 +15,11 @@ use super::chat_request::EncodeOptions;
 use crate::error::ProxyError;
 use crate::ir::{Event, FinishReason, ToolCall, Usage};
 
-pub fn completion_id() -> String {
+pub(crate) fn completion_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::new_v4().simple())
 }
 
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

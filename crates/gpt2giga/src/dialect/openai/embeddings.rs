@@ -49,11 +49,11 @@ pub enum Encoding {
 
 /// Inputs in one request at most (OpenAI's own cap): a request fans out into at most
 /// `MAX_INPUTS / BATCH_MAX_INPUTS` GigaChat calls.
-pub const MAX_INPUTS: usize = 2048;
+pub(crate) const MAX_INPUTS: usize = 2048;
 
 /// Max inputs and characters per GigaChat call; larger requests are split.
-pub const BATCH_MAX_INPUTS: usize = 90;
-pub const BATCH_MAX_CHARS: usize = 1_000_000;
+pub(crate) const BATCH_MAX_INPUTS: usize = 90;
+pub(crate) const BATCH_MAX_CHARS: usize = 1_000_000;
 
 /// The texts to embed and how to encode the answer.
 pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyError> {

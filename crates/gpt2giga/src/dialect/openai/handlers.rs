@@ -27,7 +27,7 @@ use crate::upstream::Upstream;
         (crate::dialect::schemas::ChatCompletion = "application/json"),
         (String = "text/event-stream"))))
 )]
-pub async fn chat_completions(
+pub(crate) async fn chat_completions(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
     gigachat: Upstream,
@@ -46,7 +46,7 @@ pub async fn chat_completions(
     Ok(sse::response(events, encoder, None))
 }
 
-pub fn json_response(body: Bytes) -> Response {
+pub(crate) fn json_response(body: Bytes) -> Response {
     crate::dialect::respond::json(body)
 }
 
@@ -56,7 +56,7 @@ pub fn json_response(body: Bytes) -> Response {
     description = "OpenAI's list shape; Anthropic's when the request carries `anthropic-version`. Cached for 60 s.",
     responses((status = 200, description = "The models", body = super::models::ListOut))
 )]
-pub async fn list_models(
+pub(crate) async fn list_models(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
     gigachat: Upstream,
@@ -77,7 +77,7 @@ pub async fn list_models(
     params(("id" = String, Path, description = "The model id, e.g. `GigaChat-2-Max`")),
     responses((status = 200, description = "The model", body = super::models::ModelOut))
 )]
-pub async fn get_model(
+pub(crate) async fn get_model(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
     gigachat: Upstream,

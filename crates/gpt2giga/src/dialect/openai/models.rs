@@ -67,7 +67,7 @@ fn anthropic_model(m: &Model) -> AnthropicModel<'_> {
 }
 
 /// Anthropic's model list shape (for requests carrying `anthropic-version`).
-pub fn anthropic_list(models: &ModelList) -> Bytes {
+pub(crate) fn anthropic_list(models: &ModelList) -> Bytes {
     let data: Vec<AnthropicModel<'_>> = models.data.iter().map(anthropic_model).collect();
     let body = serde_json::json!({
         "data": data,
@@ -78,7 +78,7 @@ pub fn anthropic_list(models: &ModelList) -> Bytes {
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-pub fn anthropic_one(model: &Model) -> Bytes {
+pub(crate) fn anthropic_one(model: &Model) -> Bytes {
     Bytes::from(serde_json::to_vec(&anthropic_model(model)).unwrap_or_default())
 }
 

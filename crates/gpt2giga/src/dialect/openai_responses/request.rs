@@ -27,7 +27,7 @@ use crate::dialect::{required_str, shown};
 use crate::error::ProxyError;
 use crate::ir;
 
-pub const IGNORED: &[&str] = &[
+pub(crate) const IGNORED: &[&str] = &[
     "metadata",
     "user",
     "truncation",
@@ -47,7 +47,7 @@ pub const IGNORED: &[&str] = &[
 ];
 
 /// Hosted tool types skipped on purpose.
-pub const SKIPPED_TOOLS: &[&str] = &[
+pub(crate) const SKIPPED_TOOLS: &[&str] = &[
     "web_search",
     "web_search_preview",
     "web_search_preview_2025_03_11",
@@ -64,7 +64,7 @@ pub const SKIPPED_TOOLS: &[&str] = &[
 ];
 
 /// Prefix of the opaque `encrypted_content` the proxy puts on reasoning items.
-pub const REASONING_BLOB_PREFIX: &str = "gpt2giga.r1.";
+pub(crate) const REASONING_BLOB_PREFIX: &str = "gpt2giga.r1.";
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResponsesRequest {
@@ -554,7 +554,7 @@ fn call_name(item: &Value) -> Option<String> {
 /// Appends the messages of stored input items (an earlier turn of a
 /// `previous_response_id` chain, in the normalised form [`decode`] returned them) to
 /// `messages`, and their system/developer texts to `system`.
-pub fn decode_history(
+pub(crate) fn decode_history(
     items: &[Value],
     messages: &mut Vec<ir::Message>,
     system: &mut Vec<String>,
@@ -821,14 +821,14 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
 /// The opaque `encrypted_content` for a reasoning text. Not a secret (the client already
 /// saw the summary): an encoding that lets the proxy restore the text when the item
 /// comes back.
-pub fn seal_reasoning(text: &str) -> String {
+pub(crate) fn seal_reasoning(text: &str) -> String {
     format!(
         "{REASONING_BLOB_PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text.as_bytes())
     )
 }
 
-pub fn open_reasoning(blob: &str) -> Option<String> {
+pub(crate) fn open_reasoning(blob: &str) -> Option<String> {
     let body = blob.strip_prefix(REASONING_BLOB_PREFIX)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(body)

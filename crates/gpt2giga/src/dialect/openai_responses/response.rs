@@ -23,7 +23,7 @@ use super::request::{Echo, ToolKind, item_id, seal_reasoning};
 use crate::error::ProxyError;
 use crate::ir::{self, Event, FinishReason, ToolCall, Usage};
 
-pub fn now_secs() -> i64 {
+pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -92,7 +92,7 @@ impl Shape {
     }
 
     /// Final status for a finish reason.
-    pub fn final_status(finish: Option<&FinishReason>) -> &'static str {
+    pub(crate) fn final_status(finish: Option<&FinishReason>) -> &'static str {
         match finish {
             Some(FinishReason::Length | FinishReason::ContentFilter) => "incomplete",
             _ => "completed",
