@@ -9,7 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{RedisServer, TestProxy, free_port, json_of};
+use common::procs::Redis as RedisServer;
+use common::{TestProxy, free_port, json_of};
 use gpt2giga::state::redis::{Redis, RedisStore, SharedSemaphore};
 use gpt2giga::state::{Chain, StoredResponse};
 use gpt2giga::upstream::limiter::Cap;
@@ -119,7 +120,8 @@ async fn memory_chain_reaches_gigachat_whole() {
 
 #[tokio::test]
 async fn redis_chain_reaches_gigachat_whole() {
-    let redis = RedisServer::start();
+    let redis_dir = tempfile::tempdir().unwrap();
+    let redis = RedisServer::start(redis_dir.path()).await;
     let t = TestProxy::start_with(&["--proxy.state-url", &redis.url()], &[]).await;
     chain_reaches_gigachat_whole(&t).await;
     let (s, _, v) = json_of(t.get("/ready").await).await;
@@ -172,7 +174,8 @@ async fn evicted_link_is_a_clean_404_naming_it() {
 
 #[tokio::test]
 async fn redis_store_links_privacy_and_ttl() {
-    let redis_srv = RedisServer::start();
+    let redis_srv_dir = tempfile::tempdir().unwrap();
+    let redis_srv = RedisServer::start(redis_srv_dir.path()).await;
     let redis = Redis::new(&redis_srv.url()).unwrap();
     let store = RedisStore::new(redis.clone(), Duration::from_secs(60));
     store.put("a", &stored("alice", None, "one")).await.unwrap();
@@ -214,7 +217,8 @@ async fn redis_store_links_privacy_and_ttl() {
 
 #[tokio::test]
 async fn redis_semaphore_leases_run_out() {
-    let redis_srv = RedisServer::start();
+    let redis_srv_dir = tempfile::tempdir().unwrap();
+    let redis_srv = RedisServer::start(redis_srv_dir.path()).await;
     let redis = Redis::new(&redis_srv.url()).unwrap();
     let sem = SharedSemaphore::new(redis, Duration::from_millis(500));
     assert!(sem.try_acquire("k", "dead-replica", 1).await.unwrap());
@@ -238,7 +242,8 @@ async fn redis_semaphore_leases_run_out() {
 
 #[tokio::test]
 async fn shared_cap_holds_across_two_caps() {
-    let redis_srv = RedisServer::start();
+    let redis_srv_dir = tempfile::tempdir().unwrap();
+    let redis_srv = RedisServer::start(redis_srv_dir.path()).await;
     let cap = |queue: usize, timeout: Duration| {
         let redis = Redis::new(&redis_srv.url()).unwrap();
         Cap::<u8>::shared(
@@ -299,7 +304,8 @@ async fn cap_falls_back_per_replica_while_redis_is_down() {
 
 #[tokio::test]
 async fn redis_down_gives_503_for_state_and_chat_still_works() {
-    let mut redis = RedisServer::start();
+    let redis_dir = tempfile::tempdir().unwrap();
+    let mut redis = RedisServer::start(redis_dir.path()).await;
     let t = TestProxy::start_with(
         &[
             "--proxy.state-url",
@@ -313,7 +319,7 @@ async fn redis_down_gives_503_for_state_and_chat_still_works() {
     let (s, v) = turn(&t, "hello", None, false).await;
     assert_eq!(s, 200, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
-    redis.stop();
+    redis.proc.kill9();
 
     let started = Instant::now();
     let calls = t.chat_bodies().len();
@@ -357,7 +363,7 @@ async fn redis_down_gives_503_for_state_and_chat_still_works() {
     assert_eq!(v["not_ready"], json!(["redis"]), "{v}");
 
     // Redis returns (empty): everything recovers without a restart.
-    redis.restart();
+    redis.restart().await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (s, v) = turn(&t, "back", None, false).await;

@@ -117,17 +117,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             })
             .is_ok();
         if !reserved {
-            tracing::info!(
-                model = label,
-                max = self.max,
-                queue = self.queue,
-                "concurrency cap: queue full, refusing"
-            );
-            return Err(busy(format!(
-                "too many concurrent requests for model {label}: {} in flight and {} waiting \
-                 (--proxy.max-concurrent-requests-per-model)",
-                self.max, self.queue
-            )));
+            return Err(self.queue_full(label, ""));
         }
         struct Leave<'a>(&'a AtomicUsize);
         impl Drop for Leave<'_> {
@@ -139,19 +129,37 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         match tokio::time::timeout(self.timeout, gate.permits.clone().acquire_owned()).await {
             Ok(Ok(permit)) => Ok(Slot::local(permit)),
             Ok(Err(_)) => Err(ProxyError::Internal("limiter closed".into())),
-            Err(_) => {
-                tracing::info!(
-                    model = label,
-                    waited_secs = self.timeout.as_secs_f64(),
-                    "concurrency cap: gave up waiting"
-                );
-                Err(busy(format!(
-                    "no free slot for model {label} within {}s (--proxy.max-concurrent-requests-per-model, \
-                     --proxy.concurrency-queue-timeout-secs)",
-                    self.timeout.as_secs_f64()
-                )))
-            }
+            Err(_) => Err(self.timed_out(label, "")),
         }
+    }
+
+    /// The 429 for a full queue (`scope`: where the slots are counted).
+    fn queue_full(&self, label: &str, scope: &str) -> ProxyError {
+        tracing::info!(
+            model = label,
+            max = self.max,
+            queue = self.queue,
+            "concurrency cap: queue full, refusing"
+        );
+        busy(format!(
+            "too many concurrent requests for model {label}: {} in flight and {} waiting{scope} \
+             (--proxy.max-concurrent-requests-per-model)",
+            self.max, self.queue
+        ))
+    }
+
+    /// The 429 for a request that waited its whole timeout.
+    fn timed_out(&self, label: &str, scope: &str) -> ProxyError {
+        tracing::info!(
+            model = label,
+            waited_secs = self.timeout.as_secs_f64(),
+            "concurrency cap: gave up waiting"
+        );
+        busy(format!(
+            "no free slot for model {label} within {}s{scope} \
+             (--proxy.max-concurrent-requests-per-model, --proxy.concurrency-queue-timeout-secs)",
+            self.timeout.as_secs_f64()
+        ))
     }
 
     /// Keys currently tracked (for tests).
@@ -242,17 +250,7 @@ impl<K: Hash + Eq + Clone> Cap<K> {
                 .enter_queue(key, &holder, l.queue, l.timeout + POLL * 5)
                 .await?;
         if !entered {
-            tracing::info!(
-                model = label,
-                max = l.max,
-                queue = l.queue,
-                "concurrency cap: queue full, refusing"
-            );
-            return Err(busy(format!(
-                "too many concurrent requests for model {label}: {} in flight and {} waiting \
-                 across replicas (--proxy.max-concurrent-requests-per-model)",
-                l.max, l.queue
-            )));
+            return Err(l.queue_full(label, " across replicas"));
         }
         // Leaves the queue however this ends (also when the caller goes away).
         let _place = QueuePlace {
@@ -268,16 +266,7 @@ impl<K: Hash + Eq + Clone> Cap<K> {
                 return Ok(SharedSlot::hold(shared.sem.clone(), key, holder));
             }
             if tokio::time::Instant::now() >= deadline {
-                tracing::info!(
-                    model = label,
-                    waited_secs = l.timeout.as_secs_f64(),
-                    "concurrency cap: gave up waiting"
-                );
-                return Err(busy(format!(
-                    "no free slot for model {label} within {}s across replicas \
-                     (--proxy.max-concurrent-requests-per-model, --proxy.concurrency-queue-timeout-secs)",
-                    l.timeout.as_secs_f64()
-                )));
+                return Err(l.timed_out(label, " across replicas"));
             }
         }
     }
