@@ -37,10 +37,6 @@ pub struct ChatRequest {
     pub reasoning_effort: Option<String>,
     pub response_format: ResponseFormat,
     pub stream: bool,
-    /// End-user id (`user`), kept for logging only: it is not sent as `X-Client-ID`,
-    /// because GigaChat scopes uploaded files by that header and the attachment cache
-    /// would then stop deduplicating across a client's users.
-    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -222,6 +222,8 @@ pub fn decode(req: ChatCompletionRequest) -> Result<(ir::ChatRequest, EncodeOpti
         }
     }
     if req.user.is_some() {
+        // Not sent as `X-Client-ID`: GigaChat scopes uploaded files by that header, and
+        // the attachment cache would then stop deduplicating across a client's users.
         tracing::debug!("ignoring chat.completions field `user`");
     }
     if let Some(n) = req.n
@@ -264,7 +266,6 @@ pub fn decode(req: ChatCompletionRequest) -> Result<(ir::ChatRequest, EncodeOpti
         top_p: req.top_p,
         max_tokens: req.max_completion_tokens.or(req.max_tokens),
         parallel_tool_calls: req.parallel_tool_calls,
-        user: req.user.clone(),
         reasoning_effort: match req.reasoning_effort.as_deref() {
             None => None,
             Some("xhigh") => Some("high".into()),

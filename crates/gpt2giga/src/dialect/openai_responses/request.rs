@@ -204,7 +204,6 @@ pub fn decode(req: ResponsesRequest) -> Result<Decoded, ProxyError> {
         top_p: req.top_p,
         max_tokens: req.max_output_tokens,
         parallel_tool_calls: req.parallel_tool_calls,
-        user: req.user.clone(),
         ..Default::default()
     };
     if let Some(i) = req.instructions.as_ref().filter(|i| !i.is_empty()) {
