@@ -142,24 +142,90 @@ async fn base64_equals_float() {
     assert_eq!(bodies(p.ctl(), "/embeddings").len(), 2);
 }
 
+/// `embed(text)` cut to its first `d` values and rescaled to unit length.
+fn shortened(text: &str, d: usize) -> Vec<f32> {
+    let v = &embed(text, DIM)[..d];
+    let n = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    v.iter().map(|x| (f64::from(*x) / n) as f32).collect()
+}
+
 #[tokio::test]
-async fn dimensions_must_match_gigachats_vector_size() {
+async fn dimensions_shorten_and_renormalise() {
+    let p = TestProxy::start().await;
+    let v = embeddings(
+        &p,
+        &json!({"model": "m", "input": ["x", "y"], "dimensions": 256}),
+    )
+    .await;
+    for (i, t) in ["x", "y"].iter().enumerate() {
+        let got = floats(&v["data"][i]["embedding"]);
+        assert_eq!(got.len(), 256);
+        let norm = got
+            .iter()
+            .map(|x| f64::from(*x).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!((norm - 1.0).abs() < 1e-6, "{t}: norm {norm}");
+        for (a, b) in got.iter().zip(shortened(t, 256)) {
+            assert!((a - b).abs() <= 1e-6, "{t}: {a} vs {b}");
+        }
+    }
+    // GigaChat is asked for the full vectors; the cut happens in the proxy.
+    assert!(
+        bodies(p.ctl(), "/embeddings")[0]
+            .get("dimensions")
+            .is_none()
+    );
+
+    // base64 carries the same shortened float32s.
+    let b = embeddings(
+        &p,
+        &json!({"model": "m", "input": "x", "dimensions": 256, "encoding_format": "base64"}),
+    )
+    .await;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b["data"][0]["embedding"].as_str().unwrap())
+        .unwrap();
+    let decoded: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(decoded, floats(&v["data"][0]["embedding"]));
+
+    // The full size stays allowed.
+    let v = embeddings(&p, &json!({"model": "m", "input": "x", "dimensions": 1024})).await;
+    assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), DIM);
+}
+
+#[tokio::test]
+async fn dimensions_above_the_vector_size_or_zero_is_400() {
     let p = TestProxy::start().await;
     let (status, _, v) = json_of(
         p.post(
             "/v1/embeddings",
-            &json!({"model": "m", "input": "x", "dimensions": 256}),
+            &json!({"model": "m", "input": "x", "dimensions": 2048}),
         )
         .await,
     )
     .await;
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error"]["param"], "dimensions");
-    assert!(v["error"]["message"].as_str().unwrap().contains("1024"));
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("2048") && msg.contains("1024"), "{msg}");
+    let sent = bodies(p.ctl(), "/embeddings").len();
 
-    let v = embeddings(&p, &json!({"model": "m", "input": "x", "dimensions": 1024})).await;
-    assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), DIM);
-    assert!(!bodies(p.ctl(), "/embeddings").is_empty());
+    let (status, _, v) = json_of(
+        p.post(
+            "/v1/embeddings",
+            &json!({"model": "m", "input": "x", "dimensions": 0}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["param"], "dimensions");
+    // 0 is refused before GigaChat is called.
+    assert_eq!(bodies(p.ctl(), "/embeddings").len(), sent);
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 //! token-id arrays; token ids are decoded back to text with the tokenizer of the OpenAI
 //! model the client named (GigaChat only embeds text). `encoding_format` `float` or
 //! `base64` (little-endian f32, what the OpenAI SDKs request by default). `dimensions`
-//! is honoured only when it equals GigaChat's vector size; otherwise 400.
+//! shortens each vector to its first `dimensions` values and L2-renormalises it, as
+//! OpenAI does; more than GigaChat's vector size, or 0, is a 400.
 
 use std::sync::OnceLock;
 
@@ -70,6 +71,12 @@ pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyE
             ));
         }
     };
+    if req.dimensions == Some(0) {
+        return Err(ProxyError::invalid_param(
+            "dimensions must be at least 1",
+            "dimensions",
+        ));
+    }
     let count = match &req.input {
         Input::Text(_) | Input::Tokens(_) => 1,
         Input::Texts(v) => v.len(),
@@ -192,6 +199,34 @@ struct UsageOut {
     total_tokens: u64,
 }
 
+/// The first `dimensions` values of `v`, rescaled to unit L2 norm (a zero vector stays
+/// zero); OpenAI's behaviour for `dimensions` below the model's size.
+fn shorten(mut v: Vec<f32>, dimensions: u32) -> Result<Vec<f32>, ProxyError> {
+    let d = dimensions as usize;
+    if d == 0 || d > v.len() {
+        return Err(ProxyError::invalid_param(
+            format!(
+                "dimensions={dimensions} cannot be honoured: the GigaChat embeddings model returns {}-dimensional vectors (dimensions must be between 1 and {})",
+                v.len(),
+                v.len()
+            ),
+            "dimensions",
+        ));
+    }
+    v.truncate(d);
+    let norm = v
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt();
+    if norm > 0.0 {
+        for x in &mut v {
+            *x = (f64::from(*x) / norm) as f32;
+        }
+    }
+    Ok(v)
+}
+
 /// Encodes the vectors (in input order) as OpenAI's list object.
 pub fn encode(
     vectors: Vec<Vec<f32>>,
@@ -200,17 +235,13 @@ pub fn encode(
     encoding: Encoding,
     dimensions: Option<u32>,
 ) -> Result<Bytes, ProxyError> {
-    if let (Some(d), Some(first)) = (dimensions, vectors.first())
-        && first.len() != d as usize
-    {
-        return Err(ProxyError::invalid_param(
-            format!(
-                "dimensions={d} cannot be honoured: the GigaChat embeddings model returns {}-dimensional vectors",
-                first.len()
-            ),
-            "dimensions",
-        ));
-    }
+    let vectors = match dimensions {
+        None => vectors,
+        Some(d) => vectors
+            .into_iter()
+            .map(|v| shorten(v, d))
+            .collect::<Result<_, _>>()?,
+    };
     let data = vectors
         .into_iter()
         .enumerate()
@@ -309,5 +340,83 @@ mod tests {
         assert_eq!(v["usage"], json!({"prompt_tokens":3,"total_tokens":3}));
         assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(2)).is_err());
         assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(1)).is_ok());
+    }
+
+    fn norm(v: &[f32]) -> f64 {
+        v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt()
+    }
+
+    fn floats(body: &Bytes, i: usize) -> Vec<f32> {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        v["data"][i]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    }
+
+    #[test]
+    fn dimensions_shorten_and_renormalise() {
+        let full: Vec<f32> = (1..=8).map(|i| i as f32 * 0.1).collect();
+        let body = encode(
+            vec![full.clone(), vec![0.0; 8]],
+            1,
+            "m",
+            Encoding::Float,
+            Some(3),
+        )
+        .unwrap();
+        let short = floats(&body, 0);
+        assert_eq!(short.len(), 3);
+        assert!((norm(&short) - 1.0).abs() < 1e-6, "{short:?}");
+        // Same direction as the first three values.
+        let n = norm(&full[..3]);
+        for (a, b) in short.iter().zip(&full[..3]) {
+            assert!((f64::from(*a) - f64::from(*b) / n).abs() < 1e-6);
+        }
+        // A zero vector stays zero instead of becoming NaN.
+        assert_eq!(floats(&body, 1), vec![0.0; 3]);
+        // Equal to the size: only renormalised.
+        let same = floats(
+            &encode(vec![full.clone()], 1, "m", Encoding::Float, Some(8)).unwrap(),
+            0,
+        );
+        assert_eq!(same.len(), 8);
+        assert!((norm(&same) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn dimensions_above_size_or_zero_is_400() {
+        let e = encode(vec![vec![0.5; 4]], 1, "m", Encoding::Float, Some(5)).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.param()), (400, Some("dimensions")));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("dimensions=5") && msg.contains("4-dimensional"),
+            "{msg}"
+        );
+        let e = decode(&req(json!({"input":"a","model":"m","dimensions":0}))).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.param()), (400, Some("dimensions")));
+        assert!(decode(&req(json!({"input":"a","model":"m","dimensions":1}))).is_ok());
+    }
+
+    #[test]
+    fn dimensions_with_base64_encode_the_truncated_floats() {
+        let full: Vec<f32> = vec![3.0, 4.0, 12.0, 5.0];
+        let as_float = floats(
+            &encode(vec![full.clone()], 1, "m", Encoding::Float, Some(2)).unwrap(),
+            0,
+        );
+        let body = encode(vec![full], 1, "m", Encoding::Base64, Some(2)).unwrap();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(v["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
+        let decoded: Vec<f32> = raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        assert_eq!(decoded, as_float);
+        assert_eq!(decoded, vec![0.6, 0.8]);
     }
 }
