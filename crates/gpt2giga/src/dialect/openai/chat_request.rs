@@ -415,6 +415,9 @@ fn decode_messages(
     // per name so they can be paired.
     let mut legacy_calls: Vec<(String, String)> = Vec::new();
     let mut legacy_seq = 0usize;
+    // The tool calls of the latest assistant message, and whether each has a result yet:
+    // a tool result without `tool_call_id` (Qwen-Agent) is paired by name.
+    let mut pending: Vec<(String, String, bool)> = Vec::new();
     for (i, m) in messages.into_iter().enumerate() {
         // Knowingly dropped (README): participant names (GigaChat has none) and reasoning
         // echoed back in history (GigaChat takes none).
@@ -478,15 +481,22 @@ fn decode_messages(
                         arguments: arguments_text(fc.arguments),
                     });
                 }
+                pending = msg
+                    .tool_calls
+                    .iter()
+                    .map(|c| (c.name.clone(), c.id.clone(), false))
+                    .collect();
                 out.messages.push(msg);
             }
             "tool" => {
-                let Some(id) = m.tool_call_id else {
-                    return Err(ProxyError::invalid_param(
-                        "a tool message needs tool_call_id",
-                        at("tool_call_id"),
-                    ));
+                let id = match m.tool_call_id {
+                    Some(id) => id,
+                    None => call_id_by_name(&pending, m.name.as_deref())
+                        .map_err(|msg| ProxyError::invalid_param(msg, at("tool_call_id")))?,
                 };
+                if let Some(call) = pending.iter_mut().find(|c| c.1 == id) {
+                    call.2 = true;
+                }
                 let text = text_only(m.content, &at("content"))?;
                 let mut msg = ir::Message::text(ir::Role::Tool, text);
                 msg.tool_call_id = Some(id);
@@ -533,6 +543,32 @@ fn decode_messages(
         ));
     }
     Ok(())
+}
+
+/// The id of the call a tool result without `tool_call_id` answers: the one unanswered
+/// call of the latest assistant message with that name, or else the only call of that name.
+fn call_id_by_name(
+    pending: &[(String, String, bool)],
+    name: Option<&str>,
+) -> Result<String, String> {
+    let Some(name) = name else {
+        return Err("a tool message needs tool_call_id (or a name matching one tool call of the preceding assistant message)".into());
+    };
+    let named: Vec<&(String, String, bool)> = pending.iter().filter(|c| c.0 == name).collect();
+    let open: Vec<&(String, String, bool)> = named.iter().copied().filter(|c| !c.2).collect();
+    match (open.as_slice(), named.as_slice()) {
+        ([one], _) | ([], [one]) => Ok(one.1.clone()),
+        ([], []) => Err(format!(
+            "a tool message without tool_call_id must name a tool call of the preceding assistant message; none is named {name:?}"
+        )),
+        ([], _) => Err(format!(
+            "a tool message without tool_call_id names {name:?}, but every call of that name already has a result; give tool_call_id"
+        )),
+        _ => Err(format!(
+            "a tool message without tool_call_id names {name:?}, which {} unanswered calls of the preceding assistant message share; give tool_call_id",
+            open.len()
+        )),
+    }
 }
 
 fn arguments_text(v: Option<Value>) -> String {
@@ -759,6 +795,92 @@ mod tests {
         .unwrap();
         assert_eq!(r.tools.len(), 1);
         assert_eq!(r.tool_choice, ir::ToolChoice::Required);
+    }
+
+    fn with_calls(calls: Value, results: Value) -> Result<ir::ChatRequest, ProxyError> {
+        let mut messages = vec![
+            json!({"role":"user","content":"x"}),
+            json!({"role":"assistant","content":null,"tool_calls":calls}),
+        ];
+        messages.extend(results.as_array().unwrap().iter().cloned());
+        decode_json(json!({"model":"m","messages":messages})).map(|(r, _)| r)
+    }
+
+    fn call(id: &str, name: &str) -> Value {
+        json!({"id":id,"type":"function","function":{"name":name,"arguments":"{}"}})
+    }
+
+    #[test]
+    fn tool_result_without_id_pairs_by_name() {
+        // One call of that name.
+        let r = with_calls(
+            json!([call("c1", "get_weather"), call("c2", "get_time")]),
+            json!([
+                {"role":"tool","name":"get_time","content":"noon"},
+                {"role":"tool","name":"get_weather","content":"sunny"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r.messages[2].tool_call_id.as_deref(), Some("c2"));
+        assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("c1"));
+        assert_eq!(r.messages[3].name.as_deref(), Some("get_weather"));
+
+        // Two calls of one name: the first answered by id, the other is the only one open.
+        let r = with_calls(
+            json!([call("a", "f"), call("b", "f")]),
+            json!([
+                {"role":"tool","tool_call_id":"a","content":"1"},
+                {"role":"tool","name":"f","content":"2"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("b"));
+
+        // The only call of that name, already answered: still that call.
+        let r = with_calls(
+            json!([call("a", "f")]),
+            json!([
+                {"role":"tool","tool_call_id":"a","content":"1"},
+                {"role":"tool","name":"f","content":"again"}
+            ]),
+        )
+        .unwrap();
+        assert_eq!(r.messages[3].tool_call_id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn tool_result_without_id_is_400_when_unpairable() {
+        let refused = |calls: Value, results: Value, needle: &str| {
+            let e = with_calls(calls, results).unwrap_err();
+            assert_eq!(e.status().as_u16(), 400);
+            assert_eq!(e.param(), Some("messages[2].tool_call_id"));
+            assert!(e.to_string().contains(needle), "{e}");
+        };
+        // No name.
+        refused(
+            json!([call("a", "f")]),
+            json!([{"role":"tool","content":"1"}]),
+            "needs tool_call_id",
+        );
+        // A name no call has.
+        refused(
+            json!([call("a", "f")]),
+            json!([{"role":"tool","name":"g","content":"1"}]),
+            "none is named \"g\"",
+        );
+        // Two unanswered calls of that name.
+        refused(
+            json!([call("a", "f"), call("b", "f")]),
+            json!([{"role":"tool","name":"f","content":"1"}]),
+            "2 unanswered calls",
+        );
+        // No assistant tool calls before it at all.
+        let e = decode_json(json!({"model":"m","messages":[
+            {"role":"user","content":"x"},
+            {"role":"tool","name":"f","content":"1"}
+        ]}))
+        .unwrap_err();
+        assert_eq!(e.param(), Some("messages[1].tool_call_id"));
     }
 
     #[test]
