@@ -1,5 +1,5 @@
 //! `/embeddings` (inputs, encodings, dimensions, batching) and `/models` (list, retrieve,
-//! 404, the Anthropic shape).
+//! any name without pass-model, 404 with it, the Anthropic shape).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -348,8 +348,41 @@ async fn concurrent_model_requests_share_one_fetch() {
 }
 
 #[tokio::test]
-async fn unknown_model_is_404() {
-    let p = TestProxy::start().await;
+async fn any_name_is_a_model_without_pass_model() {
+    let p = TestProxy::start_with(&["--gigachat.model", "GigaChat-2-Max"], &[]).await;
+    for path in ["/v1/models/gpt-4o", "/models/gpt-4o"] {
+        let (status, _, v) = json_of(p.get(path).await).await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(
+            v,
+            json!({"id": "gpt-4o", "object": "model", "created": 0,
+                   "owned_by": "gpt2giga (served by GigaChat-2-Max)"})
+        );
+    }
+    let r = http()
+        .get(p.at("/v1/models/claude-sonnet-4-5"))
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["type"], "model");
+    assert_eq!(v["id"], "claude-sonnet-4-5");
+    assert_eq!(
+        v["display_name"],
+        "claude-sonnet-4-5 (served by GigaChat-2-Max)"
+    );
+    assert!(v["created_at"].is_string());
+    // GigaChat's own models keep their own entry.
+    let (status, _, v) = json_of(p.get("/v1/models/GigaChat").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(v["owned_by"], "salutedevices");
+}
+
+#[tokio::test]
+async fn unknown_model_is_404_with_pass_model() {
+    let p = TestProxy::start_with(&["--proxy.pass-model", "true"], &[]).await;
     let (status, _, v) = json_of(p.get("/v1/models/gpt-5-ultra").await).await;
     assert_eq!(status, 404, "{v}");
     assert_eq!(v["error"]["type"], "invalid_request_error");
@@ -361,6 +394,15 @@ async fn unknown_model_is_404() {
             .contains("gpt-5-ultra")
     );
     assert_eq!(bodies(p.ctl(), "/models").len(), 1);
+
+    let r = http()
+        .get(p.at("/v1/models/claude-sonnet-4-5"))
+        .header("anthropic-version", "2023-06-01")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, 404, "{v}");
 }
 
 #[tokio::test]

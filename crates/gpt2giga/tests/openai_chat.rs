@@ -560,6 +560,96 @@ async fn json_schema_response_format_is_native() {
     assert!(sent.get("functions").is_none());
 }
 
+#[tokio::test]
+async fn json_object_is_native_structured_output() {
+    let p = TestProxy::start().await;
+    let mut body = chat(json!([user("a person")]));
+    body["response_format"] = json!({"type": "json_object"});
+    let v = completion(&p, &body).await;
+    let content = v["choices"][0]["message"]["content"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(content)
+        .unwrap_or_else(|e| panic!("answer is not JSON ({e}): {content}"));
+    assert!(parsed.is_object(), "{parsed}");
+    let sent = p.last_chat();
+    assert_eq!(
+        sent["response_format"],
+        json!({"type": "json_schema", "schema": {"type": "object"}, "strict": false})
+    );
+    // The instruction is only the function-mode fallback.
+    assert!(
+        !sent.to_string().contains("valid JSON object only"),
+        "{sent}"
+    );
+}
+
+#[tokio::test]
+async fn json_object_in_function_mode_keeps_the_instruction() {
+    let p = TestProxy::start_with(&["--proxy.structured-output", "function"], &[]).await;
+    p.ctl().push_reply(Reply::text("{\"a\":1}"));
+    let mut body = chat(json!([user("x")]));
+    body["response_format"] = json!({"type": "json_object"});
+    let v = completion(&p, &body).await;
+    assert_eq!(v["choices"][0]["message"]["content"], "{\"a\":1}");
+    let sent = p.last_chat();
+    assert!(sent.get("response_format").is_none(), "{sent}");
+    assert!(
+        sent.to_string().contains("valid JSON object only"),
+        "{sent}"
+    );
+}
+
+#[tokio::test]
+async fn json_object_answer_in_a_code_fence_is_unwrapped() {
+    let p = TestProxy::start().await;
+    p.ctl().push_reply(Reply::text("```json\n{\"a\":1}\n```"));
+    let mut body = chat(json!([user("x")]));
+    body["response_format"] = json!({"type": "json_object"});
+    let v = completion(&p, &body).await;
+    assert_eq!(v["choices"][0]["message"]["content"], "{\"a\":1}");
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+
+    // The Responses API's text.format json_object takes the same path.
+    p.ctl().push_reply(Reply::text("```json\n{\"b\":2}\n```"));
+    let (status, _, v) = json_of(
+        p.post(
+            "/v1/responses",
+            &json!({"model": "gpt-4o", "input": "x", "text": {"format": {"type": "json_object"}}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["output"][0]["content"][0]["text"], "{\"b\":2}", "{v}");
+}
+
+#[tokio::test]
+async fn json_object_answer_that_is_not_json_is_a_502() {
+    let p = TestProxy::start().await;
+    p.ctl().push_reply(Reply::text("Sure! The answer is 42."));
+    let mut body = chat(json!([user("x")]));
+    body["response_format"] = json!({"type": "json_object"});
+    let (status, _, v) = json_of(p.post("/v1/chat/completions", &body).await).await;
+    assert_eq!(status, 502, "{v}");
+    assert_eq!(v["error"]["type"], "server_error");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not return valid JSON"),
+        "{v}"
+    );
+
+    // Streams pass through as they come.
+    p.ctl().push_reply(Reply::text("```json\n{\"a\":1}\n```"));
+    body["stream"] = json!(true);
+    let (status, _, text) = text_of(p.post("/v1/chat/completions", &body).await).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        delta_text(&openai_frames(&text), "content"),
+        "```json\n{\"a\":1}\n```"
+    );
+}
+
 // ---- refusals -------------------------------------------------------------------------------
 
 #[tokio::test]

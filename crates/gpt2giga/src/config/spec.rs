@@ -249,7 +249,7 @@ pub const FIELDS: &[FieldSpec] = &[
         "native|function",
         Some("native"),
         Value,
-        "How json_schema structured output is requested: GigaChat's native response_format, or a forced function call for models without it [Rust extension]",
+        "How json_schema (and json_object) structured output is requested: GigaChat's native response_format, or a forced function call for models without it [Rust extension]",
     )),
     extension(field(
         P,

@@ -9,6 +9,7 @@
 //! encoder makes both answers from them (architecture invariant 1).
 
 pub mod attachments;
+mod json_object;
 pub mod limiter;
 pub mod names;
 pub mod pool;
@@ -74,7 +75,10 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
         drop(slot);
         let mut raw = Vec::new();
         mapper.response(response, &mut raw);
-        let events = apply_stops(&mut stops, raw);
+        let mut events = apply_stops(&mut stops, raw);
+        if req.response_format == ir::ResponseFormat::JsonObject {
+            json_object::check(&mut events)?;
+        }
         return Ok(metrics::observe_events(
             Box::pin(stream::iter(events.into_iter().map(Ok))),
             false,

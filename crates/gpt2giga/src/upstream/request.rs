@@ -100,7 +100,18 @@ pub fn build(
     let mut system = req.system.clone();
     match &req.response_format {
         ir::ResponseFormat::Text => {}
-        ir::ResponseFormat::JsonObject => system.push(JSON_OBJECT_INSTRUCTION.to_string()),
+        // GigaChat v1 has no `json_object`: native mode asks for a schema that admits any
+        // object; function mode (models without structured output) keeps the instruction.
+        ir::ResponseFormat::JsonObject => match opts.structured_output {
+            StructuredOutput::Native => {
+                out.response_format = Some(v1::ResponseFormat {
+                    kind: "json_schema".into(),
+                    schema: Some(serde_json::json!({"type": "object"})),
+                    strict: Some(false),
+                });
+            }
+            StructuredOutput::Function => system.push(JSON_OBJECT_INSTRUCTION.to_string()),
+        },
         ir::ResponseFormat::JsonSchema {
             name,
             schema: s,

@@ -74,6 +74,7 @@ pub(crate) async fn list_models(
 /// `GET /models/{id}`
 #[utoipa::path(get, path = "/models/{id}", tag = "OpenAI", operation_id = "retrieveModel",
     summary = "One model",
+    description = "A GigaChat model; without `--proxy.pass-model` any other name too, answered as served by the configured GigaChat model (named in `owned_by`, or Anthropic's `display_name`).",
     params(("id" = String, Path, description = "The model id, e.g. `GigaChat-2-Max`")),
     responses((status = 200, description = "The model", body = super::models::ModelOut))
 )]
@@ -87,11 +88,20 @@ pub(crate) async fn get_model(
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
+    let anthropic = headers.contains_key("anthropic-version");
     match list.data.iter().find(|m| m.id == id) {
-        Some(m) if headers.contains_key("anthropic-version") => {
-            Ok(json_response(super::models::anthropic_one(m)))
-        }
+        Some(m) if anthropic => Ok(json_response(super::models::anthropic_one(m))),
         Some(m) => Ok(json_response(super::models::one(m))),
+        // Without --proxy.pass-model every name is served by the configured model, so
+        // a client checking its model at start-up must find it.
+        None if !state.config().proxy.pass_model => {
+            let served_by = state.config().gigachat.model();
+            Ok(json_response(if anthropic {
+                super::models::anthropic_served(&id, served_by)
+            } else {
+                super::models::served(&id, served_by)
+            }))
+        }
         None => Err(ProxyError::NotFound(format!("The model '{id}' does not exist")).into()),
     }
 }

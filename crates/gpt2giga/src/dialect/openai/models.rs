@@ -47,6 +47,31 @@ pub fn one(model: &Model) -> Bytes {
     Bytes::from(serde_json::to_vec(&model_out(model)).unwrap_or_default())
 }
 
+/// A name GigaChat does not know, answered because the proxy serves every requested
+/// model with `served_by` (`--proxy.pass-model` off): `owned_by` names that model.
+pub(crate) fn served(id: &str, served_by: &str) -> Bytes {
+    let owned_by = format!("gpt2giga (served by {served_by})");
+    let body = ModelOut {
+        id,
+        object: "model",
+        created: 0,
+        owned_by: &owned_by,
+    };
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// [`served`] in Anthropic's shape: `display_name` names the GigaChat model.
+pub(crate) fn anthropic_served(id: &str, served_by: &str) -> Bytes {
+    let display_name = format!("{id} (served by {served_by})");
+    let body = AnthropicModel {
+        kind: "model",
+        id,
+        display_name: &display_name,
+        created_at: "1970-01-01T00:00:00Z",
+    };
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
 #[derive(Serialize)]
 struct AnthropicModel<'a> {
     #[serde(rename = "type")]
@@ -94,5 +119,15 @@ mod tests {
             v,
             serde_json::json!({"object":"list","data":[{"id":"GigaChat","object":"model","created":0,"owned_by":"salutedevices"}]})
         );
+        let v: serde_json::Value =
+            serde_json::from_slice(&served("gpt-4o", "GigaChat-2-Max")).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id":"gpt-4o","object":"model","created":0,"owned_by":"gpt2giga (served by GigaChat-2-Max)"})
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&anthropic_served("claude-x", "GigaChat")).unwrap();
+        assert_eq!(v["display_name"], "claude-x (served by GigaChat)");
+        assert_eq!(v["id"], "claude-x");
     }
 }
