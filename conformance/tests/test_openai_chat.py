@@ -420,18 +420,33 @@ def test_structured_output_parse(openai_client, mock):
     assert sorted(schema["required"]) == ["city", "sunny", "temperature"]
 
 
-def test_json_object_mode_becomes_instruction(openai_client, mock):
-    mock.text('{"ok": true}')
+def test_json_object_mode_is_native_structured_output(openai_client, mock):
+    mock.text('```json\n{"ok": true}\n```')
     resp = openai_client.chat.completions.create(
         model="gpt-4o",
         messages=[{"role": "user", "content": "Reply with JSON"}],
         response_format={"type": "json_object"},
     )
+    # The fence GigaChat may add is stripped: the content always parses.
     assert json.loads(resp.choices[0].message.content) == {"ok": True}
     body = mock.last_chat()
-    assert "response_format" not in body  # GigaChat rejects json_object
-    assert body["messages"][0]["role"] == "system"
-    assert "json" in body["messages"][0]["content"].lower()
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "schema": {"type": "object"},
+        "strict": False,
+    }
+
+
+def test_json_object_answer_that_is_not_json_is_an_error(openai_client, mock):
+    mock.text("Sure! Here you go: ok")
+    with pytest.raises(openai.APIStatusError) as exc:
+        openai_client.with_options(max_retries=0).chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Reply with JSON"}],
+            response_format={"type": "json_object"},
+        )
+    assert exc.value.status_code == 502
+    assert "valid JSON" in exc.value.message
 
 
 # ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 
 import openai
@@ -96,16 +97,23 @@ def test_embeddings_token_ids_are_decoded(openai_client, mock):
 
 
 def test_embeddings_dimensions(openai_client, mock):
-    """`dimensions` is accepted only when it equals GigaChat's vector size."""
-    ok = openai_client.embeddings.create(
+    """`dimensions` shortens and re-normalises the vector (as OpenAI does); above
+    GigaChat's vector size it is a 400 naming both numbers."""
+    full = openai_client.embeddings.create(
         model="text-embedding-3-small", input="x", dimensions=1024, encoding_format="float"
     )
-    assert len(ok.data[0].embedding) == 1024
+    assert len(full.data[0].embedding) == 1024
+    short = openai_client.embeddings.create(
+        model="text-embedding-3-small", input="x", dimensions=256
+    )
+    vec = short.data[0].embedding
+    assert len(vec) == 256
+    assert abs(math.sqrt(sum(v * v for v in vec)) - 1.0) < 1e-5
     with pytest.raises(openai.BadRequestError) as exc:
         openai_client.embeddings.create(
-            model="text-embedding-3-small", input="x", dimensions=256
+            model="text-embedding-3-small", input="x", dimensions=4096
         )
-    assert "1024" in exc.value.message
+    assert "1024" in exc.value.message and "4096" in exc.value.message
     assert all(b["model"] == "EmbeddingsGigaR" for b in embedding_bodies(mock))
 
 
@@ -139,8 +147,10 @@ def test_models_retrieve(openai_client, mock):
     assert m.owned_by
 
 
-def test_models_retrieve_unknown_is_404(openai_client, mock):
-    with pytest.raises(openai.NotFoundError) as exc:
-        openai_client.models.retrieve("nope")
-    assert exc.value.status_code == 404
-    assert isinstance(exc.value.body, dict)
+def test_models_retrieve_any_name_is_served(openai_client, mock):
+    """Without pass-model every name is served by the configured GigaChat model, so
+    programs that check their model at start-up get an answer."""
+    m = openai_client.models.retrieve("gpt-4o")
+    assert m.id == "gpt-4o"
+    assert m.object == "model"
+    assert "served by" in m.owned_by
