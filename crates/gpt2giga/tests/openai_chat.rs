@@ -267,86 +267,69 @@ async fn tool_call_stream() {
 
 #[tokio::test]
 async fn parallel_tool_calls_in_history_pair_by_id() {
-    let p = TestProxy::start().await;
-    p.ctl().push_reply(Reply::text("It is 5 degrees at noon."));
-    let mut body = chat(json!([
-        user("weather and time?"),
-        {"role": "assistant", "content": null, "tool_calls": [
-            {"id": "call_w", "type": "function",
-             "function": {"name": "get_weather", "arguments": "{\"city\":\"Moscow\"}"}},
-            {"id": "call_t", "type": "function",
-             "function": {"name": "get_time", "arguments": "{\"tz\":\"UTC\"}"}}]},
-        // Results in reverse order.
-        {"role": "tool", "tool_call_id": "call_t", "content": "12:00"},
-        {"role": "tool", "tool_call_id": "call_w", "content": "{\"temp\":5}"},
-    ]));
-    body["tools"] = json!([weather_tool(), time_tool()]);
-    let v = completion(&p, &body).await;
-    assert_eq!(
-        v["choices"][0]["message"]["content"],
-        "It is 5 degrees at noon."
-    );
+    // Results in reverse order, named by id — or only by function name, as Qwen-Agent
+    // sends them: both reach GigaChat paired with their calls.
+    let by_id = [
+        json!({"role": "tool", "tool_call_id": "call_t", "content": "12:00"}),
+        json!({"role": "tool", "tool_call_id": "call_w", "content": "{\"temp\":5}"}),
+    ];
+    let by_name = [
+        json!({"role": "tool", "name": "get_time", "content": "12:00"}),
+        json!({"role": "tool", "name": "get_weather", "content": "{\"temp\":5}"}),
+    ];
+    for results in [by_id, by_name] {
+        let p = TestProxy::start().await;
+        p.ctl().push_reply(Reply::text("It is 5 degrees at noon."));
+        let mut body = chat(json!([
+            user("weather and time?"),
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_w", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{\"city\":\"Moscow\"}"}},
+                {"id": "call_t", "type": "function",
+                 "function": {"name": "get_time", "arguments": "{\"tz\":\"UTC\"}"}}]},
+            results[0].clone(),
+            results[1].clone(),
+        ]));
+        body["tools"] = json!([weather_tool(), time_tool()]);
+        let v = completion(&p, &body).await;
+        assert_eq!(
+            v["choices"][0]["message"]["content"],
+            "It is 5 degrees at noon."
+        );
 
-    let sent = p.last_chat();
-    let msgs = sent["messages"].as_array().unwrap();
-    assert_eq!(msgs.len(), 5, "{sent}");
-    assert_eq!(
-        msgs[0],
-        json!({"role": "user", "content": "weather and time?"})
-    );
+        let sent = p.last_chat();
+        let msgs = sent["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 5, "{sent}");
+        assert_eq!(
+            msgs[0],
+            json!({"role": "user", "content": "weather and time?"})
+        );
 
-    assert_eq!(msgs[1]["role"], "assistant");
-    assert_eq!(msgs[1]["function_call"]["name"], "get_weather");
-    assert_eq!(
-        msgs[1]["function_call"]["arguments"],
-        json!({"city": "Moscow"})
-    );
-    assert_eq!(msgs[2]["role"], "function");
-    assert_eq!(msgs[2]["name"], "get_weather");
-    let c: Value = serde_json::from_str(msgs[2]["content"].as_str().unwrap()).unwrap();
-    assert_eq!(c, json!({"temp": 5}));
+        assert_eq!(msgs[1]["role"], "assistant");
+        assert_eq!(msgs[1]["function_call"]["name"], "get_weather");
+        assert_eq!(
+            msgs[1]["function_call"]["arguments"],
+            json!({"city": "Moscow"})
+        );
+        assert_eq!(msgs[2]["role"], "function");
+        assert_eq!(msgs[2]["name"], "get_weather");
+        let c: Value = serde_json::from_str(msgs[2]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(c, json!({"temp": 5}));
 
-    assert_eq!(msgs[3]["role"], "assistant");
-    assert_eq!(msgs[3]["function_call"]["name"], "get_time");
-    assert_eq!(msgs[3]["function_call"]["arguments"], json!({"tz": "UTC"}));
-    assert_eq!(msgs[4]["role"], "function");
-    assert_eq!(msgs[4]["name"], "get_time");
-    let c: Value = serde_json::from_str(msgs[4]["content"].as_str().unwrap()).unwrap();
-    assert_eq!(c, json!({"result": "12:00"}));
+        assert_eq!(msgs[3]["role"], "assistant");
+        assert_eq!(msgs[3]["function_call"]["name"], "get_time");
+        assert_eq!(msgs[3]["function_call"]["arguments"], json!({"tz": "UTC"}));
+        assert_eq!(msgs[4]["role"], "function");
+        assert_eq!(msgs[4]["name"], "get_time");
+        let c: Value = serde_json::from_str(msgs[4]["content"].as_str().unwrap()).unwrap();
+        assert_eq!(c, json!({"result": "12:00"}));
+    }
 }
 
 #[tokio::test]
-async fn tool_result_without_id_pairs_by_name() {
-    // Qwen-Agent answers a tool call with a name and no tool_call_id.
+async fn tool_result_without_id_is_400_when_ambiguous() {
+    // Two open calls of that name: 400 naming the message, GigaChat not called.
     let p = TestProxy::start().await;
-    p.ctl().push_reply(Reply::text("It is 5 degrees at noon."));
-    let mut body = chat(json!([
-        user("weather and time?"),
-        {"role": "assistant", "content": null, "tool_calls": [
-            {"id": "call_w", "type": "function",
-             "function": {"name": "get_weather", "arguments": "{\"city\":\"Moscow\"}"}},
-            {"id": "call_t", "type": "function",
-             "function": {"name": "get_time", "arguments": "{\"tz\":\"UTC\"}"}}]},
-        {"role": "tool", "name": "get_time", "content": "12:00"},
-        {"role": "tool", "name": "get_weather", "content": "{\"temp\":5}"},
-    ]));
-    body["tools"] = json!([weather_tool(), time_tool()]);
-    completion(&p, &body).await;
-
-    let sent = p.last_chat();
-    let msgs = sent["messages"].as_array().unwrap();
-    assert_eq!(msgs.len(), 5, "{sent}");
-    assert_eq!(msgs[1]["function_call"]["name"], "get_weather");
-    assert_eq!(msgs[2]["role"], "function");
-    assert_eq!(msgs[2]["name"], "get_weather");
-    let c: Value = serde_json::from_str(msgs[2]["content"].as_str().unwrap()).unwrap();
-    assert_eq!(c, json!({"temp": 5}));
-    assert_eq!(msgs[3]["function_call"]["name"], "get_time");
-    assert_eq!(msgs[4]["role"], "function");
-    assert_eq!(msgs[4]["name"], "get_time");
-
-    // Ambiguous (two open calls of that name): 400 naming the message, GigaChat not called.
-    let calls = p.chat_bodies().len();
     let mut body = chat(json!([
         user("two cities?"),
         {"role": "assistant", "content": null, "tool_calls": [
@@ -360,7 +343,7 @@ async fn tool_result_without_id_pairs_by_name() {
     let (status, _, v) = json_of(p.post("/v1/chat/completions", &body).await).await;
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["error"]["param"], "messages[2].tool_call_id");
-    assert_eq!(p.chat_bodies().len(), calls);
+    assert!(p.chat_bodies().is_empty());
 }
 
 #[tokio::test]
