@@ -70,7 +70,7 @@ impl AliasSettings {
 }
 
 /// One entry, as written.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Alias {
     /// The name or glob pattern.
     pub name: String,
@@ -87,6 +87,15 @@ impl Alias {
     }
 }
 
+impl std::fmt::Debug for Alias {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alias")
+            .field("name", &self.name)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
 impl PartialEq for Alias {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name && self.settings == other.settings
@@ -94,13 +103,20 @@ impl PartialEq for Alias {
 }
 
 /// All aliases, in the order they were written.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ModelAliases {
     entries: Vec<Alias>,
     /// Exact names → index into `entries`.
     exact: HashMap<String, usize>,
     /// Glob entries' indexes, most specific first (ties in written order).
     globs: Vec<usize>,
+}
+
+/// The entries in written order (the lookup tables follow from them).
+impl std::fmt::Debug for ModelAliases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.entries).finish()
+    }
 }
 
 impl ModelAliases {
