@@ -15,11 +15,12 @@ pub(crate) struct Known {
     pub context: u32,
 }
 
-/// GigaChat 2 (Lite, Pro, Max): "context of 128 thousand tokens", announced by Sber
-/// for the whole line (habr.com/ru/companies/sberdevices, "GigaChat 2", March 2025);
-/// 128 000 is the conservative reading.
+/// GigaChat 2 (Lite, Pro, Max): "context of 128 thousand tokens", in SberDevices'
+/// GigaChat 2 announcement on Habr for the whole line (read via its copy at
+/// pvsm.ru/iskusstvenny-j-intellekt/413537); 128 000 is the conservative reading.
 const GIGACHAT_2: Known = Known { context: 128_000 };
-/// GigaChat Lite+ (`GigaChat-Plus`): 32 768 (developers.sber.ru/docs/ru/gigachat/models).
+/// GigaChat Lite+ (`GigaChat-Plus`): 32 768 (developers.sber.ru/docs/ru/gigachat/models,
+/// version of 13 February 2024).
 const GIGACHAT_PLUS: Known = Known { context: 32_768 };
 
 /// Model id → known limits. `-preview` ids are the same models in early access.
