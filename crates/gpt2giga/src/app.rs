@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 
 use gigachat::types::ModelList;
 
-use crate::config::{Config, StructuredOutputMode};
+use crate::config::{Alias, Config, StructuredOutputMode};
 use crate::error::ProxyError;
 use crate::state::redis::{Redis, RedisStore, SharedSemaphore};
 use crate::state::{MemoryStore, Store};
@@ -131,6 +131,7 @@ impl AppState {
             },
             profanity_check: config.gigachat.profanity_check,
             flags: config.gigachat.flags.clone(),
+            alias: crate::config::AliasSettings::default(),
         };
         let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
         Ok(Self {
@@ -195,12 +196,46 @@ impl AppState {
         &self.inner.attachments
     }
 
-    /// Chat options for a request that asked for `requested_model`: the configured
-    /// model, or the requested one with `--proxy.pass-model`.
+    /// The alias (`--proxy.model-aliases`) that applies to a requested model name.
+    pub(crate) fn alias(&self, requested_model: &str) -> Option<&Alias> {
+        self.inner
+            .config
+            .proxy
+            .model_aliases
+            .resolve(requested_model)
+    }
+
+    /// The one decision of which GigaChat chat model serves `requested_model`: its
+    /// alias's model; else the requested name with `--proxy.pass-model`; else the
+    /// configured model.
+    pub(crate) fn chat_model<'a>(&'a self, requested_model: &'a str) -> &'a str {
+        if let Some(model) = self
+            .alias(requested_model)
+            .and_then(|a| a.settings.model.as_deref())
+        {
+            return model;
+        }
+        if self.inner.config.proxy.pass_model && !requested_model.is_empty() {
+            return requested_model;
+        }
+        &self.inner.options.model
+    }
+
+    /// The GigaChat embeddings model for an embeddings request naming
+    /// `requested_model`: its alias's `embeddings_model`, else `--proxy.embeddings`.
+    pub(crate) fn embeddings_model(&self, requested_model: &str) -> &str {
+        self.alias(requested_model)
+            .and_then(|a| a.settings.embeddings_model.as_deref())
+            .unwrap_or(&self.inner.config.proxy.embeddings)
+    }
+
+    /// Chat options for a request that asked for `requested_model`: the model
+    /// [`chat_model`](Self::chat_model) picks and the alias's defaults.
     pub(crate) fn chat_options(&self, requested_model: &str) -> Options {
         let mut o = self.inner.options.clone();
-        if self.inner.config.proxy.pass_model && !requested_model.is_empty() {
-            o.model = requested_model.to_string();
+        o.model = self.chat_model(requested_model).to_string();
+        if let Some(a) = self.alias(requested_model) {
+            o.alias = a.settings.clone();
         }
         o
     }

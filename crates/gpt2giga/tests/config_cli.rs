@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use gigachat::Secret;
 use gpt2giga::config::spec::{FIELDS, FieldSpec, Group};
 use gpt2giga::config::{
-    AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, StructuredOutputMode,
+    AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode,
 };
 
 fn argv(args: &[&str]) -> Vec<String> {
@@ -173,6 +173,8 @@ const fn case(
 
 use Group::{GigaChat as G, Proxy as P};
 
+const ALIASES_JSON: &str = r#"{"gpt-4o":"GigaChat-2-Pro","gpt-4o-mini":"GigaChat-2","claude-*":{"model":"GigaChat-2-Max","max_tokens":4096}}"#;
+
 fn cases() -> Vec<Case> {
     vec![
         case(P, "mode", "prod", |c| c.proxy.mode = Mode::Prod),
@@ -199,6 +201,9 @@ fn cases() -> Vec<Case> {
         case(P, "pass_token", "yes", |c| c.proxy.pass_token = true),
         case(P, "embeddings", "Embeddings", |c| {
             c.proxy.embeddings = "Embeddings".into()
+        }),
+        case(P, "model_aliases", ALIASES_JSON, |c| {
+            c.proxy.model_aliases = ModelAliases::parse_text(ALIASES_JSON).unwrap()
         }),
         case(
             P,
@@ -1188,5 +1193,77 @@ fn to_client_config_maps_every_field() {
     assert_eq!(
         load_ok(&[], &[]).gigachat.to_client_config(),
         gigachat::ClientConfig::default()
+    );
+}
+
+// ---------------------------------------------------------------- model aliases
+
+#[test]
+fn model_aliases_come_inline_from_group_json_or_from_a_file() {
+    let c = load_ok(
+        &[
+            "--proxy",
+            r#"{"model_aliases": {"gpt-4o": "GigaChat-2-Pro", "claude-*": {"model": "GigaChat-2"}}}"#,
+        ],
+        &[],
+    );
+    let a = &c.proxy.model_aliases;
+    let served = |n: &str| {
+        a.resolve(n)
+            .and_then(|a| a.settings.served_by().map(String::from))
+    };
+    assert_eq!(served("gpt-4o").as_deref(), Some("GigaChat-2-Pro"));
+    assert_eq!(served("claude-3").as_deref(), Some("GigaChat-2"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "aliases.yml",
+        "gemini-*:\n  model: GigaChat-2-Max\n  max_tokens: 100\n",
+    );
+    let c = load_ok(&[], &[("GPT2GIGA_MODEL_ALIASES", file.to_str().unwrap())]);
+    let alias = c.proxy.model_aliases.resolve("gemini-2.5-pro").unwrap();
+    assert_eq!(alias.settings.max_tokens, Some(100));
+    assert!(
+        c.summary()
+            .contains("Aliases:    1 [gemini-* -> GigaChat-2-Max max_tokens=100]"),
+        "{}",
+        c.summary()
+    );
+    assert!(load_ok(&[], &[]).summary().contains("Aliases:    -"));
+}
+
+#[test]
+fn bad_model_aliases_are_refused_naming_the_setting_and_the_mistake() {
+    let e = load_err(
+        &[
+            "--proxy.model-aliases",
+            r#"{"claude-*": {"model": "M", "api_mode": "v2"}}"#,
+        ],
+        &[],
+    );
+    assert!(e.contains("--proxy.model-aliases"), "{e}");
+    assert!(
+        e.contains("alias \"claude-*\": unknown key \"api_mode\""),
+        "{e}"
+    );
+    let e = load_err(
+        &[],
+        &[(
+            "GPT2GIGA_MODEL_ALIASES",
+            r#"{"a": {"model": "M", "min_temperature": 1, "max_temperature": 0}}"#,
+        )],
+    );
+    assert!(e.contains("GPT2GIGA_MODEL_ALIASES"), "{e}");
+    assert!(
+        e.contains("the minimum temperature 1 is above the maximum 0"),
+        "{e}"
+    );
+    let e = load_err(&[], &[("GPT2GIGA_MODEL_ALIASES", "{\"a\": ")]);
+    assert!(e.contains("invalid JSON") && e.contains("line 1"), "{e}");
+    let e = load_err(&[], &[("GPT2GIGA_MODEL_ALIASES", "/no/such/aliases.yaml")]);
+    assert!(
+        e.contains("cannot read the alias file /no/such/aliases.yaml"),
+        "{e}"
     );
 }

@@ -450,6 +450,14 @@ fn options() -> Vec<Options> {
             structured_output: StructuredOutput::Function,
             profanity_check: Some(false),
             flags: vec!["f".into()],
+            alias: gpt2giga::config::AliasSettings {
+                model: Some("GigaChat-2".into()),
+                max_tokens: Some(100),
+                reasoning_effort: Some("high".into()),
+                min_temperature: Some(0.1),
+                max_temperature: Some(1.0),
+                embeddings_model: None,
+            },
         },
     ]
 }

@@ -47,6 +47,7 @@
 //! in [`Config::warnings`] for the caller to log, and [`Config::summary`]
 //! renders the effective configuration with every secret masked.
 
+mod aliases;
 mod cli;
 mod env;
 mod error;
@@ -63,6 +64,7 @@ use std::time::Duration;
 
 use gigachat::{ClientConfig, Secret};
 
+pub use aliases::{Alias, AliasSettings, ModelAliases};
 pub use cli::command;
 pub use error::ConfigError;
 
@@ -278,6 +280,9 @@ pub struct ProxySettings {
     pub pass_token: bool,
     /// Embeddings model. Default `EmbeddingsGigaR`.
     pub embeddings: String,
+    /// Rust extension: client model names / globs → GigaChat model and per-alias
+    /// defaults (`--proxy.model-aliases`). Default none.
+    pub model_aliases: ModelAliases,
     /// Default `["*"]`.
     pub cors_allow_origins: Vec<String>,
     /// Default `["*"]`.
@@ -359,6 +364,7 @@ impl Default for ProxySettings {
             pass_model: false,
             pass_token: false,
             embeddings: "EmbeddingsGigaR".to_string(),
+            model_aliases: ModelAliases::default(),
             cors_allow_origins: star(),
             cors_allow_methods: star(),
             cors_allow_headers: star(),

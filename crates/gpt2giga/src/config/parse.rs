@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{LogFormat, LogLevel, Mode, StructuredOutputMode};
+use super::{LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode};
 use gigachat::Secret;
 
 /// A value as it arrived from one source.
@@ -312,6 +312,20 @@ pub(crate) fn status_codes(raw: Raw<'_>) -> Parsed<Vec<u16>> {
                 .ok_or_else(|| EXPECTED.to_string())
         })
         .collect()
+}
+
+/// `--proxy.model-aliases`: inline JSON or a JSON/YAML file path (text), or a JSON
+/// object given in the group JSON.
+pub fn model_aliases(raw: Raw<'_>) -> Parsed<ModelAliases> {
+    match raw {
+        Raw::Json(v @ Value::Object(_)) => ModelAliases::from_value(v),
+        _ => match raw.as_text() {
+            Some(text) => ModelAliases::parse_text(text),
+            None => {
+                Err("expected inline JSON, a JSON object or the path of a JSON/YAML file".into())
+            }
+        },
+    }
 }
 
 #[cfg(test)]

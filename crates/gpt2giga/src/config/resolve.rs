@@ -279,6 +279,9 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         (Group::Proxy, "pass_model") => p.pass_model = boolean(req(raw)?)?,
         (Group::Proxy, "pass_token") => p.pass_token = boolean(req(raw)?)?,
         (Group::Proxy, "embeddings") => p.embeddings = word(req(raw)?)?,
+        (Group::Proxy, "model_aliases") => {
+            p.model_aliases = opt(raw, parse::model_aliases)?.unwrap_or_default();
+        }
         (Group::Proxy, "cors_allow_origins") => p.cors_allow_origins = string_list(req(raw)?)?,
         (Group::Proxy, "cors_allow_methods") => p.cors_allow_methods = string_list(req(raw)?)?,
         (Group::Proxy, "cors_allow_headers") => p.cors_allow_headers = string_list(req(raw)?)?,

@@ -206,6 +206,15 @@ pub const FIELDS: &[FieldSpec] = &[
         Value,
         "GigaChat model used for embeddings",
     ),
+    extension(field(
+        P,
+        "model_aliases",
+        HEADING_PROXY,
+        "JSON|FILE",
+        None,
+        Value,
+        "Model aliases: inline JSON or a JSON/YAML file mapping client model names or globs (gpt-4o, claude-*) to a GigaChat model, optionally with per-alias max_tokens, reasoning_effort, temperature bounds and embeddings_model; exact names before globs, then the most specific glob [Rust extension]",
+    )),
     field(
         P,
         "enable_images",

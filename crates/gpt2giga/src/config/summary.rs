@@ -85,6 +85,7 @@ pub(crate) fn render(c: &Config) -> String {
         p.shutdown_timeout_secs,
         p.shutdown_ready_delay_secs,
     );
+    let _ = writeln!(out, "  Aliases:    {}", p.model_aliases.summary());
     let _ = writeln!(
         out,
         "  HTTPS:      {} key_file={} cert_file={}",

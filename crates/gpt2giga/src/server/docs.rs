@@ -89,6 +89,7 @@ async fn redoc_page() -> Response {
         crate::dialect::openai::handlers::chat_completions,
         crate::dialect::openai::handlers::list_models,
         crate::dialect::openai::handlers::get_model,
+        crate::dialect::openai::handlers::model_info,
         crate::dialect::openai::handlers::embeddings,
         crate::dialect::openai_responses::handlers::create,
         crate::dialect::openai_responses::handlers::retrieve,

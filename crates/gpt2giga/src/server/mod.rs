@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/completions", post(openai::chat_completions))
         .route("/models", get(openai::list_models))
         .route("/models/{id}", get(openai::get_model))
+        .route("/model/info", get(openai::model_info))
         .route("/embeddings", post(openai::embeddings));
     let (observability, open_pages) = observability(&state);
     Router::new()

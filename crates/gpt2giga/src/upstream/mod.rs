@@ -9,6 +9,7 @@
 //! encoder makes both answers from them (architecture invariant 1).
 
 pub mod attachments;
+pub(crate) mod catalog;
 mod json_object;
 pub mod limiter;
 pub mod names;

@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::names::ToolNames;
 use super::schema;
+use crate::config::AliasSettings;
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -43,6 +44,9 @@ pub struct Options {
     pub structured_output: StructuredOutput,
     pub profanity_check: Option<bool>,
     pub flags: Vec<String>,
+    /// The requested name's alias settings (`--proxy.model-aliases`): `max_tokens`
+    /// and `reasoning_effort` when the client sent none, temperature bounds.
+    pub alias: AliasSettings,
 }
 
 /// What the response side needs to know about how the request was built.
@@ -78,7 +82,7 @@ pub fn build(
     }
 
     // --- sampling
-    match req.temperature {
+    match req.temperature.map(|t| opts.alias.clamp_temperature(t)) {
         Some(t) if t <= 0.0 => out.top_p = Some(0.0),
         Some(t) => out.temperature = Some(t),
         None => {}
@@ -86,12 +90,13 @@ pub fn build(
     if out.top_p.is_none() {
         out.top_p = req.top_p;
     }
-    out.max_tokens = req.max_tokens;
+    out.max_tokens = req.max_tokens.or(opts.alias.max_tokens);
     out.repetition_penalty = req.repetition_penalty;
     out.reasoning_effort = match req.reasoning_effort.as_deref() {
         Some("none") => None,
         Some("minimal") => Some("low".to_string()),
         Some(e) => Some(e.to_string()),
+        None if opts.alias.reasoning_effort.is_some() => opts.alias.reasoning_effort.clone(),
         None if opts.enable_reasoning => Some("high".to_string()),
         None => None,
     };
@@ -511,6 +516,46 @@ mod tests {
         let (out, _) = build(&req, &[], &opts()).unwrap();
         assert_eq!(out.temperature, None);
         assert_eq!(out.top_p, Some(0.0));
+    }
+
+    #[test]
+    fn alias_defaults_fill_what_the_client_left_out_and_clamp_temperature() {
+        let aliased = Options {
+            alias: AliasSettings {
+                max_tokens: Some(4096),
+                reasoning_effort: Some("medium".into()),
+                min_temperature: Some(0.2),
+                max_temperature: Some(0.9),
+                ..AliasSettings::default()
+            },
+            enable_reasoning: true,
+            ..opts()
+        };
+        let bare = ChatRequest {
+            messages: vec![Message::text(Role::User, "x")],
+            ..Default::default()
+        };
+        let (out, _) = build(&bare, &[], &aliased).unwrap();
+        assert_eq!(out.max_tokens, Some(4096));
+        assert_eq!(out.reasoning_effort.as_deref(), Some("medium"));
+        assert_eq!(out.temperature, None, "no temperature sent, none invented");
+        let explicit = ChatRequest {
+            max_tokens: Some(7),
+            reasoning_effort: Some("low".into()),
+            temperature: Some(1.5),
+            ..bare.clone()
+        };
+        let (out, _) = build(&explicit, &[], &aliased).unwrap();
+        assert_eq!(out.max_tokens, Some(7));
+        assert_eq!(out.reasoning_effort.as_deref(), Some("low"));
+        assert_eq!(out.temperature, Some(0.9));
+        // Greedy decoding is clamped up to the minimum instead of becoming top_p 0.
+        let greedy = ChatRequest {
+            temperature: Some(0.0),
+            ..bare
+        };
+        let (out, _) = build(&greedy, &[], &aliased).unwrap();
+        assert_eq!((out.temperature, out.top_p), (Some(0.2), None));
     }
 
     #[test]

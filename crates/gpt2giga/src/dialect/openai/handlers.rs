@@ -52,8 +52,8 @@ pub(crate) fn json_response(body: Bytes) -> Response {
 
 /// `GET /models`
 #[utoipa::path(get, path = "/models", tag = "OpenAI", operation_id = "listModels",
-    summary = "List GigaChat's models",
-    description = "OpenAI's list shape; Anthropic's when the request carries `anthropic-version`. Cached for 60 s.",
+    summary = "List GigaChat's models and the model aliases",
+    description = "GigaChat's models (cached for 60 s), then the exact-name aliases of `--proxy.model-aliases`, each naming its GigaChat model in `owned_by` (glob patterns are not listed: see `/model/info`). OpenAI's list shape; Anthropic's when the request carries `anthropic-version`.",
     responses((status = 200, description = "The models", body = super::models::ListOut))
 )]
 pub(crate) async fn list_models(
@@ -65,16 +65,40 @@ pub(crate) async fn list_models(
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
+    let aliases = super::models::listed_aliases(&state.config().proxy.model_aliases);
     if headers.contains_key("anthropic-version") {
-        return Ok(json_response(super::models::anthropic_list(&list)));
+        return Ok(json_response(super::models::anthropic_list(
+            &list, &aliases,
+        )));
     }
-    Ok(json_response(super::models::list(&list)))
+    Ok(json_response(super::models::list(&list, &aliases)))
+}
+
+/// `GET /model/info`
+#[utoipa::path(get, path = "/model/info", tag = "OpenAI", operation_id = "modelInfo",
+    summary = "Model details in LiteLLM's shape",
+    description = "LiteLLM's `/model/info` (read by Kilo Code and other LiteLLM-aware clients): one entry per alias of `--proxy.model-aliases` (glob patterns included, as LiteLLM lists wildcard routes) and per GigaChat chat or embeddings model. `max_input_tokens` comes from the proxy's table of known GigaChat context sizes (`null` when unknown); `max_output_tokens` is an alias's `max_tokens` (`null` otherwise).",
+    responses((status = 200, description = "The models", body = super::models::ModelInfoList))
+)]
+pub(crate) async fn model_info(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+    gigachat: Upstream,
+    headers: HeaderMap,
+) -> Result<Response, OpenAiError> {
+    let list = state
+        .models(&gigachat, &state.request_context(&rid, &headers))
+        .await?;
+    Ok(json_response(super::models::model_info(
+        &list,
+        &state.config().proxy.model_aliases,
+    )))
 }
 
 /// `GET /models/{id}`
 #[utoipa::path(get, path = "/models/{id}", tag = "OpenAI", operation_id = "retrieveModel",
     summary = "One model",
-    description = "A GigaChat model; without `--proxy.pass-model` any other name too, answered as served by the configured GigaChat model (named in `owned_by`, or Anthropic's `display_name`).",
+    description = "An alias of `--proxy.model-aliases` (an exact name or any name a glob matches), answered as served by its GigaChat model (named in `owned_by`, or Anthropic's `display_name`); a GigaChat model; without `--proxy.pass-model` any other name too, served by the configured GigaChat model.",
     params(("id" = String, Path, description = "The model id, e.g. `GigaChat-2-Max`")),
     responses((status = 200, description = "The model", body = super::models::ModelOut))
 )]
@@ -85,23 +109,27 @@ pub(crate) async fn get_model(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, OpenAiError> {
+    let anthropic = headers.contains_key("anthropic-version");
+    let served = |served_by: &str| {
+        json_response(if anthropic {
+            super::models::anthropic_served(&id, served_by)
+        } else {
+            super::models::served(&id, served_by)
+        })
+    };
+    // An alias decides even when GigaChat has a model of that name.
+    if let Some(served_by) = state.alias(&id).and_then(|a| a.settings.served_by()) {
+        return Ok(served(served_by));
+    }
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
-    let anthropic = headers.contains_key("anthropic-version");
     match list.data.iter().find(|m| m.id == id) {
         Some(m) if anthropic => Ok(json_response(super::models::anthropic_one(m))),
         Some(m) => Ok(json_response(super::models::one(m))),
         // Without --proxy.pass-model every name is served by the configured model, so
         // a client checking its model at start-up must find it.
-        None if !state.config().proxy.pass_model => {
-            let served_by = state.config().gigachat.model();
-            Ok(json_response(if anthropic {
-                super::models::anthropic_served(&id, served_by)
-            } else {
-                super::models::served(&id, served_by)
-            }))
-        }
+        None if !state.config().proxy.pass_model => Ok(served(state.chat_model(&id))),
         None => Err(ProxyError::NotFound(format!("The model '{id}' does not exist")).into()),
     }
 }
@@ -125,7 +153,7 @@ pub async fn embeddings(
     let (texts, encoding) = emb::decode(&req)?;
     metrics::note_model(&req.model);
     let ctx = state.request_context(&rid, &headers);
-    let model = state.config().proxy.embeddings.clone();
+    let model = state.embeddings_model(&req.model).to_string();
     // One slot per request under the concurrency cap; its batches then go one at a time.
     let slot = metrics::waiting(gigachat.slot(&model)).await?;
     let parallel = if slot.is_some() { 1 } else { 4 };
