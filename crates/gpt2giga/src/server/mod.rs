@@ -44,6 +44,7 @@ pub enum ServeError {
 /// All routes of the proxy (paths are normalised by [`app`] before routing).
 pub fn router(state: AppState) -> Router {
     use crate::dialect::anthropic::handlers as anthropic;
+    use crate::dialect::files;
     use crate::dialect::openai::handlers as openai;
     use crate::dialect::openai_responses::handlers as responses;
     let api = Router::new()
@@ -58,7 +59,10 @@ pub fn router(state: AppState) -> Router {
         .route("/chat/completions", post(openai::chat_completions))
         .route("/models", get(openai::list_models))
         .route("/models/{id}", get(openai::get_model))
-        .route("/embeddings", post(openai::embeddings));
+        .route("/embeddings", post(openai::embeddings))
+        .route("/files", post(files::create).get(files::list))
+        .route("/files/{id}", get(files::retrieve).delete(files::delete))
+        .route("/files/{id}/content", get(files::content));
     let (observability, open_pages) = observability(&state);
     Router::new()
         .route("/", get(system::root).head(system::root))

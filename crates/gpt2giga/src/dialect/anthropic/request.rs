@@ -488,9 +488,18 @@ fn media_source(source: Option<&Value>, param: &str) -> Result<ir::MediaSource, 
             mime: get("media_type").unwrap_or_else(|| "text/plain".to_string()),
             text: get("data").unwrap_or_default(),
         }),
+        Some("file") => {
+            let id = get("file_id").ok_or_else(|| {
+                ProxyError::invalid_param("file_id: Field required", format!("{param}.file_id"))
+            })?;
+            Ok(ir::MediaSource::FileId(ir::file_id(
+                &id,
+                &format!("{param}.file_id"),
+            )?))
+        }
         other => Err(ProxyError::invalid_param(
             format!(
-                "unsupported source type {} (expected base64, url or text)",
+                "unsupported source type {} (expected base64, url, text or file)",
                 shown(other)
             ),
             format!("{param}.type"),

@@ -646,17 +646,28 @@ fn part_of(p: ContentPart, param: &str) -> Result<ir::Part, ProxyError> {
             filename: Some(format!("audio.{}", input_audio.format)),
         }),
         ContentPart::File { file } => {
-            if file.file_id.is_some() && file.file_data.is_none() {
-                return Err(ProxyError::invalid_param(
-                    "OpenAI file ids cannot be resolved by this proxy; send the file inline as file_data",
-                    format!("{param}.file.file_id"),
-                ));
-            }
-            let Some(data) = file.file_data else {
-                return Err(ProxyError::invalid_param(
-                    "a file part needs file_data",
-                    format!("{param}.file.file_data"),
-                ));
+            let data = match (file.file_id, file.file_data) {
+                (Some(_), Some(_)) => {
+                    return Err(ProxyError::invalid_param(
+                        "a file part takes file_id or file_data, not both",
+                        format!("{param}.file"),
+                    ));
+                }
+                (Some(id), None) => {
+                    let at = format!("{param}.file.file_id");
+                    return Ok(ir::Part::Media(ir::Media {
+                        kind: ir::MediaKind::File,
+                        source: ir::MediaSource::FileId(ir::file_id(&id, &at)?),
+                        filename: file.filename,
+                    }));
+                }
+                (None, Some(data)) => data,
+                (None, None) => {
+                    return Err(ProxyError::invalid_param(
+                        "a file part needs file_id (from /v1/files) or file_data",
+                        format!("{param}.file.file_data"),
+                    ));
+                }
             };
             let source = if data.starts_with("data:") {
                 media_source(&data, param)?
