@@ -517,6 +517,35 @@ mod tests {
     }
 
     #[test]
+    fn file_sources_are_checked_references() {
+        let block = |b: Value| {
+            decode_json(json!({"model":"c","max_tokens":5,
+                "messages":[{"role":"user","content":[b]}]}))
+        };
+        let (r, _) = block(json!({"type":"document","title":"Q3",
+            "source":{"type":"file","file_id":"file_011CNha8"}}))
+        .unwrap();
+        assert_eq!(
+            r.messages[0].parts,
+            vec![ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::File,
+                source: ir::MediaSource::FileId("file_011CNha8".into()),
+                filename: Some("Q3".into()),
+            })]
+        );
+        let (r, _) =
+            block(json!({"type":"image","source":{"type":"file","file_id":"f1"}})).unwrap();
+        assert!(
+            matches!(&r.messages[0].parts[0], ir::Part::Media(m) if m.kind == ir::MediaKind::Image)
+        );
+        let e = block(json!({"type":"image","source":{"type":"file"}})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].source.file_id"));
+        let e =
+            block(json!({"type":"image","source":{"type":"file","file_id":"x?y"}})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].source.file_id"));
+    }
+
+    #[test]
     fn system_blocks_and_system_messages_merge() {
         let (r, _) = decode_json(json!({
             "model":"claude-sonnet-4-5","max_tokens":100,

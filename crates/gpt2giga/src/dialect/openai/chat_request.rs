@@ -920,6 +920,30 @@ mod tests {
     }
 
     #[test]
+    fn file_ids_are_checked_references() {
+        let file = |f: Value| {
+            decode_json(
+                json!({"model":"m","messages":[{"role":"user","content":[{"type":"file","file":f}]}]}),
+            )
+        };
+        let (r, _) = file(json!({"file_id":"c757a9c5-de04","filename":"r.pdf"})).unwrap();
+        assert_eq!(
+            r.messages[0].parts,
+            vec![ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::File,
+                source: ir::MediaSource::FileId("c757a9c5-de04".into()),
+                filename: Some("r.pdf".into()),
+            })]
+        );
+        let e = file(json!({"file_id":"../balance"})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file.file_id"));
+        let e = file(json!({"file_id":"a","file_data":"AAAA"})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file"));
+        let e = file(json!({})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file.file_data"));
+    }
+
+    #[test]
     fn json_schema_response_format() {
         let (r, _) = decode_json(json!({
             "model":"m","messages":[{"role":"user","content":"x"}],

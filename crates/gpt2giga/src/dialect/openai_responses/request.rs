@@ -871,6 +871,44 @@ mod tests {
     }
 
     #[test]
+    fn file_ids_in_input_file_and_input_image() {
+        let d = decode_json(json!({"model":"m","input":[{"role":"user","content":[
+            {"type":"input_file","file_id":"f-1"},
+            {"type":"input_image","file_id":"img_2"}]}]}))
+        .unwrap();
+        let sources: Vec<_> = d.request.messages[0]
+            .parts
+            .iter()
+            .map(|p| match p {
+                ir::Part::Media(m) => (m.kind, m.source.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                (ir::MediaKind::File, ir::MediaSource::FileId("f-1".into())),
+                (
+                    ir::MediaKind::Image,
+                    ir::MediaSource::FileId("img_2".into())
+                ),
+            ]
+        );
+        let bad = |part: Value| match decode_json(
+            json!({"model":"m","input":[{"role":"user","content":[part]}]}),
+        ) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted"),
+        };
+        let e = bad(json!({"type":"input_file","file_id":"a/b"}));
+        assert_eq!(e.param(), Some("input[0].content[0].file_id"));
+        let e = bad(json!({"type":"input_file","file_id":"a","file_url":"https://x/y.pdf"}));
+        assert_eq!(e.param(), Some("input[0].content[0]"));
+        let e = bad(json!({"type":"input_image","file_id":"a","image_url":"https://x/y.png"}));
+        assert_eq!(e.param(), Some("input[0].content[0]"));
+    }
+
+    #[test]
     fn string_input_and_instructions() {
         let d =
             decode_json(json!({"model":"gpt-5","input":"hi","instructions":"be brief"})).unwrap();
