@@ -237,12 +237,15 @@ def test_pdf_file_part_is_uploaded(openai_client, mock):
     assert len(user["attachments"]) == 1
 
 
-def test_openai_file_id_is_refused(openai_client, mock):
-    with pytest.raises(openai.BadRequestError):
+def test_openai_unknown_file_id_is_a_400_naming_it(openai_client, mock):
+    """A file id GigaChat does not know (for this identity) is refused before the chat
+    call; known ids are covered in test_files.py."""
+    with pytest.raises(openai.BadRequestError) as e:
         openai_client.chat.completions.create(
             model="gpt-4o",
             messages=[{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-abc"}}]}],
         )
+    assert "file-abc" in str(e.value)
     assert mock.chat_requests() == []
 
 

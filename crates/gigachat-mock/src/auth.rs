@@ -54,6 +54,11 @@ fn auth_value<'a>(headers: &'a HeaderMap, schemes: &[&str]) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The bearer token of a request.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    auth_value(headers, &["Bearer"])
+}
+
 fn decode_b64(value: &str) -> Option<Vec<u8>> {
     STANDARD
         .decode(value)

@@ -128,8 +128,8 @@ mod tests {
             None,
         );
         let id = &a.files[0].id;
-        assert!(shared.files.get(id, Some("c1")).is_some());
-        assert!(shared.files.get(id, Some("c2")).is_none());
+        assert!(shared.files.get(id, None, Some("c1")).is_some());
+        assert!(shared.files.get(id, None, Some("c2")).is_none());
         assert!(a.text.contains("a cat"));
     }
 

@@ -1,5 +1,7 @@
-//! The file store (§7): stored files, the MIME allow-list and per-kind size limits. A
-//! file uploaded or generated with an `X-Client-ID` is visible only to requests
+//! The file store (§7): stored files, the MIME allow-list and per-kind size limits.
+//! Files are visible only to their owner (§7.3): an uploaded file only to requests
+//! with the same access token (the emulator's stand-in for the account, which it does
+//! not model), and a file uploaded or generated with an `X-Client-ID` only to requests
 //! carrying the same id. The HTTP routes are in `files_api`.
 
 use std::sync::RwLock;
@@ -18,6 +20,8 @@ pub(crate) const ACCESS_POLICY: &str = "private";
 pub(crate) struct StoredFile {
     pub meta: FileInfo,
     pub owner: Option<String>,
+    /// The access token it was uploaded with (`None`: generated content).
+    pub account: Option<String>,
     pub data: Bytes,
 }
 
@@ -34,37 +38,43 @@ impl FileStore {
         }
     }
 
-    fn visible(file: &StoredFile, client: Option<&str>) -> bool {
-        file.owner.is_none() || file.owner.as_deref() == client
+    fn visible(file: &StoredFile, account: Option<&str>, client: Option<&str>) -> bool {
+        (file.account.is_none() || file.account.as_deref() == account)
+            && (file.owner.is_none() || file.owner.as_deref() == client)
     }
 
-    pub fn get(&self, id: &str, client: Option<&str>) -> Option<StoredFile> {
+    pub fn get(&self, id: &str, account: Option<&str>, client: Option<&str>) -> Option<StoredFile> {
         self.files
             .read()
             .ok()?
             .iter()
-            .find(|f| f.meta.id == id && Self::visible(f, client))
+            .find(|f| f.meta.id == id && Self::visible(f, account, client))
             .cloned()
     }
 
-    pub fn list(&self, client: Option<&str>) -> Vec<FileInfo> {
+    pub fn list(&self, account: Option<&str>, client: Option<&str>) -> Vec<FileInfo> {
         self.files
             .read()
             .map(|files| {
                 files
                     .iter()
-                    .filter(|f| Self::visible(f, client))
+                    .filter(|f| Self::visible(f, account, client))
                     .map(|f| f.meta.clone())
                     .collect()
             })
             .unwrap_or_default()
     }
 
-    pub fn remove(&self, id: &str, client: Option<&str>) -> Option<StoredFile> {
+    pub fn remove(
+        &self,
+        id: &str,
+        account: Option<&str>,
+        client: Option<&str>,
+    ) -> Option<StoredFile> {
         let mut files = self.files.write().ok()?;
         let pos = files
             .iter()
-            .position(|f| f.meta.id == id && Self::visible(f, client))?;
+            .position(|f| f.meta.id == id && Self::visible(f, account, client))?;
         Some(files.remove(pos))
     }
 
@@ -100,6 +110,7 @@ impl FileStore {
                 modalities: [modality],
             },
             owner: owner.map(str::to_owned),
+            account: None,
             data: Bytes::from_static(data),
         });
         id
@@ -206,13 +217,27 @@ mod tests {
     fn visibility_by_client_id() {
         let store = FileStore::default();
         let id = store.store_generated(Some("alice"), "x.jpg", "image", b"x");
-        assert!(store.get(&id, Some("alice")).is_some());
-        assert!(store.get(&id, Some("bob")).is_none());
-        assert!(store.get(&id, None).is_none());
+        assert!(store.get(&id, Some("t"), Some("alice")).is_some());
+        assert!(store.get(&id, Some("t"), Some("bob")).is_none());
+        assert!(store.get(&id, Some("t"), None).is_none());
         let public = store.store_generated(None, "y.jpg", "image", b"y");
-        assert!(store.get(&public, Some("bob")).is_some());
-        assert_eq!(store.list(Some("bob")).len(), 1);
-        assert!(store.remove(&id, Some("bob")).is_none());
-        assert!(store.remove(&id, Some("alice")).is_some());
+        assert!(store.get(&public, Some("t"), Some("bob")).is_some());
+        assert_eq!(store.list(Some("t"), Some("bob")).len(), 1);
+        assert!(store.remove(&id, Some("t"), Some("bob")).is_none());
+        assert!(store.remove(&id, Some("t"), Some("alice")).is_some());
+    }
+
+    #[test]
+    fn uploads_are_visible_to_their_token_only() {
+        let store = FileStore::default();
+        let id = store.store_generated(None, "z.txt", "text", b"z");
+        let mut file = store.remove(&id, None, None).unwrap();
+        file.account = Some("token-a".into());
+        store.insert(file);
+        assert!(store.get(&id, Some("token-a"), None).is_some());
+        assert!(store.get(&id, Some("token-b"), None).is_none());
+        assert!(store.list(Some("token-b"), None).is_empty());
+        assert!(store.remove(&id, Some("token-b"), None).is_none());
+        assert!(store.remove(&id, Some("token-a"), None).is_some());
     }
 }

@@ -18,6 +18,11 @@ fn client_id(headers: &HeaderMap) -> Option<&str> {
     header_str(headers, "x-client-id").filter(|v| !v.is_empty())
 }
 
+/// The access token, standing in for the account that owns uploads (see `files`).
+fn account(headers: &HeaderMap) -> Option<&str> {
+    crate::auth::bearer_token(headers)
+}
+
 fn not_found() -> ApiError {
     // [U] text
     ApiError::new(StatusCode::NOT_FOUND, "File not found")
@@ -86,6 +91,7 @@ pub(crate) async fn upload(
     shared.files.insert(StoredFile {
         meta: meta.clone(),
         owner: client_id(&headers).map(str::to_owned),
+        account: account(&headers).map(str::to_owned),
         data,
     });
     shared.counters.uploads.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +100,10 @@ pub(crate) async fn upload(
 
 /// `GET /files`.
 pub(crate) async fn list(State(ctl): State<MockControl>, headers: HeaderMap) -> Response {
-    let data = ctl.shared().files.list(client_id(&headers));
+    let data = ctl
+        .shared()
+        .files
+        .list(account(&headers), client_id(&headers));
     json_response(StatusCode::OK, &FileListing { data })
 }
 
@@ -107,7 +116,7 @@ pub(crate) async fn get(
     let file = ctl
         .shared()
         .files
-        .get(&id, client_id(&headers))
+        .get(&id, account(&headers), client_id(&headers))
         .ok_or_else(not_found)?;
     Ok(json_response(StatusCode::OK, &file.meta))
 }
@@ -121,7 +130,7 @@ pub(crate) async fn delete(
     let file = ctl
         .shared()
         .files
-        .remove(&id, client_id(&headers))
+        .remove(&id, account(&headers), client_id(&headers))
         .ok_or_else(not_found)?;
     Ok(json_response(
         StatusCode::OK,
@@ -142,7 +151,7 @@ pub(crate) async fn content(
     let file = ctl
         .shared()
         .files
-        .get(&id, client_id(&headers))
+        .get(&id, account(&headers), client_id(&headers))
         .ok_or_else(not_found)?;
     Ok((
         StatusCode::OK,

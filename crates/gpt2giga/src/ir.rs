@@ -125,6 +125,35 @@ pub enum MediaSource {
     Base64 { mime: Option<String>, data: String },
     /// Plain text content of a document (Anthropic text document source).
     Text { mime: String, text: String },
+    /// A file already stored in GigaChat (uploaded through the Files APIs), by id;
+    /// always checked with [`file_id`] first.
+    FileId(String),
+}
+
+/// The longest file id accepted (GigaChat's ids are 36-character UUIDs).
+const MAX_FILE_ID_LEN: usize = 128;
+
+/// Checks a client's file id before it is used anywhere (URL paths, GigaChat's
+/// `attachments`): 1–128 ASCII letters, digits, `-` and `_`, so no id can smuggle a
+/// path, query or separator. A bad id is a 400 naming `param`.
+pub fn file_id(id: &str, param: &str) -> Result<String, ProxyError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_FILE_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(id.to_string())
+    } else {
+        let shown: String = id.chars().take(MAX_FILE_ID_LEN).collect();
+        Err(ProxyError::invalid_param(
+            format!(
+                "invalid file id {shown:?}: expected 1 to {MAX_FILE_ID_LEN} letters, digits, \
+                 '-' or '_'"
+            ),
+            param,
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -229,5 +258,28 @@ mod tests {
             ],
         );
         assert_eq!(m.joined_text(), "a\n\nb");
+    }
+
+    #[test]
+    fn file_ids_are_checked() {
+        for ok in ["c757a9c5-de04-498f-baa3-efcc54de7853", "file_011CNha8", "a"] {
+            assert_eq!(file_id(ok, "p").unwrap(), ok);
+        }
+        let long = "a".repeat(129);
+        for bad in [
+            "",
+            "../etc",
+            "a/b",
+            "a?b",
+            "a b",
+            "%2e%2e",
+            "a.b",
+            long.as_str(),
+            "é",
+        ] {
+            let e = file_id(bad, "messages[0].content[1]").unwrap_err();
+            assert_eq!(e.param(), Some("messages[0].content[1]"), "{bad}");
+            assert_eq!(e.status(), 400);
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod encoder;
+pub mod files;
 pub mod openai;
 pub mod openai_responses;
 pub mod respond;
@@ -23,6 +24,20 @@ pub(crate) fn error_response(path: &str, e: &ProxyError) -> axum::response::Resp
         anthropic::error::response(e)
     } else {
         openai::error::response(e)
+    }
+}
+
+/// [`error_response`] for a request whose headers are known: on the paths both
+/// dialects share (the Files APIs) the headers name the dialect.
+pub(crate) fn error_response_for(
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    e: &ProxyError,
+) -> axum::response::Response {
+    if files::is_files_path(path) && files::is_anthropic(headers) {
+        anthropic::error::response(e)
+    } else {
+        error_response(path, e)
     }
 }
 

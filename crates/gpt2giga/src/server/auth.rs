@@ -56,8 +56,9 @@ pub(crate) async fn require_api_key(
         }
         (false, _) => "invalid API key",
     };
-    crate::dialect::error_response(
+    crate::dialect::error_response_for(
         request.uri().path(),
+        request.headers(),
         &ProxyError::Unauthorized(message.into()),
     )
 }
@@ -164,7 +165,11 @@ impl FromRequestParts<AppState> for Upstream {
             }
             Err(e) => {
                 tracing::info!(error = %e, "refused the request's GigaChat identity");
-                Err(crate::dialect::error_response(parts.uri.path(), &e))
+                Err(crate::dialect::error_response_for(
+                    parts.uri.path(),
+                    &parts.headers,
+                    &e,
+                ))
             }
         }
     }

@@ -81,7 +81,7 @@ async fn redoc_page() -> Response {
 #[openapi(
     info(
         title = "gpt2giga",
-        description = "OpenAI- and Anthropic-compatible proxy for GigaChat. Every API path also works under `/v1`, and any prefix before a known root is stripped (`/api/v1/chat/completions`). When the proxy API key is on (`--proxy.enable-api-key-auth`, always in PROD) send it as `x-api-key`, `Authorization: Bearer` or `?x-api-key=`; probes and the two viewer pages are open. Errors use OpenAI's envelope, or Anthropic's under `/messages`. `/docs`, `/redoc`, `/openapi.json` and `/logs*` exist in DEV mode only.",
+        description = "OpenAI- and Anthropic-compatible proxy for GigaChat. Every API path also works under `/v1`, and any prefix before a known root is stripped (`/api/v1/chat/completions`). When the proxy API key is on (`--proxy.enable-api-key-auth`, always in PROD) send it as `x-api-key`, `Authorization: Bearer` or `?x-api-key=`; probes and the two viewer pages are open. Errors use OpenAI's envelope, or Anthropic's under `/messages` (and under `/files` with `anthropic-version`). `/docs`, `/redoc`, `/openapi.json` and `/logs*` exist in DEV mode only.",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/")),
@@ -97,6 +97,11 @@ async fn redoc_page() -> Response {
         crate::dialect::openai_responses::handlers::input_items,
         crate::dialect::anthropic::handlers::messages,
         crate::dialect::anthropic::handlers::count_tokens,
+        crate::dialect::files::create,
+        crate::dialect::files::list,
+        crate::dialect::files::retrieve,
+        crate::dialect::files::delete,
+        crate::dialect::files::content,
         super::system::root,
         super::system::health,
         super::system::ready,
@@ -118,6 +123,7 @@ async fn redoc_page() -> Response {
         (name = "OpenAI", description = "Chat Completions, Models, Embeddings"),
         (name = "OpenAI Responses", description = "Responses API with a response store"),
         (name = "Anthropic", description = "Messages API"),
+        (name = "Files", description = "OpenAI and Anthropic Files APIs over GigaChat's file store; the `anthropic-version` header selects Anthropic's shapes"),
         (name = "System", description = "Probes and metrics"),
         (name = "Logs (DEV)", description = "Log file and live log"),
         (name = "Docs (DEV)", description = "This documentation"),
@@ -138,7 +144,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 struct Conventions;
 
 /// Tags of the dialect endpoints (served under `/v1` too, errors in their envelope).
-const API_TAGS: &[&str] = &["OpenAI", "OpenAI Responses", "Anthropic"];
+const API_TAGS: &[&str] = &["OpenAI", "OpenAI Responses", "Anthropic", "Files"];
 
 impl Modify for Conventions {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {

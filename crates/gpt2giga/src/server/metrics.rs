@@ -22,6 +22,10 @@ pub(crate) fn classify(path: &str) -> (&'static str, &'static str) {
         ["models"] => ("/models", "openai"),
         ["models", _] => ("/models/{id}", "openai"),
         ["embeddings"] => ("/embeddings", "openai"),
+        // OpenAI's and Anthropic's Files APIs share these paths.
+        ["files"] => ("/files", "files"),
+        ["files", _] => ("/files/{id}", "files"),
+        ["files", _, "content"] => ("/files/{id}/content", "files"),
         ["responses"] => ("/responses", "responses"),
         ["responses", _] => ("/responses/{id}", "responses"),
         ["responses", _, "input_items"] => ("/responses/{id}/input_items", "responses"),
@@ -100,6 +104,11 @@ mod tests {
             ("/responses/{id}/input_items", "responses")
         );
         assert_eq!(classify("/v1/messages"), ("/messages", "anthropic"));
+        assert_eq!(
+            classify("/v1/files/f-1/content"),
+            ("/files/{id}/content", "files")
+        );
+        assert_eq!(classify("/files"), ("/files", "files"));
         assert_eq!(classify("/logs/25"), ("/logs/{n}", "system"));
         assert_eq!(classify("/logs/stream"), ("/logs/stream", "system"));
         assert_eq!(classify("/"), ("/", "system"));

@@ -44,6 +44,7 @@ pub enum ServeError {
 /// All routes of the proxy (paths are normalised by [`app`] before routing).
 pub fn router(state: AppState) -> Router {
     use crate::dialect::anthropic::handlers as anthropic;
+    use crate::dialect::files;
     use crate::dialect::openai::handlers as openai;
     use crate::dialect::openai_responses::handlers as responses;
     let api = Router::new()
@@ -59,7 +60,10 @@ pub fn router(state: AppState) -> Router {
         .route("/models", get(openai::list_models))
         .route("/models/{id}", get(openai::get_model))
         .route("/model/info", get(openai::model_info))
-        .route("/embeddings", post(openai::embeddings));
+        .route("/embeddings", post(openai::embeddings))
+        .route("/files", post(files::create).get(files::list))
+        .route("/files/{id}", get(files::retrieve).delete(files::delete))
+        .route("/files/{id}/content", get(files::content));
     let (observability, open_pages) = observability(&state);
     Router::new()
         .route("/", get(system::root).head(system::root))

@@ -582,7 +582,7 @@ pub async fn measure(
     });
     let response = SCOPE.scope(scope.clone(), handler).await;
 
-    if matches!(dialect, "openai" | "anthropic" | "responses") {
+    if matches!(dialect, "openai" | "anthropic" | "responses" | "files") {
         metrics
             .overhead
             .get_or_create(&DialectLabels { dialect })

@@ -13,6 +13,14 @@
 //! 3. **Upload** each file (`purpose: general`) unless an identical one was uploaded
 //!    recently by the same GigaChat identity (`cache`).
 //!
+//! A part naming a file already stored in GigaChat ([`MediaSource::FileId`], from the
+//! Files APIs) is looked up in phase 2 (`GET /files/{id}` with the request's identity,
+//! so an id of another identity is as unknown as a made-up one: a 400 naming the id
+//! and the part) and passed through to `attachments` as is, never re-uploaded. Its
+//! type for the image limits comes from GigaChat's `modalities` (else the file name's
+//! extension, else the part: an image part counts as an image), its size for the
+//! audio+image total from GigaChat's `bytes`.
+//!
 //! Decisions worth knowing:
 //!
 //! * **Only user messages carry attachments** (GigaChat's `attachments` exist on user
@@ -167,6 +175,27 @@ struct Item {
 enum Body {
     Ready(Blob),
     Fetch(Url),
+    /// A file already in GigaChat; `meta` once looked up (phase 2).
+    Stored {
+        id: String,
+        meta: Option<StoredMeta>,
+    },
+}
+
+/// What GigaChat says about a stored file, as far as the limits need it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StoredMeta {
+    /// `None`: GigaChat's answer does not say (the part's kind decides).
+    category: Option<Category>,
+    bytes: u64,
+}
+
+/// A file checked for the Files APIs ([`Attachments::check_upload`]): its GigaChat
+/// MIME type and a cleaned file name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CheckedUpload {
+    pub mime: String,
+    pub filename: String,
 }
 
 struct Blob {
@@ -180,7 +209,11 @@ impl Item {
     fn is_image(&self) -> bool {
         match &self.body {
             Body::Ready(b) => b.category == Category::Image,
-            Body::Fetch(_) => self.kind == MediaKind::Image,
+            Body::Fetch(_) | Body::Stored { meta: None, .. } => self.kind == MediaKind::Image,
+            Body::Stored { meta: Some(m), .. } => match m.category {
+                Some(c) => c == Category::Image,
+                None => self.kind == MediaKind::Image,
+            },
         }
     }
 }
@@ -207,6 +240,27 @@ impl Attachments {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Types and size-checks a file uploaded through the Files APIs exactly as an
+    /// attachment would be (magic bytes, the part's declared type, the file name; the
+    /// per-kind caps): 400 for an unsupported or unknown type, 413 over the cap.
+    pub(crate) fn check_upload(
+        &self,
+        bytes: Bytes,
+        declared: Option<&str>,
+        filename: Option<&str>,
+    ) -> Result<CheckedUpload, ProxyError> {
+        let blob = self.finish(MediaKind::File, "file", bytes, declared, None, filename)?;
+        Ok(CheckedUpload {
+            filename: file_name(filename, blob.category, &blob.mime),
+            mime: blob.mime,
+        })
+    }
+
+    /// The largest file any category accepts: the Files APIs' upload size.
+    pub(crate) fn largest_file(&self) -> u64 {
+        self.limits.cap_for_kind(MediaKind::File)
     }
 
     /// Uploads every media part of `req` and returns the file ids per message: the
@@ -279,7 +333,27 @@ impl Attachments {
             .buffered(PARALLELISM)
             .try_collect()
             .await?;
-        if !fetched.is_empty() {
+        let mut lookups = Vec::new();
+        for (n, item) in items.iter().enumerate() {
+            if let Body::Stored { id, .. } = &item.body {
+                lookups.push(self.lookup(client, ctx, n, item, id));
+            }
+        }
+        let looked_up: Vec<(usize, StoredMeta)> = stream::iter(lookups)
+            .buffered(PARALLELISM)
+            .try_collect()
+            .await?;
+        let changed = !fetched.is_empty() || !looked_up.is_empty();
+        for (n, found) in looked_up {
+            if let Some(Item {
+                body: Body::Stored { meta, .. },
+                ..
+            }) = items.get_mut(n)
+            {
+                *meta = Some(found);
+            }
+        }
+        if changed {
             for (n, blob) in fetched {
                 if let Some(item) = items.get_mut(n) {
                     item.body = Body::Ready(blob);
@@ -343,6 +417,10 @@ impl Attachments {
                 self.finish(media.kind, label, bytes, mime.as_deref(), None, name)
                     .map(Body::Ready)
             }
+            MediaSource::FileId(id) => Ok(Body::Stored {
+                id: ir::file_id(id, label)?,
+                meta: None,
+            }),
             MediaSource::Url(raw) => {
                 let raw = raw.trim();
                 if starts_with_ci(raw, "data:") {
@@ -484,6 +562,45 @@ impl Attachments {
         .map(|blob| (n, blob))
     }
 
+    /// Phase 2 for a stored file: GigaChat's record of it, with this request's identity.
+    async fn lookup(
+        &self,
+        client: &gigachat::Client,
+        ctx: &RequestContext,
+        n: usize,
+        item: &Item,
+        id: &str,
+    ) -> Result<(usize, StoredMeta), ProxyError> {
+        let found =
+            crate::telemetry::metrics::upstream("files_get", client.get_file(id, ctx)).await;
+        let file = match found {
+            Ok(file) => file,
+            Err(gigachat::Error::Api { status: 404, .. }) => {
+                return Err(ProxyError::invalid_param(
+                    format!(
+                        "{}: no file with id {id:?} is visible to this GigaChat identity \
+                         (upload it through /v1/files first)",
+                        item.label
+                    ),
+                    item.label.clone(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let category = stored_category(&file, item.kind);
+        if category == Some(Category::Image) && !self.limits.enable_images {
+            return Err(images_disabled(&item.label));
+        }
+        tracing::debug!(part = %item.label, file_id = %id, ?category, "stored file referenced");
+        Ok((
+            n,
+            StoredMeta {
+                category,
+                bytes: file.bytes,
+            },
+        ))
+    }
+
     async fn upload(
         &self,
         client: &gigachat::Client,
@@ -491,10 +608,14 @@ impl Attachments {
         identity: &Key,
         item: &Item,
     ) -> Result<(usize, String), ProxyError> {
-        let Body::Ready(blob) = &item.body else {
-            return Err(ProxyError::Internal(
-                "attachment was not downloaded".to_string(),
-            ));
+        let blob = match &item.body {
+            Body::Ready(blob) => blob,
+            Body::Stored { id, .. } => return Ok((item.msg, id.clone())),
+            Body::Fetch(_) => {
+                return Err(ProxyError::Internal(
+                    "attachment was not downloaded".to_string(),
+                ));
+            }
         };
         let key = content_key(identity, &blob.mime, &blob.bytes);
         let filename = file_name(item.filename.as_deref(), blob.category, &blob.mime);
@@ -569,6 +690,14 @@ impl Attachments {
                 Body::Ready(b) if matches!(b.category, Category::Image | Category::Audio) => {
                     Some(b.bytes.len() as u64)
                 }
+                Body::Stored {
+                    meta:
+                        Some(StoredMeta {
+                            category: Some(Category::Image | Category::Audio),
+                            bytes,
+                        }),
+                    ..
+                } => Some(*bytes),
                 _ => None,
             })
             .sum();
@@ -586,6 +715,28 @@ impl Attachments {
 }
 
 // ---- helpers -------------------------------------------------------------------------
+
+/// The category of a stored file: GigaChat's `modalities` (`image`, `audio`, `text`),
+/// else its file name's extension; `None` when neither says.
+fn stored_category(file: &gigachat::types::FileObject, kind: MediaKind) -> Option<Category> {
+    let from_modalities = file
+        .modalities
+        .iter()
+        .flatten()
+        .find_map(|m| match m.as_str() {
+            "image" => Some(Category::Image),
+            "audio" => Some(Category::Audio),
+            "text" | "document" => Some(Category::Document),
+            _ => None,
+        });
+    from_modalities.or_else(|| mime::from_extension(&file.filename, kind).and_then(mime::category))
+}
+
+/// The MIME type a stored file's name suggests (GigaChat keeps no type), for the
+/// Anthropic Files API's `mime_type`; `application/octet-stream` when it says nothing.
+pub(crate) fn stored_mime(filename: &str) -> &'static str {
+    mime::from_extension(filename, MediaKind::File).unwrap_or("application/octet-stream")
+}
 
 fn images_disabled(label: &str) -> ProxyError {
     ProxyError::invalid_param(

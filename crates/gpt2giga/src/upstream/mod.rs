@@ -2,6 +2,7 @@
 //!
 //! * [`request`] builds the GigaChat v1 request (pure);
 //! * [`attachments`] uploads images and documents (SSRF-safe fetching, dedup cache);
+//! * [`files`] is GigaChat's file store behind the Files APIs;
 //! * [`response`] maps GigaChat chunks to events; [`stop`] enforces stop sequences;
 //! * [`schema`] and [`names`] make tool definitions acceptable to GigaChat.
 //!
@@ -10,6 +11,7 @@
 
 pub mod attachments;
 pub(crate) mod catalog;
+pub mod files;
 mod json_object;
 pub mod limiter;
 pub mod names;

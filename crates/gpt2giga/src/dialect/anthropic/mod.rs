@@ -7,6 +7,7 @@
 //! * [`handlers`] — axum handlers.
 
 pub mod error;
+pub mod files;
 pub mod handlers;
 pub mod request;
 pub mod response;

@@ -488,9 +488,18 @@ fn media_source(source: Option<&Value>, param: &str) -> Result<ir::MediaSource, 
             mime: get("media_type").unwrap_or_else(|| "text/plain".to_string()),
             text: get("data").unwrap_or_default(),
         }),
+        Some("file") => {
+            let id = get("file_id").ok_or_else(|| {
+                ProxyError::invalid_param("file_id: Field required", format!("{param}.file_id"))
+            })?;
+            Ok(ir::MediaSource::FileId(ir::file_id(
+                &id,
+                &format!("{param}.file_id"),
+            )?))
+        }
         other => Err(ProxyError::invalid_param(
             format!(
-                "unsupported source type {} (expected base64, url or text)",
+                "unsupported source type {} (expected base64, url, text or file)",
                 shown(other)
             ),
             format!("{param}.type"),
@@ -505,6 +514,35 @@ mod tests {
 
     fn decode_json(v: Value) -> Result<(ir::ChatRequest, EncodeOptions), ProxyError> {
         decode(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn file_sources_are_checked_references() {
+        let block = |b: Value| {
+            decode_json(json!({"model":"c","max_tokens":5,
+                "messages":[{"role":"user","content":[b]}]}))
+        };
+        let (r, _) = block(json!({"type":"document","title":"Q3",
+            "source":{"type":"file","file_id":"file_011CNha8"}}))
+        .unwrap();
+        assert_eq!(
+            r.messages[0].parts,
+            vec![ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::File,
+                source: ir::MediaSource::FileId("file_011CNha8".into()),
+                filename: Some("Q3".into()),
+            })]
+        );
+        let (r, _) =
+            block(json!({"type":"image","source":{"type":"file","file_id":"f1"}})).unwrap();
+        assert!(
+            matches!(&r.messages[0].parts[0], ir::Part::Media(m) if m.kind == ir::MediaKind::Image)
+        );
+        let e = block(json!({"type":"image","source":{"type":"file"}})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].source.file_id"));
+        let e =
+            block(json!({"type":"image","source":{"type":"file","file_id":"x?y"}})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].source.file_id"));
     }
 
     #[test]

@@ -646,17 +646,28 @@ fn part_of(p: ContentPart, param: &str) -> Result<ir::Part, ProxyError> {
             filename: Some(format!("audio.{}", input_audio.format)),
         }),
         ContentPart::File { file } => {
-            if file.file_id.is_some() && file.file_data.is_none() {
-                return Err(ProxyError::invalid_param(
-                    "OpenAI file ids cannot be resolved by this proxy; send the file inline as file_data",
-                    format!("{param}.file.file_id"),
-                ));
-            }
-            let Some(data) = file.file_data else {
-                return Err(ProxyError::invalid_param(
-                    "a file part needs file_data",
-                    format!("{param}.file.file_data"),
-                ));
+            let data = match (file.file_id, file.file_data) {
+                (Some(_), Some(_)) => {
+                    return Err(ProxyError::invalid_param(
+                        "a file part takes file_id or file_data, not both",
+                        format!("{param}.file"),
+                    ));
+                }
+                (Some(id), None) => {
+                    let at = format!("{param}.file.file_id");
+                    return Ok(ir::Part::Media(ir::Media {
+                        kind: ir::MediaKind::File,
+                        source: ir::MediaSource::FileId(ir::file_id(&id, &at)?),
+                        filename: file.filename,
+                    }));
+                }
+                (None, Some(data)) => data,
+                (None, None) => {
+                    return Err(ProxyError::invalid_param(
+                        "a file part needs file_id (from /v1/files) or file_data",
+                        format!("{param}.file.file_data"),
+                    ));
+                }
             };
             let source = if data.starts_with("data:") {
                 media_source(&data, param)?
@@ -906,6 +917,30 @@ mod tests {
         assert!(matches!(&parts[3], ir::Part::Media(m) if m.filename.as_deref() == Some("a.pdf")));
         let e = decode_json(json!({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]})).unwrap_err();
         assert_eq!(e.param(), Some("messages[0].content[0]"));
+    }
+
+    #[test]
+    fn file_ids_are_checked_references() {
+        let file = |f: Value| {
+            decode_json(
+                json!({"model":"m","messages":[{"role":"user","content":[{"type":"file","file":f}]}]}),
+            )
+        };
+        let (r, _) = file(json!({"file_id":"c757a9c5-de04","filename":"r.pdf"})).unwrap();
+        assert_eq!(
+            r.messages[0].parts,
+            vec![ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::File,
+                source: ir::MediaSource::FileId("c757a9c5-de04".into()),
+                filename: Some("r.pdf".into()),
+            })]
+        );
+        let e = file(json!({"file_id":"../balance"})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file.file_id"));
+        let e = file(json!({"file_id":"a","file_data":"AAAA"})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file"));
+        let e = file(json!({})).unwrap_err();
+        assert_eq!(e.param(), Some("messages[0].content[0].file.file_data"));
     }
 
     #[test]

@@ -10,5 +10,6 @@ pub mod chat_request;
 pub mod chat_response;
 pub mod embeddings;
 pub mod error;
+pub mod files;
 pub mod handlers;
 pub mod models;

@@ -759,15 +759,31 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
                         out.push(ir::Part::Text(required_str(p, "refusal", &at)?));
                     }
                     Some("input_image") => {
-                        let Some(url) = p.get("image_url").and_then(Value::as_str) else {
-                            return Err(ProxyError::invalid_param(
-                                "input_image needs image_url (file ids cannot be resolved by this proxy)",
-                                format!("{at}.image_url"),
-                            ));
+                        let url = p.get("image_url").and_then(Value::as_str);
+                        let id = p.get("file_id").and_then(Value::as_str);
+                        let source = match (url, id) {
+                            (Some(_), Some(_)) => {
+                                return Err(ProxyError::invalid_param(
+                                    "input_image takes image_url or file_id, not both",
+                                    at,
+                                ));
+                            }
+                            (Some(url), None) => {
+                                crate::dialect::openai::chat_request::media_source(url, &at)?
+                            }
+                            (None, Some(id)) => {
+                                ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
+                            }
+                            (None, None) => {
+                                return Err(ProxyError::invalid_param(
+                                    "input_image needs image_url or file_id",
+                                    format!("{at}.image_url"),
+                                ));
+                            }
                         };
                         out.push(ir::Part::Media(ir::Media {
                             kind: ir::MediaKind::Image,
-                            source: crate::dialect::openai::chat_request::media_source(url, &at)?,
+                            source,
                             filename: None,
                         }));
                     }
@@ -776,8 +792,19 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
                             .get("filename")
                             .and_then(Value::as_str)
                             .map(str::to_string);
-                        let source = if let Some(data) = p.get("file_data").and_then(Value::as_str)
-                        {
+                        let given = ["file_data", "file_url", "file_id"]
+                            .iter()
+                            .filter(|k| p.get(**k).is_some_and(|v| !v.is_null()))
+                            .count();
+                        if given > 1 {
+                            return Err(ProxyError::invalid_param(
+                                "input_file takes one of file_data, file_url and file_id",
+                                at,
+                            ));
+                        }
+                        let source = if let Some(id) = p.get("file_id").and_then(Value::as_str) {
+                            ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
+                        } else if let Some(data) = p.get("file_data").and_then(Value::as_str) {
                             if data.starts_with("data:") {
                                 crate::dialect::openai::chat_request::media_source(data, &at)?
                             } else {
@@ -790,7 +817,7 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
                             crate::dialect::openai::chat_request::media_source(url, &at)?
                         } else {
                             return Err(ProxyError::invalid_param(
-                                "input_file needs file_data or file_url (file ids cannot be resolved by this proxy)",
+                                "input_file needs file_id (from /v1/files), file_data or file_url",
                                 at,
                             ));
                         };
@@ -841,6 +868,44 @@ mod tests {
 
     fn decode_json(v: Value) -> Result<Decoded, ProxyError> {
         decode(serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn file_ids_in_input_file_and_input_image() {
+        let d = decode_json(json!({"model":"m","input":[{"role":"user","content":[
+            {"type":"input_file","file_id":"f-1"},
+            {"type":"input_image","file_id":"img_2"}]}]}))
+        .unwrap();
+        let sources: Vec<_> = d.request.messages[0]
+            .parts
+            .iter()
+            .map(|p| match p {
+                ir::Part::Media(m) => (m.kind, m.source.clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            sources,
+            vec![
+                (ir::MediaKind::File, ir::MediaSource::FileId("f-1".into())),
+                (
+                    ir::MediaKind::Image,
+                    ir::MediaSource::FileId("img_2".into())
+                ),
+            ]
+        );
+        let bad = |part: Value| match decode_json(
+            json!({"model":"m","input":[{"role":"user","content":[part]}]}),
+        ) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted"),
+        };
+        let e = bad(json!({"type":"input_file","file_id":"a/b"}));
+        assert_eq!(e.param(), Some("input[0].content[0].file_id"));
+        let e = bad(json!({"type":"input_file","file_id":"a","file_url":"https://x/y.pdf"}));
+        assert_eq!(e.param(), Some("input[0].content[0]"));
+        let e = bad(json!({"type":"input_image","file_id":"a","image_url":"https://x/y.png"}));
+        assert_eq!(e.param(), Some("input[0].content[0]"));
     }
 
     #[test]

@@ -1101,3 +1101,29 @@ fn defaults_follow_gigachat() {
     assert_eq!(l.max_redirects, 5);
     assert!(!l.allow_private_urls);
 }
+
+#[test]
+fn stored_files_are_typed_by_modalities_then_name() {
+    let file = |name: &str, modalities: Option<&[&str]>| gigachat::types::FileObject {
+        id: "f".into(),
+        object: "file".into(),
+        bytes: 1,
+        created_at: 0,
+        filename: name.into(),
+        purpose: "general".into(),
+        access_policy: None,
+        modalities: modalities.map(|m| m.iter().map(|s| s.to_string()).collect()),
+    };
+    let cat = |f| stored_category(&f, MediaKind::File);
+    assert_eq!(cat(file("x.bin", Some(&["image"]))), Some(Category::Image));
+    assert_eq!(cat(file("x.png", Some(&["audio"]))), Some(Category::Audio));
+    assert_eq!(cat(file("x.pdf", None)), Some(Category::Document));
+    assert_eq!(cat(file("x.png", Some(&[]))), Some(Category::Image));
+    assert_eq!(cat(file("noext", None)), None);
+    assert_eq!(stored_mime("a.PNG"), "image/png");
+    assert_eq!(
+        stored_mime("a.docx"),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    assert_eq!(stored_mime("noext"), "application/octet-stream");
+}
