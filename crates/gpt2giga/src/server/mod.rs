@@ -44,6 +44,7 @@ pub enum ServeError {
 /// All routes of the proxy (paths are normalised by [`app`] before routing).
 pub fn router(state: AppState) -> Router {
     use crate::dialect::anthropic::handlers as anthropic;
+    use crate::dialect::gemini::handlers as gemini;
     use crate::dialect::openai::handlers as openai;
     use crate::dialect::openai_responses::handlers as responses;
     let api = Router::new()
@@ -57,8 +58,34 @@ pub fn router(state: AppState) -> Router {
         .route("/messages/count_tokens", post(anthropic::count_tokens))
         .route("/chat/completions", post(openai::chat_completions))
         .route("/models", get(openai::list_models))
-        .route("/models/{id}", get(openai::get_model))
+        // GET is OpenAI's model; POST a Gemini model method (`/v1/models/{model}:generateContent`).
+        .route(
+            "/models/{id}",
+            get(openai::get_model)
+                .post(gemini::model_post)
+                .fallback(gemini::no_such_method),
+        )
+        .route(
+            "/tunedModels/{*rest}",
+            post(gemini::model_post).fallback(gemini::no_such_method),
+        )
         .route("/embeddings", post(openai::embeddings));
+    // Gemini (`v1beta`): `{model}:method` is one path segment, split by the handler.
+    let gemini_api = Router::new()
+        .route(
+            "/models",
+            get(gemini::list_models).fallback(gemini::no_such_method),
+        )
+        .route(
+            "/models/{*rest}",
+            get(gemini::get_model)
+                .post(gemini::model_post)
+                .fallback(gemini::no_such_method),
+        )
+        .route(
+            "/tunedModels/{*rest}",
+            post(gemini::model_post).fallback(gemini::no_such_method),
+        );
     let (observability, open_pages) = observability(&state);
     Router::new()
         .route("/", get(system::root).head(system::root))
@@ -68,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(observability)
         .merge(api.clone())
         .nest("/v1", api)
+        .nest("/v1beta", gemini_api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
