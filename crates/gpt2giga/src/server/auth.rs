@@ -177,7 +177,12 @@ impl FromRequestParts<AppState> for Upstream {
             }
             Err(e) => {
                 tracing::info!(error = %e, "refused the request's GigaChat identity");
-                Err(crate::dialect::error_response(parts.uri.path(), &e))
+                // Nested routers (`/v1beta`) see the path without their prefix.
+                let path = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(parts.uri.path(), |u| u.0.path());
+                Err(crate::dialect::error_response(path, &e))
             }
         }
     }

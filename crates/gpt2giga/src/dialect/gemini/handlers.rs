@@ -407,7 +407,10 @@ pub(crate) async fn get_model(
 
 /// Any other method on a route that has Gemini methods: a 404 in the path's dialect
 /// (never an empty 405).
-pub(crate) async fn no_such_method(method: axum::http::Method, uri: Uri) -> Response {
+pub(crate) async fn no_such_method(
+    method: axum::http::Method,
+    axum::extract::OriginalUri(uri): axum::extract::OriginalUri,
+) -> Response {
     crate::dialect::error_response(
         uri.path(),
         &ProxyError::NotFound(format!("no route for {method} {}", uri.path())),
