@@ -221,6 +221,9 @@ impl crate::dialect::encoder::Encoder for ContentEncoder {
 
     fn event(&mut self, event: Event, out: Option<&mut BytesMut>) {
         match event {
+            // An empty delta carries nothing (and an empty text part is the filler of
+            // a last frame with nothing left to say).
+            Event::Reasoning(t) | Event::Text(t) if t.is_empty() => {}
             Event::Reasoning(r) if self.opts.include_thoughts => self.push(
                 Part::Text {
                     text: r,
