@@ -563,6 +563,29 @@ async fn models_list_pages_and_get() {
     assert_eq!(v["name"], "models/gemini-2.5-flash");
     assert!(v["displayName"].as_str().unwrap().contains("GigaChat"));
 
+    // The Python SDK lists under `/v1`: a Gemini client gets Gemini's shape there,
+    // everyone else OpenAI's.
+    let r = http()
+        .get(p.at("/v1/models?pageSize=1"))
+        .header("x-goog-api-key", "any")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["models"].as_array().unwrap().len(), 1, "{v}");
+    assert!(v["nextPageToken"].is_string());
+    let r = http()
+        .get(p.at("/v1/models/GigaChat"))
+        .header("x-goog-api-client", "google-genai-sdk/1.0")
+        .send()
+        .await
+        .unwrap();
+    let (_, _, v) = json_of(r).await;
+    assert_eq!(v["name"], "models/GigaChat");
+    let (_, _, v) = json_of(p.get("/v1/models").await).await;
+    assert_eq!(v["object"], "list");
+
     let q = TestProxy::start_with(&["--proxy.pass-model", "true"], &[]).await;
     let (status, _, v) = json_of(q.get("/v1beta/models/gemini-2.5-flash").await).await;
     assert_eq!(status, 404, "{v}");

@@ -57,11 +57,12 @@ pub fn router(state: AppState) -> Router {
         .route("/messages", post(anthropic::messages))
         .route("/messages/count_tokens", post(anthropic::count_tokens))
         .route("/chat/completions", post(openai::chat_completions))
-        .route("/models", get(openai::list_models))
-        // GET is OpenAI's model; POST a Gemini model method (`/v1/models/{model}:generateContent`).
+        // OpenAI's models (Anthropic's with `anthropic-version`, Gemini's for a Gemini
+        // client); POST is a Gemini model method (`/v1/models/{model}:generateContent`).
+        .route("/models", get(gemini::v1_list_models))
         .route(
             "/models/{id}",
-            get(openai::get_model)
+            get(gemini::v1_get_model)
                 .post(gemini::model_post)
                 .fallback(gemini::no_such_method),
         )

@@ -405,6 +405,57 @@ pub(crate) async fn get_model(
     }
 }
 
+/// A request from a Gemini client (its SDKs send `x-goog-api-key` or `?key=`, and
+/// `x-goog-api-client`): `GET /v1/models…` is then answered in Gemini's shape.
+pub(crate) fn is_gemini_client(headers: &HeaderMap, uri: &Uri) -> bool {
+    headers.contains_key("x-goog-api-key")
+        || headers.contains_key("x-goog-api-client")
+        || query(uri, "key").is_some()
+}
+
+/// `GET /v1/models`: OpenAI's list (Anthropic's with `anthropic-version`), or
+/// Gemini's for a Gemini client (the Python SDK lists models under `/v1`).
+pub(crate) async fn v1_list_models(
+    state: State<AppState>,
+    rid: Extension<RequestId>,
+    gigachat: Upstream,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::IntoResponse;
+    if is_gemini_client(&headers, &uri) {
+        list_models(state, rid, gigachat, uri, headers)
+            .await
+            .into_response()
+    } else {
+        crate::dialect::openai::handlers::list_models(state, rid, gigachat, headers)
+            .await
+            .into_response()
+    }
+}
+
+/// `GET /v1/models/{id}`: OpenAI's (or Anthropic's) model, or Gemini's for a Gemini
+/// client.
+pub(crate) async fn v1_get_model(
+    state: State<AppState>,
+    rid: Extension<RequestId>,
+    gigachat: Upstream,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    use axum::response::IntoResponse;
+    if is_gemini_client(&headers, &uri) {
+        get_model(state, rid, gigachat, Path(id), headers)
+            .await
+            .into_response()
+    } else {
+        crate::dialect::openai::handlers::get_model(state, rid, gigachat, Path(id), headers)
+            .await
+            .into_response()
+    }
+}
+
 /// Any other method on a route that has Gemini methods: a 404 in the path's dialect
 /// (never an empty 405).
 pub(crate) async fn no_such_method(

@@ -587,6 +587,8 @@ impl Pending {
 
 fn contents(contents: &[Content], out: &mut ir::ChatRequest) -> Result<(), ProxyError> {
     let mut pending = Pending::default();
+    // Call ids of the current model turn.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, c) in contents.iter().enumerate() {
         let at = |rest: &str| format!("contents[{i}].{rest}");
         match c.role.as_deref().unwrap_or("user") {
@@ -606,11 +608,25 @@ fn contents(contents: &[Content], out: &mut ir::ChatRequest) -> Result<(), Proxy
                 }
             }
             "model" | "assistant" => {
-                let mut msg = ir::Message::new(ir::Role::Assistant, Vec::new());
-                let mut seen: HashMap<String, usize> = HashMap::new();
+                // Consecutive model contents are one turn: the SDKs' chat sessions keep
+                // a streamed answer as one content per chunk.
+                let continues = i > 0
+                    && matches!(contents[i - 1].role.as_deref(), Some("model" | "assistant"))
+                    && out
+                        .messages
+                        .last()
+                        .is_some_and(|m| m.role == ir::Role::Assistant);
+                if !continues {
+                    out.messages
+                        .push(ir::Message::new(ir::Role::Assistant, Vec::new()));
+                    seen.clear();
+                }
+                let Some(msg) = out.messages.last_mut() else {
+                    return Err(ProxyError::Internal("no model turn to add to".into()));
+                };
                 for (k, p) in c.parts.iter().enumerate() {
                     let param = at(&format!("parts[{k}]"));
-                    model_part(p, &param, (i, k), &mut msg, &mut seen)?;
+                    model_part(p, &param, (i, k), msg, &mut seen)?;
                 }
                 pending = Pending {
                     calls: msg
@@ -619,7 +635,6 @@ fn contents(contents: &[Content], out: &mut ir::ChatRequest) -> Result<(), Proxy
                         .map(|c| (c.id.clone(), c.name.clone(), false))
                         .collect(),
                 };
-                out.messages.push(msg);
             }
             other => {
                 return Err(ProxyError::invalid_param(
@@ -771,6 +786,11 @@ fn model_part(
         if field(p, "thought").and_then(Value::as_bool) == Some(true) {
             let r = msg.reasoning.get_or_insert_with(String::new);
             r.push_str(t);
+        } else if let Some(ir::Part::Text(prev)) = msg.parts.last_mut()
+            && msg.tool_calls.is_empty()
+        {
+            // Adjacent text parts of a model turn are pieces of one answer.
+            prev.push_str(t);
         } else {
             msg.parts.push(ir::Part::Text(t.to_string()));
         }
@@ -951,6 +971,35 @@ mod tests {
         assert_eq!(r.messages[3].joined_text(), r#"{"output":"warm"}"#);
         // The whole history builds for GigaChat.
         crate::upstream::request::build(&r, &[], &Default::default()).unwrap();
+    }
+
+    #[test]
+    fn a_streamed_model_turn_kept_as_several_contents_is_one_turn() {
+        let (r, _) = decode_json(json!({"contents": [
+            {"role": "user", "parts": [{"text": "first"}]},
+            {"role": "model", "parts": [{"text": "Fir"}]},
+            {"role": "model", "parts": [{"text": "st "}]},
+            {"role": "model", "parts": [{"text": "answer."}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]},
+            {"role": "user", "parts": [{"text": "second"}]}
+        ]}))
+        .unwrap();
+        let roles: Vec<ir::Role> = r.messages.iter().map(|m| m.role).collect();
+        assert_eq!(
+            roles,
+            [
+                ir::Role::User,
+                ir::Role::Assistant,
+                ir::Role::Tool,
+                ir::Role::User
+            ]
+        );
+        assert_eq!(
+            r.messages[1].parts,
+            vec![ir::Part::Text("First answer.".into())]
+        );
+        assert_eq!(r.messages[1].tool_calls.len(), 1);
     }
 
     #[test]
