@@ -671,6 +671,8 @@ async fn unknown_routes_and_methods_are_404_not_found() {
         ("DELETE", "/v1beta/models/gemini-2.5-flash"),
         ("GET", "/v1beta/models/gemini-2.5-flash:generateContent"),
         ("PUT", "/v1/models/x:generateContent"),
+        ("GET", "/v1/models/x:generateContent"),
+        ("POST", "/v1/models/GigaChat"),
     ] {
         let r = http()
             .request(method.parse().unwrap(), p.at(path))

@@ -221,6 +221,15 @@ impl Modify for Conventions {
                     add(op, "401", "OpenAIError");
                 }
             }
+            // Gemini's model methods are also served under `/v1` (the Python SDK's
+            // default API version).
+            if let Some(method) = path.strip_prefix("/v1beta/models/{model}:") {
+                let mut twin = item.clone();
+                for (_, op) in operations(&mut twin) {
+                    op.operation_id = op.operation_id.take().map(|id| format!("{id}V1"));
+                }
+                twins.insert(format!("/v1/models/{{model}}:{method}"), twin);
+            }
             if api {
                 let mut twin = item.clone();
                 for (_, op) in operations(&mut twin) {

@@ -111,7 +111,8 @@ pub(crate) async fn model_post(
         Ok(Some(Method::EmbedContent)) => embed_content(cx, body).await,
         Ok(Some(Method::BatchEmbedContents)) => batch_embed_contents(cx, body).await,
         Ok(None) => Err(not_found(&format!(
-            "no method named on models/{model}: use models/{model}:generateContent, :streamGenerateContent, :countTokens, :embedContent or :batchEmbedContents"
+            "no route for POST {}: name a method, models/{model}:generateContent, :streamGenerateContent, :countTokens, :embedContent or :batchEmbedContents",
+            uri.path()
         ))),
         Err(m) => Err(not_found(&format!(
             "unknown method {m:?} on models/{model} (supported: generateContent, streamGenerateContent, countTokens, embedContent, batchEmbedContents)"
@@ -390,7 +391,7 @@ pub(crate) async fn get_model(
     let (id, method) = target(&rest);
     if !matches!(method, Ok(None)) {
         return Err(not_found(&format!(
-            "GET is not supported for {rest:?}: model methods are POST"
+            "no route for GET models/{rest}: model methods are POST"
         )));
     }
     let list = state
@@ -445,6 +446,10 @@ pub(crate) async fn v1_get_model(
     headers: HeaderMap,
 ) -> Response {
     use axum::response::IntoResponse;
+    if matches!(target(&id).1, Ok(Some(_))) {
+        // A Gemini model method is POST only.
+        return not_found(&format!("no route for GET {}", uri.path())).into_response();
+    }
     if is_gemini_client(&headers, &uri) {
         get_model(state, rid, gigachat, Path(id), headers)
             .await
