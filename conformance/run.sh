@@ -28,8 +28,8 @@ if [ "$want" != "$have" ]; then
   echo "$want" >"$STAMP"
 fi
 
-# CLI agents (Claude Code, Codex CLI) driven headlessly by test_claude_code.py and
-# test_codex.py: installed into conformance/node_modules when package.json changes.
+# CLI agents and SDKs (Claude Code, Codex CLI, Gemini CLI, @google/genai) driven by test_claude_code.py,
+# test_codex.py, test_gemini_cli.py and test_gemini_node.py: installed into conformance/node_modules when package.json changes.
 # Without npm the install is skipped here and those tests fail with a clear message.
 PKG="$HERE/package.json"
 NODE_STAMP="$HERE/node_modules/.package.sha256"

@@ -258,6 +258,8 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             format!(r"(?i)(?P<k>\b[\w-]*(?:{KEYS}))(?P<s>\s*:\s*){SCHEME}{BARE_V}"),
             r"${k}${s}${b}***",
         ),
+        // ?key=…   (Gemini clients' API key in the query string)
+        (r#"(?i)(?P<k>[?&]key=)[^\s&"'\\]+"#.to_string(), r"${k}***"),
         // Bearer …, Basic <base64>
         (
             r#"(?i)\b(?P<k>Bearer\s+)[^\s"',;\\]+"#.to_string(),
@@ -504,7 +506,7 @@ mod tests {
 
     #[test]
     fn every_rule_compiles() {
-        assert_eq!(RULES.len(), 9);
+        assert_eq!(RULES.len(), 10);
     }
 
     #[test]
@@ -535,6 +537,14 @@ mod tests {
     #[test]
     fn key_value_pairs_are_masked() {
         assert_eq!(r("GET /x?x-api-key=abc&n=1"), "GET /x?x-api-key=***&n=1");
+        assert_eq!(
+            r("POST /v1beta/models/m:streamGenerateContent?alt=sse&key=AIzaSecret1"),
+            "POST /v1beta/models/m:streamGenerateContent?alt=sse&key=***"
+        );
+        assert_eq!(
+            r("GET /v1beta/models?key=k2&pageSize=1"),
+            "GET /v1beta/models?key=***&pageSize=1"
+        );
         assert_eq!(
             r("GIGACHAT_CREDENTIALS=Zm9vOmJhcg== GPT2GIGA_API_KEY=k1"),
             "GIGACHAT_CREDENTIALS=*** GPT2GIGA_API_KEY=***"

@@ -7,6 +7,7 @@
 
 use bytes::Bytes;
 use gpt2giga::dialect::anthropic::request as anthropic;
+use gpt2giga::dialect::gemini::request as gemini;
 use gpt2giga::dialect::openai::{chat_request, embeddings};
 use gpt2giga::dialect::openai_responses::request as responses;
 use gpt2giga::dialect::parse_json;
@@ -356,6 +357,92 @@ fn anthropic_messages() -> impl Strategy<Value = Value> {
         })
 }
 
+// ---- Gemini generateContent
+
+fn gemini_content() -> impl Strategy<Value = Value> {
+    let user_part = prop_oneof![
+        3 => text().prop_map(|t| json!({"text": t})),
+        1 => Just(json!({"inlineData": {"mimeType": "image/png", "data": PNG.trim_start_matches("data:image/png;base64,")}})),
+        1 => Just(json!({"fileData": {"mimeType": "application/pdf", "fileUri": "https://example.com/a.pdf"}})),
+        1 => (tool_name(), prop::option::of(call_id()), text()).prop_map(|(n, id, t)| {
+            let mut fr = json!({"name": n, "response": {"output": t}});
+            maybe(id.map(Value::from), "id", &mut fr);
+            json!({"functionResponse": fr})
+        }),
+    ];
+    let model_part = prop_oneof![
+        text().prop_map(|t| json!({"text": t})),
+        text().prop_map(|t| json!({"text": t, "thought": true})),
+        (tool_name(), prop::option::of(call_id()), text()).prop_map(|(n, id, t)| {
+            let mut fc = json!({"name": n, "args": {"city": t}});
+            maybe(id.map(Value::from), "id", &mut fc);
+            json!({"functionCall": fc})
+        }),
+    ];
+    prop_oneof![
+        prop::collection::vec(user_part, 1..4).prop_map(|p| json!({"role": "user", "parts": p})),
+        prop::collection::vec(model_part, 1..4).prop_map(|p| json!({"role": "model", "parts": p})),
+    ]
+}
+
+fn gemini_request() -> impl Strategy<Value = Value> {
+    let declaration = (tool_name(), text(), schema(), any::<bool>()).prop_map(|(n, d, s, js)| {
+        if js {
+            json!({"name": n, "description": d, "parametersJsonSchema": s})
+        } else {
+            json!({"name": n, "description": d, "parameters": s})
+        }
+    });
+    (
+        prop::collection::vec(gemini_content(), 1..6),
+        prop::option::of(text().prop_map(|t| json!({"parts": [{"text": t}]}))),
+        prop::option::of(
+            prop::collection::vec(declaration, 1..3)
+                .prop_map(|d| json!([{"functionDeclarations": d}])),
+        ),
+        prop::option::of(
+            (
+                prop::sample::select(vec!["AUTO", "ANY", "NONE"]),
+                prop::option::of(prop::collection::vec(tool_name(), 1..2)),
+            )
+                .prop_map(|(m, names)| {
+                    let mut fc = json!({"mode": m});
+                    maybe(names.map(Value::from), "allowedFunctionNames", &mut fc);
+                    json!({"functionCallingConfig": fc})
+                }),
+        ),
+        (
+            prop::option::of(0.0f64..2.0),
+            prop::option::of(1u32..8192),
+            prop::option::of(-1i64..40_000),
+            any::<bool>(),
+            prop::option::of(schema()),
+        ),
+    )
+        .prop_map(
+            |(contents, system, tools, config, (temp, max, budget, thoughts, rs))| {
+                let mut r = json!({"contents": contents});
+                maybe(system, "systemInstruction", &mut r);
+                maybe(tools, "tools", &mut r);
+                maybe(config, "toolConfig", &mut r);
+                let mut g = json!({});
+                maybe(temp.map(Value::from), "temperature", &mut g);
+                maybe(max.map(Value::from), "maxOutputTokens", &mut g);
+                maybe(
+                    budget.map(|b| json!({"thinkingBudget": b, "includeThoughts": thoughts})),
+                    "thinkingConfig",
+                    &mut g,
+                );
+                if let Some(s) = rs {
+                    g["responseMimeType"] = json!("application/json");
+                    g["responseSchema"] = s;
+                }
+                r["generationConfig"] = g;
+                r
+            },
+        )
+}
+
 // ---- OpenAI Responses
 
 fn responses_item() -> impl Strategy<Value = Value> {
@@ -520,6 +607,16 @@ fn check_anthropic(v: &Value) -> Result<(), TestCaseError> {
     }
 }
 
+fn check_gemini(v: &Value) -> Result<(), TestCaseError> {
+    match parse_json::<gemini::GenerateContentRequest>(&bytes_of(v)) {
+        Err(e) => client_error(&e, v),
+        Ok(wire) => match gemini::decode(wire, "gemini-2.5-flash", false) {
+            Err(e) => client_error(&e, v),
+            Ok((req, _)) => downstream(&req, v),
+        },
+    }
+}
+
 fn check_responses(v: &Value) -> Result<(), TestCaseError> {
     match parse_json::<responses::ResponsesRequest>(&bytes_of(v)) {
         Err(e) => client_error(&e, v),
@@ -556,6 +653,11 @@ proptest! {
     #[test]
     fn anthropic_messages_survive_anything(v in hostile(anthropic_messages)) {
         check_anthropic(&v)?;
+    }
+
+    #[test]
+    fn gemini_requests_survive_anything(v in hostile(gemini_request)) {
+        check_gemini(&v)?;
     }
 
     #[test]

@@ -21,6 +21,8 @@ use bytes::BytesMut;
 use gpt2giga::dialect::anthropic::request::EncodeOptions as AnthropicOptions;
 use gpt2giga::dialect::anthropic::response::MessageEncoder;
 use gpt2giga::dialect::encoder::{Encoder, answer};
+use gpt2giga::dialect::gemini::request::EncodeOptions as GeminiOptions;
+use gpt2giga::dialect::gemini::response::{ContentEncoder, Framing};
 use gpt2giga::dialect::openai::chat_request::EncodeOptions as ChatOptions;
 use gpt2giga::dialect::openai::chat_response::CompletionEncoder;
 use gpt2giga::dialect::openai_responses::request::{Echo, ToolKind};
@@ -567,6 +569,96 @@ fn check_responses(events: &[Event]) {
     assert_eq!(modulo_ids(&json), modulo_ids(&own));
 }
 
+// ---------------------------------------------------------------- Gemini
+
+/// The google-genai chat sessions' accumulation: the parts of every frame in order
+/// (adjacent texts of one kind joined, the empty filler part of a last frame left out);
+/// finish reason, usage, model version and response id from the frames (every frame
+/// names the same response).
+fn gemini_reassemble(frames: &[Value]) -> Value {
+    let mut parts: Vec<Value> = Vec::new();
+    let mut candidate = Map::new();
+    let mut top = Map::new();
+    for (i, f) in frames.iter().enumerate() {
+        let last = i + 1 == frames.len();
+        let c = &f["candidates"][0];
+        assert_eq!(c["content"]["role"], "model");
+        assert_eq!(c["index"], 0);
+        assert_eq!(
+            c.get("finishReason").is_some(),
+            last,
+            "finishReason only last: {f}"
+        );
+        assert_eq!(
+            f.get("usageMetadata").is_some(),
+            last,
+            "usage only last: {f}"
+        );
+        let frame_parts = c["content"]["parts"].as_array().unwrap();
+        assert_eq!(frame_parts.len(), 1, "one part per frame: {f}");
+        for p in frame_parts {
+            if p.get("text") == Some(&json!("")) && p.get("thought").is_none() {
+                assert!(last, "an empty part before the last frame: {f}");
+                continue;
+            }
+            match (parts.last_mut(), p.get("text")) {
+                (Some(prev), Some(Value::String(t)))
+                    if prev.get("text").is_some() && prev.get("thought") == p.get("thought") =>
+                {
+                    push_str(&mut prev["text"], t);
+                }
+                _ => parts.push(p.clone()),
+            }
+        }
+        for k in ["finishReason", "finishMessage"] {
+            if let Some(v) = c.get(k) {
+                candidate.insert(k.into(), v.clone());
+            }
+        }
+        for k in ["usageMetadata", "modelVersion", "responseId"] {
+            if let Some(v) = f.get(k) {
+                if let Some(prev) = top.get(k).filter(|_| k == "responseId") {
+                    assert_eq!(prev, v, "one response id");
+                }
+                top.insert(k.into(), v.clone());
+            }
+        }
+    }
+    candidate.insert("content".into(), json!({"parts": parts, "role": "model"}));
+    candidate.insert("index".into(), json!(0));
+    top.insert("candidates".into(), json!([Value::Object(candidate)]));
+    Value::Object(top)
+}
+
+fn check_gemini(events: &[Event], include_thoughts: bool, sse: bool) {
+    let opts = || GeminiOptions {
+        model: "gemini-2.5-flash".into(),
+        include_thoughts,
+    };
+    let framing = if sse {
+        Framing::Sse
+    } else {
+        Framing::JsonArray
+    };
+    let (body, own) = stream(ContentEncoder::new(opts(), framing), events);
+    let frames: Vec<Value> = if sse {
+        body.split("\r\n\r\n")
+            .filter(|f| !f.is_empty())
+            .map(|f| serde_json::from_str(f.strip_prefix("data: ").unwrap()).unwrap())
+            .collect()
+    } else {
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("not one JSON array ({e}): {body}"))
+    };
+    assert_eq!(gemini_reassemble(&frames), own, "stream:\n{body}");
+    let json = json_answer(ContentEncoder::new(opts(), framing), events);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v["responseId"] = json!("");
+        v
+    };
+    assert_eq!(strip(&json), strip(&own));
+}
+
 // ---------------------------------------------------------------- properties
 
 proptest! {
@@ -580,6 +672,11 @@ proptest! {
     #[test]
     fn anthropic_json_is_the_accumulated_stream(events in events(), input_tokens in 0u64..100) {
         check_anthropic(&events, input_tokens);
+    }
+
+    #[test]
+    fn gemini_json_is_the_accumulated_stream(events in events(), thoughts: bool, sse: bool) {
+        check_gemini(&events, thoughts, sse);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod encoder;
 pub mod files;
+pub mod gemini;
 pub mod openai;
 pub mod openai_responses;
 pub mod respond;
@@ -18,10 +19,13 @@ use serde::de::DeserializeOwned;
 use crate::error::ProxyError;
 
 /// An error response in the dialect a path belongs to (Anthropic for `/messages…`,
-/// OpenAI otherwise), for errors raised before a handler runs.
+/// Gemini for `/v1beta…` and model methods, OpenAI otherwise), for errors raised before
+/// a handler runs.
 pub(crate) fn error_response(path: &str, e: &ProxyError) -> axum::response::Response {
     if is_anthropic_path(path) {
         anthropic::error::response(e)
+    } else if is_gemini_path(path) {
+        gemini::error::response(e)
     } else {
         openai::error::response(e)
     }
@@ -39,6 +43,17 @@ pub(crate) fn error_response_for(
     } else {
         error_response(path, e)
     }
+/// Gemini's paths: everything under `/v1beta`, `tunedModels/…`, and a model method
+/// (`/v1/models/{model}:generateContent`) under `/v1` or at the root.
+pub(crate) fn is_gemini_path(path: &str) -> bool {
+    if path == "/v1beta" || path.starts_with("/v1beta/") {
+        return true;
+    }
+    let rest = path.strip_prefix("/v1").unwrap_or(path);
+    rest.starts_with("/tunedModels/")
+        || rest
+            .strip_prefix("/models/")
+            .is_some_and(|model| model.contains(':'))
 }
 
 pub(crate) fn is_anthropic_path(path: &str) -> bool {
@@ -124,6 +139,20 @@ mod tests {
     #[expect(dead_code)]
     struct U {
         b: u32,
+    }
+
+    #[test]
+    fn gemini_paths() {
+        assert!(is_gemini_path("/v1beta/models"));
+        assert!(is_gemini_path("/v1beta/anything"));
+        assert!(is_gemini_path(
+            "/v1/models/gemini-2.5-flash:generateContent"
+        ));
+        assert!(is_gemini_path("/models/x:countTokens"));
+        assert!(is_gemini_path("/v1/tunedModels/x"));
+        assert!(!is_gemini_path("/v1/models/GigaChat"));
+        assert!(!is_gemini_path("/v1/chat/completions"));
+        assert!(!is_gemini_path("/v1betax"));
     }
 
     #[test]

@@ -180,3 +180,67 @@ pub struct Status {
     service: Option<String>,
     mode: Option<String>,
 }
+
+/// A part of a Gemini answer: `text` (with `thought: true` for reasoning when the
+/// request asked for `includeThoughts`) or a `functionCall`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct GeminiPart {
+    text: Option<String>,
+    thought: Option<bool>,
+    function_call: Option<GeminiFunctionCall>,
+}
+
+/// `{"id", "name", "args"}`.
+#[derive(ToSchema)]
+pub(crate) struct GeminiFunctionCall {
+    id: String,
+    name: String,
+    args: BTreeMap<String, Value>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct GeminiAnswerContent {
+    /// `model`.
+    role: String,
+    parts: Vec<GeminiPart>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct GeminiCandidate {
+    content: GeminiAnswerContent,
+    /// `STOP`, `MAX_TOKENS`, `SAFETY` (GigaChat's blacklist) or `MALFORMED_FUNCTION_CALL`.
+    finish_reason: Option<String>,
+    /// Why a function call was malformed.
+    finish_message: Option<String>,
+    index: u32,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct GeminiUsage {
+    prompt_token_count: u64,
+    /// Answer tokens without reasoning.
+    candidates_token_count: u64,
+    total_token_count: u64,
+    thoughts_token_count: Option<u64>,
+    cached_content_token_count: Option<u64>,
+}
+
+/// A Gemini `GenerateContentResponse` (also each frame of a stream).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct GenerateContentResponse {
+    candidates: Vec<GeminiCandidate>,
+    usage_metadata: Option<GeminiUsage>,
+    /// The model as the request named it.
+    model_version: String,
+    response_id: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub(crate) struct GeminiCountTokensResponse {
+    total_tokens: u64,
+}

@@ -6,7 +6,8 @@
 //! Accepted keys are `--proxy.api-key` plus `--proxy.api-keys` (several keys for a
 //! rotation: add the new key, move the clients over, drop the old one). A key is
 //! accepted as `x-api-key`, as `Authorization: Bearer <key>`, or as the `x-api-key`
-//! query parameter, and compared in constant time against every configured key.
+//! query parameter — and, as the Gemini clients send it, as `x-goog-api-key` or the
+//! `key` query parameter — and compared in constant time against every configured key.
 //! Probes (`/`, `/health`, `/ready`, `/ping`) stay open. A missing or wrong key is a 401 in the
 //! caller's dialect.
 //!
@@ -15,7 +16,8 @@
 //! A `giga-…` value is a GigaChat identity, never a proxy key: the check ignores it, so
 //! the proxy key travels in `x-api-key` (or `?x-api-key=`) while `Authorization: Bearer
 //! giga-…` names the GigaChat account — or the other way round for Anthropic clients
-//! (`x-api-key: giga-…`, `Authorization: Bearer <proxy key>`). See
+//! (`x-api-key: giga-…`, `Authorization: Bearer <proxy key>`), and for Gemini clients
+//! `x-goog-api-key: giga-…` (the proxy key then in `?key=` or `x-api-key`). See
 //! [`crate::upstream::pool`] for how the identity is chosen.
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -49,12 +51,17 @@ pub(crate) async fn require_api_key(
     if presented.iter().any(|p| matches_any(p, keys)) {
         return next.run(request).await;
     }
-    let message = match (presented.is_empty(), pass_token) {
-        (true, false) => "missing API key: send it as x-api-key or Authorization: Bearer",
-        (true, true) => {
+    let gemini = crate::dialect::is_gemini_path(request.uri().path());
+    let message = match (presented.is_empty(), pass_token, gemini) {
+        (true, false, false) => "missing API key: send it as x-api-key or Authorization: Bearer",
+        (true, true, false) => {
             "missing API key: send it as x-api-key or Authorization: Bearer (with --proxy.pass-token a giga-* value is the GigaChat identity, not the proxy key)"
         }
-        (false, _) => "invalid API key",
+        (true, false, true) => "missing API key: send it as x-goog-api-key or ?key=",
+        (true, true, true) => {
+            "missing API key: send it as x-goog-api-key or ?key= (with --proxy.pass-token a giga-* value is the GigaChat identity, not the proxy key)"
+        }
+        (false, _, _) => "invalid API key",
     };
     crate::dialect::error_response_for(
         request.uri().path(),
@@ -66,8 +73,10 @@ pub(crate) async fn require_api_key(
 fn presented_keys(request: &Request) -> Vec<String> {
     let mut out = Vec::new();
     let h = request.headers();
-    if let Some(v) = h.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        out.push(v.trim().to_string());
+    for name in ["x-api-key", "x-goog-api-key"] {
+        if let Some(v) = h.get(name).and_then(|v| v.to_str().ok()) {
+            out.push(v.trim().to_string());
+        }
     }
     if let Some(token) = h
         .get(axum::http::header::AUTHORIZATION)
@@ -78,7 +87,7 @@ fn presented_keys(request: &Request) -> Vec<String> {
     }
     if let Some(q) = request.uri().query() {
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-            if k == "x-api-key" {
+            if k == "x-api-key" || k == "key" {
                 out.push(v.into_owned());
             }
         }
@@ -123,13 +132,17 @@ pub fn upstream_of(state: &AppState, headers: &HeaderMap) -> Result<Upstream, Pr
 fn resolve(headers: &HeaderMap, api_keys: &[String]) -> Result<Option<PassToken>, ProxyError> {
     let authorization = headers.get(header::AUTHORIZATION);
     let bearer = authorization.map(|v| v.to_str().ok().and_then(bearer).map(str::trim));
-    let x_api_key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| k.starts_with(PREFIX))
+    };
+    // Anthropic clients send their key as `x-api-key`, Gemini clients as `x-goog-api-key`.
     let identity = match bearer {
         Some(Some(b)) if b.starts_with(PREFIX) => Some(b),
-        _ => x_api_key.filter(|k| k.starts_with(PREFIX)),
+        _ => header("x-api-key").or_else(|| header("x-goog-api-key")),
     };
     if let Some(value) = identity {
         return match PassToken::parse(value) {
@@ -165,11 +178,12 @@ impl FromRequestParts<AppState> for Upstream {
             }
             Err(e) => {
                 tracing::info!(error = %e, "refused the request's GigaChat identity");
-                Err(crate::dialect::error_response_for(
-                    parts.uri.path(),
-                    &parts.headers,
-                    &e,
-                ))
+                // Nested routers (`/v1beta`) see the path without their prefix.
+                let path = parts
+                    .extensions
+                    .get::<axum::extract::OriginalUri>()
+                    .map_or(parts.uri.path(), |u| u.0.path());
+                Err(crate::dialect::error_response_for(path, &parts.headers, &e))
             }
         }
     }
@@ -226,6 +240,12 @@ mod tests {
             .unwrap(),
             Some(PassToken::UserPassword { .. })
         ));
+        // Gemini style: the identity in x-goog-api-key.
+        assert!(matches!(
+            r(&[("x-goog-api-key", "giga-auth-T")]).unwrap(),
+            Some(PassToken::AccessToken(_))
+        ));
+        assert_eq!(r(&[("x-goog-api-key", "proxy-key")]).unwrap(), None);
         // Authorization wins over x-api-key.
         assert!(matches!(
             r(&[
@@ -243,6 +263,7 @@ mod tests {
             &[("authorization", "Basic dXNlcjpwdw==")],
             &[("authorization", "Bearer")],
             &[("x-api-key", "giga-user-nopassword")],
+            &[("x-goog-api-key", "giga-cred-")],
             &[
                 ("authorization", "Bearer sk-unused"),
                 ("x-api-key", "proxy-key"),

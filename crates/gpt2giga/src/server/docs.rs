@@ -81,7 +81,7 @@ async fn redoc_page() -> Response {
 #[openapi(
     info(
         title = "gpt2giga",
-        description = "OpenAI- and Anthropic-compatible proxy for GigaChat. Every API path also works under `/v1`, and any prefix before a known root is stripped (`/api/v1/chat/completions`). When the proxy API key is on (`--proxy.enable-api-key-auth`, always in PROD) send it as `x-api-key`, `Authorization: Bearer` or `?x-api-key=`; probes and the two viewer pages are open. Errors use OpenAI's envelope, or Anthropic's under `/messages` (and under `/files` with `anthropic-version`). `/docs`, `/redoc`, `/openapi.json` and `/logs*` exist in DEV mode only.",
+        description = "OpenAI-, Anthropic- and Gemini-compatible proxy for GigaChat. Every OpenAI and Anthropic path also works under `/v1`, Gemini's live under `/v1beta` (model methods also under `/v1/models/{model}:method`), and any prefix before a known root is stripped (`/api/v1/chat/completions`). When the proxy API key is on (`--proxy.enable-api-key-auth`, always in PROD) send it as `x-api-key`, `Authorization: Bearer`, `?x-api-key=`, or as Gemini clients do, `x-goog-api-key` or `?key=`; probes and the two viewer pages are open. Errors use OpenAI's envelope, Anthropic's under `/messages`, Google's under `/v1beta`, Anthropic's under `/files` with `anthropic-version`. `/docs`, `/redoc`, `/openapi.json` and `/logs*` exist in DEV mode only.",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/")),
@@ -102,6 +102,13 @@ async fn redoc_page() -> Response {
         crate::dialect::files::retrieve,
         crate::dialect::files::delete,
         crate::dialect::files::content,
+        crate::dialect::gemini::handlers::generate_content,
+        crate::dialect::gemini::handlers::stream_generate_content,
+        crate::dialect::gemini::handlers::count_tokens,
+        crate::dialect::gemini::handlers::embed_content,
+        crate::dialect::gemini::handlers::batch_embed_contents,
+        crate::dialect::gemini::handlers::list_models,
+        crate::dialect::gemini::handlers::get_model,
         super::system::root,
         super::system::health,
         super::system::ready,
@@ -118,17 +125,20 @@ async fn redoc_page() -> Response {
     components(schemas(
         crate::dialect::openai::error::Envelope,
         crate::dialect::anthropic::error::Envelope,
+        crate::dialect::gemini::error::Envelope,
     )),
     tags(
         (name = "OpenAI", description = "Chat Completions, Models, Embeddings"),
         (name = "OpenAI Responses", description = "Responses API with a response store"),
         (name = "Anthropic", description = "Messages API"),
         (name = "Files", description = "OpenAI and Anthropic Files APIs over GigaChat's file store; the `anthropic-version` header selects Anthropic's shapes"),
+        (name = "Gemini", description = "Gemini API (v1beta; model methods also under /v1/models)"),
         (name = "System", description = "Probes and metrics"),
         (name = "Logs (DEV)", description = "Log file and live log"),
         (name = "Docs (DEV)", description = "This documentation"),
     ),
-    security(("ApiKeyHeader" = []), ("BearerAuth" = []), ("ApiKeyQuery" = [])),
+    security(("ApiKeyHeader" = []), ("BearerAuth" = []), ("ApiKeyQuery" = []),
+        ("GoogApiKeyHeader" = []), ("GoogApiKeyQuery" = [])),
     modifiers(&Conventions),
 )]
 struct ApiDoc;
@@ -166,9 +176,18 @@ impl Modify for Conventions {
             "ApiKeyQuery",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("x-api-key"))),
         );
+        components.add_security_scheme(
+            "GoogApiKeyHeader",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-goog-api-key"))),
+        );
+        components.add_security_scheme(
+            "GoogApiKeyQuery",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::new("key"))),
+        );
         for (name, description) in [
             ("OpenAIError", "An error in OpenAI's envelope"),
             ("AnthropicError", "An error in Anthropic's envelope"),
+            ("GeminiError", "An error in Google's envelope"),
         ] {
             let content = ContentBuilder::new()
                 .schema(Some(Ref::from_schema_name(name)))
@@ -193,12 +212,30 @@ impl Modify for Conventions {
                     op.operation_id = op.operation_id.take().map(|id| format!("{id}{method}"));
                 }
                 let tagged = |t: &str| op.tags.iter().flatten().any(|x| x == t);
-                if API_TAGS.iter().any(|t| tagged(t)) {
+                if tagged("Gemini") {
+                    add_errors(op, Envelope::Gemini);
+                } else if API_TAGS.iter().any(|t| tagged(t)) {
                     api = true;
-                    add_errors(op, tagged("Anthropic"));
+                    add_errors(
+                        op,
+                        if tagged("Anthropic") {
+                            Envelope::Anthropic
+                        } else {
+                            Envelope::OpenAi
+                        },
+                    );
                 } else if op.security.is_none() {
                     add(op, "401", "OpenAIError");
                 }
+            }
+            // Gemini's model methods are also served under `/v1` (the Python SDK's
+            // default API version).
+            if let Some(method) = path.strip_prefix("/v1beta/models/{model}:") {
+                let mut twin = item.clone();
+                for (_, op) in operations(&mut twin) {
+                    op.operation_id = op.operation_id.take().map(|id| format!("{id}V1"));
+                }
+                twins.insert(format!("/v1/models/{{model}}:{method}"), twin);
             }
             if api {
                 let mut twin = item.clone();
@@ -227,17 +264,29 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     .collect()
 }
 
+/// The error envelope of a dialect.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Envelope {
+    OpenAi,
+    Anthropic,
+    Gemini,
+}
+
 /// Statuses a dialect endpoint can answer with an error: the API key, unknown ids,
 /// the concurrency cap, GigaChat's failures; with a body also invalid and too-large
 /// requests. Anthropic's overload status is 529 (GigaChat's 503).
-fn add_errors(op: &mut Operation, anthropic: bool) {
-    let envelope = if anthropic {
-        "AnthropicError"
-    } else {
-        "OpenAIError"
+fn add_errors(op: &mut Operation, dialect: Envelope) {
+    let envelope = match dialect {
+        Envelope::OpenAi => "OpenAIError",
+        Envelope::Anthropic => "AnthropicError",
+        Envelope::Gemini => "GeminiError",
     };
     let mut codes = vec!["401", "404", "429", "500", "502", "504"];
-    codes.push(if anthropic { "529" } else { "503" });
+    codes.push(if dialect == Envelope::Anthropic {
+        "529"
+    } else {
+        "503"
+    });
     if op.request_body.is_some() {
         codes.extend(["400", "413"]);
     }
@@ -304,6 +353,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn gemini_paths_use_googles_envelope() {
+        let doc = doc();
+        let op = doc
+            .pointer("/paths/~1v1beta~1models~1{model}:generateContent/post")
+            .expect("generateContent is documented");
+        assert_eq!(
+            op["responses"]["400"]["$ref"],
+            "#/components/responses/GeminiError"
+        );
+        assert!(doc.pointer("/paths/~1v1beta~1models/get").is_some());
+        assert!(
+            doc.pointer("/components/securitySchemes/GoogApiKeyHeader")
+                .is_some()
+        );
+        // No `/v1` twin of a `/v1beta` path.
+        assert!(doc.pointer("/paths/~1v1~1v1beta~1models/get").is_none());
+    }
+
     /// The documented request bodies are the decoders' own types: a field the decoder
     /// fills in when it is absent is not `required`.
     #[test]
@@ -335,6 +403,8 @@ mod tests {
         }
         assert_eq!(required("ChatCompletionRequest"), ["messages"]);
         assert_eq!(required("EmbeddingsRequest"), ["input"]);
+        assert!(required("GenerateContentRequest").is_empty());
+        assert_eq!(required("EmbedContentRequest"), ["content"]);
         // Unknown fields are accepted (and ignored or refused by name).
         assert!(
             doc.pointer("/components/schemas/ChatCompletionRequest/additionalProperties")

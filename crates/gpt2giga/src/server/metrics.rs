@@ -12,6 +12,9 @@ use crate::telemetry::metrics::{CONTENT_TYPE, measure};
 /// Route template and dialect of a (normalised) path. Bounded: unknown paths are
 /// `unmatched`.
 pub(crate) fn classify(path: &str) -> (&'static str, &'static str) {
+    if let Some(route) = gemini_route(path) {
+        return (route, "gemini");
+    }
     let p = match path.strip_prefix("/v1") {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
         _ => path,
@@ -43,8 +46,47 @@ pub(crate) fn classify(path: &str) -> (&'static str, &'static str) {
         ["docs"] => ("/docs", "system"),
         ["redoc"] => ("/redoc", "system"),
         _ if crate::dialect::is_anthropic_path(path) => ("unmatched", "anthropic"),
+        _ if crate::dialect::is_gemini_path(path) => ("unmatched", "gemini"),
         _ => ("unmatched", "other"),
     }
+}
+
+/// The route template of a Gemini path (`/v1beta/models/{model}:generateContent`, and
+/// the `/v1` twins of the model methods); `None` for other paths and unknown methods.
+fn gemini_route(path: &str) -> Option<&'static str> {
+    use crate::dialect::gemini::handlers::Method;
+    if path == "/v1beta/models" {
+        return Some("/v1beta/models");
+    }
+    let (v1beta, rest) = match path.strip_prefix("/v1beta/") {
+        Some(rest) => (true, rest),
+        None => (
+            false,
+            path.strip_prefix("/v1/")
+                .unwrap_or(path.trim_start_matches('/')),
+        ),
+    };
+    let rest = rest
+        .strip_prefix("models/")
+        .or_else(|| rest.strip_prefix("tunedModels/"))?;
+    let method = match rest.rsplit_once(':').map(|(_, m)| Method::parse(m)) {
+        Some(Some(m)) => m,
+        // `/v1beta/models/{model}` (GET); under `/v1` that is OpenAI's route.
+        None if v1beta => return Some("/v1beta/models/{model}"),
+        _ => return None,
+    };
+    Some(match (v1beta, method) {
+        (true, Method::GenerateContent) => "/v1beta/models/{model}:generateContent",
+        (true, Method::StreamGenerateContent) => "/v1beta/models/{model}:streamGenerateContent",
+        (true, Method::CountTokens) => "/v1beta/models/{model}:countTokens",
+        (true, Method::EmbedContent) => "/v1beta/models/{model}:embedContent",
+        (true, Method::BatchEmbedContents) => "/v1beta/models/{model}:batchEmbedContents",
+        (false, Method::GenerateContent) => "/v1/models/{model}:generateContent",
+        (false, Method::StreamGenerateContent) => "/v1/models/{model}:streamGenerateContent",
+        (false, Method::CountTokens) => "/v1/models/{model}:countTokens",
+        (false, Method::EmbedContent) => "/v1/models/{model}:embedContent",
+        (false, Method::BatchEmbedContents) => "/v1/models/{model}:batchEmbedContents",
+    })
 }
 
 fn method_label(m: &Method) -> &'static str {
@@ -114,5 +156,28 @@ mod tests {
         assert_eq!(classify("/"), ("/", "system"));
         assert_eq!(classify("/v1x/foo"), ("unmatched", "other"));
         assert_eq!(classify("/v1/messages/x/y"), ("unmatched", "anthropic"));
+        assert_eq!(
+            classify("/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+            ("/v1beta/models/{model}:streamGenerateContent", "gemini")
+        );
+        assert_eq!(
+            classify("/v1beta/tunedModels/t:countTokens"),
+            ("/v1beta/models/{model}:countTokens", "gemini")
+        );
+        assert_eq!(classify("/v1beta/models"), ("/v1beta/models", "gemini"));
+        assert_eq!(
+            classify("/v1beta/models/gemini-2.5-pro"),
+            ("/v1beta/models/{model}", "gemini")
+        );
+        assert_eq!(
+            classify("/v1/models/x:generateContent"),
+            ("/v1/models/{model}:generateContent", "gemini")
+        );
+        assert_eq!(classify("/v1/models/GigaChat"), ("/models/{id}", "openai"));
+        assert_eq!(classify("/v1beta/files"), ("unmatched", "gemini"));
+        assert_eq!(
+            classify("/v1beta/models/x:predict"),
+            ("unmatched", "gemini")
+        );
     }
 }

@@ -63,6 +63,7 @@ mod tests {
 /// Path segments that start a known API route.
 const ROOTS: &[&str] = &[
     "v1",
+    "v1beta",
     "chat",
     "models",
     "embeddings",
@@ -120,6 +121,11 @@ mod path_tests {
             Some("/v1/models")
         );
         assert_eq!(normalized("/a/b/messages").as_deref(), Some("/messages"));
+        assert_eq!(
+            normalized("/gemini/v1beta/models/x:generateContent").as_deref(),
+            Some("/v1beta/models/x:generateContent")
+        );
+        assert_eq!(normalized("/v1beta/models/x:generateContent"), None);
         assert_eq!(normalized("/v1/models/chat"), None);
         assert_eq!(normalized("/chat/completions"), None);
         assert_eq!(normalized("/health"), None);

@@ -45,6 +45,7 @@ pub enum ServeError {
 pub fn router(state: AppState) -> Router {
     use crate::dialect::anthropic::handlers as anthropic;
     use crate::dialect::files;
+    use crate::dialect::gemini::handlers as gemini;
     use crate::dialect::openai::handlers as openai;
     use crate::dialect::openai_responses::handlers as responses;
     let api = Router::new()
@@ -57,13 +58,40 @@ pub fn router(state: AppState) -> Router {
         .route("/messages", post(anthropic::messages))
         .route("/messages/count_tokens", post(anthropic::count_tokens))
         .route("/chat/completions", post(openai::chat_completions))
-        .route("/models", get(openai::list_models))
-        .route("/models/{id}", get(openai::get_model))
+        // OpenAI's models (Anthropic's with `anthropic-version`, Gemini's for a Gemini
+        // client); POST is a Gemini model method (`/v1/models/{model}:generateContent`).
+        .route("/models", get(gemini::v1_list_models))
+        .route(
+            "/models/{id}",
+            get(gemini::v1_get_model)
+                .post(gemini::model_post)
+                .fallback(gemini::no_such_method),
+        )
+        .route(
+            "/tunedModels/{*rest}",
+            post(gemini::model_post).fallback(gemini::no_such_method),
+        )
         .route("/model/info", get(openai::model_info))
         .route("/embeddings", post(openai::embeddings))
         .route("/files", post(files::create).get(files::list))
         .route("/files/{id}", get(files::retrieve).delete(files::delete))
         .route("/files/{id}/content", get(files::content));
+    // Gemini (`v1beta`): `{model}:method` is one path segment, split by the handler.
+    let gemini_api = Router::new()
+        .route(
+            "/models",
+            get(gemini::list_models).fallback(gemini::no_such_method),
+        )
+        .route(
+            "/models/{*rest}",
+            get(gemini::get_model)
+                .post(gemini::model_post)
+                .fallback(gemini::no_such_method),
+        )
+        .route(
+            "/tunedModels/{*rest}",
+            post(gemini::model_post).fallback(gemini::no_such_method),
+        );
     let (observability, open_pages) = observability(&state);
     Router::new()
         .route("/", get(system::root).head(system::root))
@@ -73,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(observability)
         .merge(api.clone())
         .nest("/v1", api)
+        .nest("/v1beta", gemini_api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -201,7 +201,7 @@ struct UsageOut {
 
 /// The first `dimensions` values of `v`, rescaled to unit L2 norm (a zero vector stays
 /// zero); OpenAI's behaviour for `dimensions` below the model's size.
-fn shorten(mut v: Vec<f32>, dimensions: u32) -> Result<Vec<f32>, ProxyError> {
+pub(crate) fn shorten(mut v: Vec<f32>, dimensions: u32) -> Result<Vec<f32>, ProxyError> {
     let d = dimensions as usize;
     if d == 0 || d > v.len() {
         return Err(ProxyError::invalid_param(
