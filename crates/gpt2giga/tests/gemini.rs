@@ -839,6 +839,21 @@ async fn api_key_as_x_goog_api_key_or_key_query() {
     let (status, _, v) = json_of(p.get("/v1beta/files").await).await;
     assert_eq!(status, 401);
     assert_eq!(v["error"]["status"], "UNAUTHENTICATED");
+    // The shared `/v1/models` answers a Gemini client (the SDK's default path) in
+    // Google's envelope; an OpenAI client keeps OpenAI's.
+    let r = http()
+        .get(p.at("/v1/models"))
+        .header("x-goog-api-key", "wrong")
+        .send()
+        .await
+        .unwrap();
+    let (status, _, v) = json_of(r).await;
+    assert_eq!(status, 401);
+    assert_eq!(v["error"]["status"], "UNAUTHENTICATED", "{v}");
+    let (status, _, v) = json_of(p.get("/v1/models").await).await;
+    assert_eq!(status, 401);
+    assert!(v["error"]["status"].is_null(), "{v}");
+    assert_eq!(v["error"]["type"], "authentication_error", "{v}");
 
     let r = http()
         .post(p.at(GEN))

@@ -31,8 +31,8 @@ pub(crate) fn error_response(path: &str, e: &ProxyError) -> axum::response::Resp
     }
 }
 
-/// [`error_response`] for a request whose headers are known: on the paths both
-/// dialects share (the Files APIs) the headers name the dialect.
+/// [`error_response`] for a request whose headers are known: on the paths dialects
+/// share the headers name the dialect (Anthropic's Files API; Gemini's `GET /v1/models`).
 pub(crate) fn error_response_for(
     path: &str,
     headers: &axum::http::HeaderMap,
@@ -40,9 +40,15 @@ pub(crate) fn error_response_for(
 ) -> axum::response::Response {
     if files::is_files_path(path) && files::is_anthropic(headers) {
         anthropic::error::response(e)
+    } else if is_models_path(path)
+        && (headers.contains_key("x-goog-api-key") || headers.contains_key("x-goog-api-client"))
+    {
+        gemini::error::response(e)
     } else {
         error_response(path, e)
     }
+}
+
 /// Gemini's paths: everything under `/v1beta`, `tunedModels/…`, and a model method
 /// (`/v1/models/{model}:generateContent`) under `/v1` or at the root.
 pub(crate) fn is_gemini_path(path: &str) -> bool {
@@ -54,6 +60,12 @@ pub(crate) fn is_gemini_path(path: &str) -> bool {
         || rest
             .strip_prefix("/models/")
             .is_some_and(|model| model.contains(':'))
+}
+
+/// `/models`, `/models/{id}` (also under `/v1`): shared by all three dialects.
+fn is_models_path(path: &str) -> bool {
+    let rest = path.strip_prefix("/v1").unwrap_or(path);
+    rest == "/models" || rest.starts_with("/models/")
 }
 
 pub(crate) fn is_anthropic_path(path: &str) -> bool {
