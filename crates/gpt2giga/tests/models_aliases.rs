@@ -458,3 +458,70 @@ async fn the_example_file_starts_the_proxy() {
     assert_eq!(p.last_chat()["model"], "GigaChat-2-Max");
     assert_eq!(p.last_chat()["max_tokens"], 4096);
 }
+
+#[tokio::test]
+async fn gemini_clients_see_the_same_aliases() {
+    let p = proxy(&[]).await;
+    // Generation through a glob alias, embeddings through an embeddings alias.
+    let (s, _, v) = json_of(
+        p.post(
+            "/v1beta/models/gpt-4o-mini:generateContent",
+            &json!({"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(p.last_chat()["model"], "GigaChat-2-Max-preview");
+    assert_eq!(p.last_chat()["max_tokens"], Value::Null);
+    let (s, _, v) = json_of(
+        p.post(
+            "/v1beta/models/claude-opus:generateContent",
+            &json!({"contents": [{"role": "user", "parts": [{"text": "Hi"}]}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(p.last_chat()["model"], "GigaChat-2-Max");
+    assert_eq!(p.last_chat()["max_tokens"], 4096);
+    let (s, _, v) = json_of(
+        p.post(
+            "/v1beta/models/text-embedding-3-small:embedContent",
+            &json!({"content": {"parts": [{"text": "x"}]}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let sent = bodies(p.ctl(), "/embeddings");
+    assert_eq!(sent.last().unwrap()["model"], "Embeddings-2");
+
+    // The list: GigaChat's models, then the exact-name aliases with their limits.
+    let (s, _, list) = json_of(p.get("/v1beta/models?pageSize=1000").await).await;
+    assert_eq!(s, 200, "{list}");
+    let models = list["models"].as_array().unwrap();
+    let find = |name: &str| models.iter().find(|m| m["name"] == name).cloned();
+    let mini = find("models/gpt-4o-mini").expect("the exact alias is listed");
+    assert_eq!(
+        mini["displayName"],
+        "gpt-4o-mini (served by GigaChat-2-Max-preview)"
+    );
+    assert_eq!(mini["inputTokenLimit"], 128_000);
+    let emb = find("models/text-embedding-3-small").unwrap();
+    assert_eq!(
+        emb["supportedGenerationMethods"],
+        json!(["embedContent", "batchEmbedContents"])
+    );
+    assert!(
+        find("models/claude-*").is_none(),
+        "patterns are not model ids"
+    );
+
+    // One model: a name a pattern matches carries the alias's settings.
+    let (s, _, m) = json_of(p.get("/v1beta/models/claude-opus").await).await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["displayName"], "claude-opus (served by GigaChat-2-Max)");
+    assert_eq!(m["outputTokenLimit"], 4096);
+    assert_eq!(m["inputTokenLimit"], 128_000);
+}

@@ -634,7 +634,7 @@ fn check_embeddings(v: &Value) -> Result<(), TestCaseError> {
             Err(e) => client_error(&e, v),
             Ok((texts, _)) => {
                 let n = texts.len();
-                let batches = embeddings::batches(texts);
+                let batches = gpt2giga::upstream::embeddings::batches(texts);
                 prop_assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), n);
                 Ok(())
             }

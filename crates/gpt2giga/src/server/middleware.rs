@@ -69,6 +69,8 @@ const ROOTS: &[&str] = &[
     "embeddings",
     "responses",
     "messages",
+    "files",
+    "model",
 ];
 
 /// Rewrites `/<any prefix>/<root>/…` to `/<root>/…` in place (never a redirect, which
@@ -121,6 +123,12 @@ mod path_tests {
             Some("/v1/models")
         );
         assert_eq!(normalized("/a/b/messages").as_deref(), Some("/messages"));
+        assert_eq!(normalized("/openai/files/f1").as_deref(), Some("/files/f1"));
+        assert_eq!(
+            normalized("/litellm/model/info").as_deref(),
+            Some("/model/info")
+        );
+        assert_eq!(normalized("/v1beta/models/m:generateContent"), None);
         assert_eq!(
             normalized("/gemini/v1beta/models/x:generateContent").as_deref(),
             Some("/v1beta/models/x:generateContent")

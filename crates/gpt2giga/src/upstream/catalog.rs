@@ -8,6 +8,10 @@
 //! context with the prompt, so the maximum output is unknown unless an alias sets
 //! `max_tokens`.
 
+use gigachat::types::{Model, ModelList};
+
+use crate::config::{Alias, ModelAliases};
+
 /// Known limits of one GigaChat model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Known {
@@ -47,6 +51,45 @@ pub(crate) fn is_embedder(model: &str, kind: Option<&str>) -> bool {
         Some(k) => k == "embedder",
         None => model.contains("Embeddings"),
     }
+}
+
+/// A listed alias: its name, the GigaChat model that serves it and what it serves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Served<'a> {
+    pub id: &'a str,
+    pub served_by: &'a str,
+    /// Only an `embeddings_model`: the alias serves embeddings, not chat.
+    pub embedding: bool,
+    /// The alias's `max_tokens` (its answers' default cap).
+    pub max_tokens: Option<u32>,
+}
+
+/// The exact-name aliases, in written order (globs are not listable ids).
+pub(crate) fn listed_aliases(aliases: &ModelAliases) -> Vec<Served<'_>> {
+    aliases
+        .iter()
+        .filter(|a| !a.is_glob())
+        .filter_map(|a| served_as(&a.name, a))
+        .collect()
+}
+
+/// `id` as `alias` serves it (the alias's own name, or a name its pattern matches).
+pub(crate) fn served_as<'a>(id: &'a str, alias: &'a Alias) -> Option<Served<'a>> {
+    alias.settings.served_by().map(|served_by| Served {
+        id,
+        served_by,
+        embedding: alias.settings.model.is_none(),
+        max_tokens: alias.settings.max_tokens,
+    })
+}
+
+/// GigaChat's models that no alias shadows (an alias of the same name serves it).
+pub(crate) fn unshadowed<'a>(models: &'a ModelList, aliases: &[Served<'_>]) -> Vec<&'a Model> {
+    models
+        .data
+        .iter()
+        .filter(|m| !aliases.iter().any(|a| a.id == m.id))
+        .collect()
 }
 
 #[cfg(test)]

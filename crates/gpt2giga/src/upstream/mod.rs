@@ -11,6 +11,7 @@
 
 pub mod attachments;
 pub(crate) mod catalog;
+pub mod embeddings;
 pub mod files;
 mod json_object;
 pub mod limiter;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::request::Content;
 use crate::error::ProxyError;
+use crate::upstream::catalog::{self, Served};
 
 /// At most this many requests in one `batchEmbedContents` (Gemini's own cap).
 pub(crate) const MAX_BATCH: usize = 250;
@@ -132,6 +133,13 @@ pub(crate) struct ModelOut {
     version: String,
     display_name: String,
     description: String,
+    /// The serving GigaChat model's context window, from the proxy's table of known
+    /// sizes (absent when unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_token_limit: Option<u32>,
+    /// An alias's `max_tokens` (absent otherwise: GigaChat publishes no output cap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_token_limit: Option<u32>,
     supported_generation_methods: Vec<&'static str>,
 }
 
@@ -148,8 +156,12 @@ pub(crate) struct ListOut {
 const CHAT_METHODS: &[&str] = &["generateContent", "streamGenerateContent", "countTokens"];
 const EMBED_METHODS: &[&str] = &["embedContent", "batchEmbedContents"];
 
-fn is_embedder(m: &Model) -> bool {
-    m.kind.as_deref() == Some("embedder") || m.id.to_ascii_lowercase().contains("embed")
+fn methods(embedding: bool) -> Vec<&'static str> {
+    if embedding {
+        EMBED_METHODS.to_vec()
+    } else {
+        CHAT_METHODS.to_vec()
+    }
 }
 
 pub(crate) fn model_out(m: &Model) -> ModelOut {
@@ -159,24 +171,37 @@ pub(crate) fn model_out(m: &Model) -> ModelOut {
         version: "001".into(),
         display_name: m.id.clone(),
         description: format!("GigaChat model {} (via gpt2giga)", m.id),
-        supported_generation_methods: if is_embedder(m) {
-            EMBED_METHODS.to_vec()
-        } else {
-            CHAT_METHODS.to_vec()
-        },
+        input_token_limit: catalog::known(&m.id).map(|k| k.context),
+        output_token_limit: None,
+        supported_generation_methods: methods(catalog::is_embedder(&m.id, m.kind.as_deref())),
     }
 }
 
-/// A name GigaChat does not know, served by `served_by` (`--proxy.pass-model` off).
-pub(crate) fn served(id: &str, served_by: &str) -> ModelOut {
+/// A name the proxy serves with another GigaChat model: an alias
+/// (`--proxy.model-aliases`), or any name with `--proxy.pass-model` off.
+pub(crate) fn served(s: Served<'_>) -> ModelOut {
+    let (id, served_by) = (s.id, s.served_by);
     ModelOut {
         name: format!("models/{id}"),
         base_model_id: id.to_string(),
         version: "001".into(),
         display_name: format!("{id} (served by {served_by})"),
         description: format!("Answered by the GigaChat model {served_by} (via gpt2giga)"),
-        supported_generation_methods: CHAT_METHODS.to_vec(),
+        input_token_limit: catalog::known(served_by).map(|k| k.context),
+        output_token_limit: s.max_tokens,
+        supported_generation_methods: methods(s.embedding),
     }
+}
+
+/// The catalogue in Gemini's shape: GigaChat's models no alias shadows, then the
+/// exact-name aliases (as `/models` lists them).
+pub(crate) fn catalogue(models: &ModelList, aliases: &[Served<'_>]) -> Vec<ModelOut> {
+    let mut out: Vec<ModelOut> = catalog::unshadowed(models, aliases)
+        .into_iter()
+        .map(model_out)
+        .collect();
+    out.extend(aliases.iter().copied().map(served));
+    out
 }
 
 /// Page size when the client names none, and the largest one honoured.
@@ -185,7 +210,7 @@ const MAX_PAGE: usize = 1000;
 
 /// One page of `models`: `page_token` is the offset the previous page handed out.
 pub(crate) fn page(
-    models: &ModelList,
+    mut models: Vec<ModelOut>,
     page_size: Option<&str>,
     page_token: Option<&str>,
 ) -> Result<ListOut, ProxyError> {
@@ -207,15 +232,17 @@ pub(crate) fn page(
         Some(t) => t
             .parse::<usize>()
             .ok()
-            .filter(|n| *n <= models.data.len())
+            .filter(|n| *n <= models.len())
             .ok_or_else(|| {
                 ProxyError::invalid_param(format!("invalid pageToken {t:?}"), "pageToken")
             })?,
     };
-    let end = start.saturating_add(size).min(models.data.len());
+    let total = models.len();
+    let end = start.saturating_add(size).min(total);
+    models.truncate(end);
     Ok(ListOut {
-        models: models.data[start..end].iter().map(model_out).collect(),
-        next_page_token: (end < models.data.len()).then(|| end.to_string()),
+        models: models.split_off(start),
+        next_page_token: (end < total).then(|| end.to_string()),
     })
 }
 
@@ -236,7 +263,7 @@ mod tests {
     #[test]
     fn pages() {
         let l = list();
-        let p = serde_json::to_value(page(&l, Some("2"), None).unwrap()).unwrap();
+        let p = serde_json::to_value(page(catalogue(&l, &[]), Some("2"), None).unwrap()).unwrap();
         assert_eq!(p["models"].as_array().unwrap().len(), 2);
         assert_eq!(p["models"][0]["name"], "models/GigaChat");
         assert_eq!(
@@ -244,7 +271,8 @@ mod tests {
             json!(["generateContent", "streamGenerateContent", "countTokens"])
         );
         assert_eq!(p["nextPageToken"], "2");
-        let p = serde_json::to_value(page(&l, Some("2"), Some("2")).unwrap()).unwrap();
+        let p =
+            serde_json::to_value(page(catalogue(&l, &[]), Some("2"), Some("2")).unwrap()).unwrap();
         assert_eq!(p["models"][0]["name"], "models/Embeddings");
         assert_eq!(
             p["models"][0]["supportedGenerationMethods"],
@@ -252,11 +280,17 @@ mod tests {
         );
         assert!(p.get("nextPageToken").is_none());
         assert_eq!(
-            page(&l, None, Some("zz")).err().unwrap().param(),
+            page(catalogue(&l, &[]), None, Some("zz"))
+                .err()
+                .unwrap()
+                .param(),
             Some("pageToken")
         );
         assert_eq!(
-            page(&l, Some("x"), None).err().unwrap().param(),
+            page(catalogue(&l, &[]), Some("x"), None)
+                .err()
+                .unwrap()
+                .param(),
             Some("pageSize")
         );
     }

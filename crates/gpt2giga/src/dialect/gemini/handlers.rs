@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde::Deserialize;
 
 use super::embed::{self, BatchEmbedContentsRequest, EmbedContentRequest};
@@ -22,7 +21,7 @@ use crate::dialect::{encoder, parse_json, respond, sse};
 use crate::error::ProxyError;
 use crate::telemetry::RequestId;
 use crate::telemetry::metrics;
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, catalog};
 
 /// The methods of a model resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,45 +233,20 @@ pub(crate) async fn count_tokens(cx: Call<'_>, body: Bytes) -> Result<Response, 
     )))
 }
 
-/// Embeds `texts` with the configured GigaChat embeddings model, in order.
+/// Embeds `texts` with the GigaChat embeddings model that serves the requested name
+/// (an alias's `embeddings_model`, else `--proxy.embeddings`), in order.
 async fn embed_texts(cx: Call<'_>, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ProxyError> {
     metrics::note_model(cx.model);
-    let ctx = cx.ctx();
-    let model = cx.state.config().proxy.embeddings.clone();
-    // One slot per request under the concurrency cap; its batches then go one at a time.
-    let slot = metrics::waiting(cx.gigachat.slot(&model)).await?;
-    let parallel = if slot.is_some() { 1 } else { 4 };
-    let client = cx.gigachat.client();
-    let results: Vec<Result<gigachat::types::EmbeddingsResponse, gigachat::Error>> =
-        futures::stream::iter(crate::dialect::openai::embeddings::batches(texts))
-            .map(|input| {
-                let request = gigachat::types::EmbeddingsRequest {
-                    input,
-                    model: model.clone(),
-                };
-                let ctx = ctx.clone();
-                async move {
-                    metrics::upstream("embeddings", client.embeddings(&request, &ctx)).await
-                }
-            })
-            .buffered(parallel)
-            .collect()
-            .await;
-    drop(slot);
-    let mut vectors = Vec::new();
-    for r in results {
-        let mut r = r.map_err(|e| cx.gigachat.error(e.into()))?;
-        r.data.sort_by_key(|d| d.index);
-        vectors.extend(r.data.into_iter().map(|d| d.embedding));
-    }
-    Ok(vectors)
+    let model = cx.state.embeddings_model(cx.model).to_string();
+    let done = crate::upstream::embeddings::embed(cx.gigachat, &model, texts, &cx.ctx()).await?;
+    Ok(done.vectors)
 }
 
 /// `POST /v1beta/models/{model}:embedContent`
 #[utoipa::path(post, path = "/v1beta/models/{model}:embedContent", tag = "Gemini",
     operation_id = "embedContent",
     summary = "Embed content (Gemini API)",
-    description = "Computed by the configured GigaChat embeddings model (`--proxy.embeddings`). Text parts only; `outputDimensionality` shortens and re-normalises the vector; `taskType` and `title` are ignored.",
+    description = "Computed by the GigaChat embeddings model serving the name (an alias's `embeddings_model`, else `--proxy.embeddings`). Text parts only; `outputDimensionality` shortens and re-normalises the vector; `taskType` and `title` are ignored.",
     params(("model" = String, Path, description = "The model")),
     request_body = EmbedContentRequest,
     responses((status = 200, description = "The vector", body = embed::EmbedOut))
@@ -367,8 +341,9 @@ pub(crate) async fn list_models(
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
+    let aliases = catalog::listed_aliases(&state.config().proxy.model_aliases);
     json(&embed::page(
-        &list,
+        embed::catalogue(&list, &aliases),
         page_size.as_deref(),
         page_token.as_deref(),
     )?)
@@ -377,7 +352,7 @@ pub(crate) async fn list_models(
 /// `GET /v1beta/models/{model}`
 #[utoipa::path(get, path = "/v1beta/models/{model}", tag = "Gemini", operation_id = "geminiGetModel",
     summary = "One model (Gemini API)",
-    description = "A GigaChat model; without `--proxy.pass-model` any other name too, answered as served by the configured GigaChat model (named in `displayName`).",
+    description = "An alias (`--proxy.model-aliases`, also a name a pattern matches) or a GigaChat model; without `--proxy.pass-model` any other name too, answered as served by the configured GigaChat model (named in `displayName`).",
     params(("model" = String, Path, description = "The model, with or without `models/`")),
     responses((status = 200, description = "The model", body = embed::ModelOut))
 )]
@@ -394,14 +369,22 @@ pub(crate) async fn get_model(
             "no route for GET models/{rest}: model methods are POST"
         )));
     }
+    // An alias decides even when GigaChat has a model of that name.
+    if let Some(served) = state.alias(&id).and_then(|a| catalog::served_as(&id, a)) {
+        return json(&embed::served(served));
+    }
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
     match list.data.iter().find(|m| m.id == id) {
         Some(m) => json(&embed::model_out(m)),
-        None if !state.config().proxy.pass_model => {
-            json(&embed::served(&id, state.config().gigachat.model()))
-        }
+        // Without --proxy.pass-model every name is served by the configured model.
+        None if !state.config().proxy.pass_model => json(&embed::served(catalog::Served {
+            id: &id,
+            served_by: state.chat_model(&id),
+            embedding: false,
+            max_tokens: None,
+        })),
         None => Err(not_found(&format!("models/{id} is not found"))),
     }
 }

@@ -49,12 +49,8 @@ pub enum Encoding {
 }
 
 /// Inputs in one request at most (OpenAI's own cap): a request fans out into at most
-/// `MAX_INPUTS / BATCH_MAX_INPUTS` GigaChat calls.
+/// `MAX_INPUTS / upstream::embeddings::BATCH_MAX_INPUTS` GigaChat calls.
 pub(crate) const MAX_INPUTS: usize = 2048;
-
-/// Max inputs and characters per GigaChat call; larger requests are split.
-pub(crate) const BATCH_MAX_INPUTS: usize = 90;
-pub(crate) const BATCH_MAX_CHARS: usize = 1_000_000;
 
 /// The texts to embed and how to encode the answer.
 pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyError> {
@@ -110,28 +106,6 @@ pub fn decode(req: &EmbeddingsRequest) -> Result<(Vec<String>, Encoding), ProxyE
         ));
     }
     Ok((texts, encoding))
-}
-
-/// Splits texts into GigaChat-sized batches, keeping order.
-pub fn batches(texts: Vec<String>) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    let mut chars = 0usize;
-    for t in texts {
-        let len = t.chars().count();
-        let start_new = match out.last() {
-            None => true,
-            Some(b) => b.len() >= BATCH_MAX_INPUTS || chars + len > BATCH_MAX_CHARS,
-        };
-        if start_new {
-            out.push(Vec::new());
-            chars = 0;
-        }
-        chars += len;
-        if let Some(b) = out.last_mut() {
-            b.push(t);
-        }
-    }
-    out
 }
 
 fn bpe_for(model: &str) -> Result<&'static CoreBPE, ProxyError> {
@@ -313,17 +287,6 @@ mod tests {
             Some("input[1]")
         );
         assert!(decode(&req(json!({"input":"a","encoding_format":"int8"}))).is_err());
-    }
-
-    #[test]
-    fn batching_keeps_order_and_limits() {
-        let texts: Vec<String> = (0..200).map(|i| i.to_string()).collect();
-        let b = batches(texts.clone());
-        assert_eq!(b.len(), 3);
-        assert!(b.iter().all(|x| x.len() <= BATCH_MAX_INPUTS));
-        assert_eq!(b.concat(), texts);
-        let big = vec!["x".repeat(600_000), "y".repeat(600_000)];
-        assert_eq!(batches(big).len(), 2);
     }
 
     #[test]

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
-use futures::StreamExt;
 
 use super::chat_request::{self, ChatCompletionRequest};
 use super::chat_response::CompletionEncoder;
@@ -65,7 +64,7 @@ pub(crate) async fn list_models(
     let list = state
         .models(&gigachat, &state.request_context(&rid, &headers))
         .await?;
-    let aliases = super::models::listed_aliases(&state.config().proxy.model_aliases);
+    let aliases = crate::upstream::catalog::listed_aliases(&state.config().proxy.model_aliases);
     if headers.contains_key("anthropic-version") {
         return Ok(json_response(super::models::anthropic_list(
             &list, &aliases,
@@ -154,36 +153,8 @@ pub async fn embeddings(
     metrics::note_model(&req.model);
     let ctx = state.request_context(&rid, &headers);
     let model = state.embeddings_model(&req.model).to_string();
-    // One slot per request under the concurrency cap; its batches then go one at a time.
-    let slot = metrics::waiting(gigachat.slot(&model)).await?;
-    let parallel = if slot.is_some() { 1 } else { 4 };
-    let client = gigachat.client();
-    let results: Vec<Result<gigachat::types::EmbeddingsResponse, gigachat::Error>> =
-        futures::stream::iter(emb::batches(texts))
-            .map(|input| {
-                let request = gigachat::types::EmbeddingsRequest {
-                    input,
-                    model: model.clone(),
-                };
-                let ctx = ctx.clone();
-                async move {
-                    metrics::upstream("embeddings", client.embeddings(&request, &ctx)).await
-                }
-            })
-            .buffered(parallel)
-            .collect()
-            .await;
-    drop(slot);
-    let mut vectors = Vec::new();
-    let mut tokens = 0u64;
-    for r in results {
-        let mut r = r.map_err(|e| gigachat.error(e.into()))?;
-        r.data.sort_by_key(|d| d.index);
-        for d in r.data {
-            tokens += d.usage.map_or(0, |u| u.prompt_tokens);
-            vectors.push(d.embedding);
-        }
-    }
+    let crate::upstream::embeddings::Embedded { vectors, tokens } =
+        crate::upstream::embeddings::embed(&gigachat, &model, texts, &ctx).await?;
     let requested = if req.model.is_empty() {
         model.as_str()
     } else {

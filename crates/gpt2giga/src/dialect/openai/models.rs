@@ -11,37 +11,7 @@ use gigachat::types::{Model, ModelList};
 use serde::Serialize;
 
 use crate::config::ModelAliases;
-use crate::upstream::catalog;
-
-/// A listed alias: its name and the GigaChat model that serves it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Served<'a> {
-    pub id: &'a str,
-    pub served_by: &'a str,
-}
-
-/// The exact-name aliases, in written order (globs are not listable ids).
-pub(crate) fn listed_aliases(aliases: &ModelAliases) -> Vec<Served<'_>> {
-    aliases
-        .iter()
-        .filter(|a| !a.is_glob())
-        .filter_map(|a| {
-            a.settings.served_by().map(|served_by| Served {
-                id: &a.name,
-                served_by,
-            })
-        })
-        .collect()
-}
-
-/// GigaChat's models that no alias shadows (an alias of the same name serves it).
-fn unshadowed<'a>(models: &'a ModelList, aliases: &[Served<'_>]) -> Vec<&'a Model> {
-    models
-        .data
-        .iter()
-        .filter(|m| !aliases.iter().any(|a| a.id == m.id))
-        .collect()
-}
+use crate::upstream::catalog::{self, Served, listed_aliases, unshadowed};
 
 /// One model in OpenAI's shape (the `Model` schema of the API docs).
 #[derive(Serialize, utoipa::ToSchema)]
