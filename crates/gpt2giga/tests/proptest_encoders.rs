@@ -100,6 +100,7 @@ fn usage() -> impl Strategy<Value = Usage> {
             output_tokens: output,
             cached_tokens: cached,
             reasoning_tokens: reasoning,
+            web_searches: 0,
         })
 }
 
@@ -697,6 +698,7 @@ fn reasoning_only_answers_agree() {
             output_tokens: 5,
             cached_tokens: 0,
             reasoning_tokens: Some(5),
+            web_searches: 0,
         }),
         Event::Finish(FinishReason::Length),
     ];

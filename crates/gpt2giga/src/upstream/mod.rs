@@ -13,6 +13,7 @@
 
 pub mod attachments;
 pub(crate) mod catalog;
+mod citations;
 pub mod files;
 mod json_object;
 pub mod limiter;
@@ -69,7 +70,7 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     let client = call.upstream.client();
     let files = call.attachments.resolve(client, req, &call.ctx).await?;
     let stops = StopFilter::new(&req.stop);
-    match call.options.api_mode {
+    match api_mode(call.options, req) {
         ApiMode::V1 => {
             let (gc_request, plan) = request::build(req, &files, call.options)?;
             tracing::debug!(
@@ -100,19 +101,61 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                 stream = req.stream,
                 "sending chat request to GigaChat (v2)"
             );
+            let builtins = plan.builtins.clone();
             let mut mapper = EventMapperV2::new(plan);
             if !req.stream {
-                let response =
-                    metrics::upstream("chat_v2", client.chat_v2(&gc_request, &call.ctx)).await?;
+                let response = metrics::upstream("chat_v2", client.chat_v2(&gc_request, &call.ctx))
+                    .await
+                    .map_err(|e| unavailable_tool(ProxyError::from(e), &builtins))?;
                 drop(slot);
                 let mut raw = Vec::new();
                 mapper.response(response, &mut raw);
                 return answer(req, stops, raw);
             }
             let chunks = client.chat_v2_stream(&gc_request, &call.ctx);
-            stream_answer("chat_v2_stream", chunks, mapper, stops, slot).await
+            stream_answer("chat_v2_stream", chunks, mapper, stops, slot)
+                .await
+                .map_err(|e| unavailable_tool(e, &builtins))
         }
     }
+}
+
+/// The contract for this request: v2 when it asks for a built-in tool (only v2 has
+/// them), else the configured one (`--proxy.gigachat-api-mode`, the alias's `api_mode`).
+fn api_mode(options: &request::Options, req: &ir::ChatRequest) -> ApiMode {
+    if !req.builtins.is_empty() || matches!(req.tool_choice, ir::ToolChoice::Builtin(_)) {
+        ApiMode::V2
+    } else {
+        options.api_mode
+    }
+}
+
+/// GigaChat's 422 `Tool <name> is unavailable` (a built-in the account or model cannot
+/// use, §4.3) as the client's mistake: a 400 naming the tool as the client called it.
+fn unavailable_tool(e: ProxyError, builtins: &[ir::BuiltinTool]) -> ProxyError {
+    let ProxyError::Upstream(gigachat::Error::Api {
+        status: 422,
+        message,
+        ..
+    }) = &e
+    else {
+        return e;
+    };
+    let Some(key) = message
+        .strip_prefix("Tool ")
+        .and_then(|m| m.strip_suffix(" is unavailable"))
+    else {
+        return e;
+    };
+    let client_name = request::builtin_of_key(key)
+        .and_then(|kind| builtins.iter().find(|b| b.kind == kind))
+        .map_or(key, |b| b.client_name.as_str());
+    ProxyError::invalid_param(
+        format!(
+            "the built-in tool {client_name:?} is unavailable: GigaChat cannot run {key} for this account or model ({message})"
+        ),
+        "tools",
+    )
 }
 
 /// A non-streaming answer: the mapped events through the stop filter (and the

@@ -58,6 +58,10 @@ pub struct Plan {
     /// In function-mode structured output: the synthetic function whose arguments are
     /// the answer text.
     pub structured_function: Option<String>,
+    /// v2: the built-in tools offered.
+    pub builtins: Vec<ir::BuiltinTool>,
+    /// v2: what a built-in tool run is shown as asked (the user's last message).
+    pub query: String,
 }
 
 /// The synthetic function name used for function-mode structured output.
@@ -180,6 +184,7 @@ pub fn build(
                     partial_arguments: None,
                 })
             }
+            ir::ToolChoice::Builtin(kind) => return Err(builtin_not_offered(*kind)),
         };
         out.functions = Some(functions);
     } else if let ir::ToolChoice::Function(name) = &req.tool_choice
@@ -189,6 +194,8 @@ pub fn build(
             format!("tool_choice names the function {name:?}, but no tools were given"),
             "tool_choice",
         ));
+    } else if let ir::ToolChoice::Builtin(kind) = &req.tool_choice {
+        return Err(builtin_not_offered(*kind));
     }
 
     // --- history
@@ -260,6 +267,38 @@ pub fn build(
         ));
     }
     Ok((out, plan))
+}
+
+/// `tool_choice` forces a built-in tool that `tools` does not offer.
+pub(super) fn builtin_not_offered(kind: ir::Builtin) -> ProxyError {
+    ProxyError::invalid_param(
+        format!(
+            "tool_choice forces the built-in tool {}, which is not in tools",
+            builtin_key(kind)
+        ),
+        "tool_choice",
+    )
+}
+
+/// GigaChat v2's name of a built-in tool (§4.3).
+pub(crate) fn builtin_key(kind: ir::Builtin) -> &'static str {
+    match kind {
+        ir::Builtin::WebSearch => "web_search",
+        ir::Builtin::CodeInterpreter => "code_interpreter",
+        ir::Builtin::ImageGeneration => "image_generate",
+        ir::Builtin::UrlFetch => "url_content_extraction",
+    }
+}
+
+/// The built-in tool GigaChat v2 calls `key`.
+pub(crate) fn builtin_of_key(key: &str) -> Option<ir::Builtin> {
+    Some(match key {
+        "web_search" => ir::Builtin::WebSearch,
+        "code_interpreter" => ir::Builtin::CodeInterpreter,
+        "image_generate" => ir::Builtin::ImageGeneration,
+        "url_content_extraction" => ir::Builtin::UrlFetch,
+        _ => return None,
+    })
 }
 
 /// `(temperature, top_p)`: the client's temperature clamped into the alias's bounds;

@@ -18,8 +18,9 @@ use gigachat::types::{v1, v2};
 use serde_json::json;
 
 use super::request::{
-    JSON_OBJECT_INSTRUCTION, Options, Plan, STRUCTURED_FUNCTION, StructuredOutput, index_results,
-    parse_arguments, reasoning_effort, result_object, sampling, system_text,
+    JSON_OBJECT_INSTRUCTION, Options, Plan, STRUCTURED_FUNCTION, StructuredOutput, builtin_key,
+    builtin_not_offered, index_results, parse_arguments, reasoning_effort, result_object, sampling,
+    system_text,
 };
 use super::schema;
 use crate::error::ProxyError;
@@ -104,7 +105,15 @@ pub fn build(
     }
 
     // --- tools
-    if plan.structured_function.is_none() && !req.tools.is_empty() {
+    let mut builtins: Vec<ir::Builtin> = Vec::new();
+    for b in &req.builtins {
+        if !builtins.contains(&b.kind) {
+            builtins.push(b.kind);
+        }
+    }
+    plan.builtins = req.builtins.clone();
+    plan.query = last_user_text(req);
+    if plan.structured_function.is_none() && (!req.tools.is_empty() || !builtins.is_empty()) {
         functions.extend(req.tools.iter().map(|t| v1::Function {
             name: plan.names.register(&t.name),
             description: t.description.clone(),
@@ -115,11 +124,12 @@ pub fn build(
         out.tool_config = Some(match &req.tool_choice {
             ir::ToolChoice::Auto => mode("auto"),
             ir::ToolChoice::None => mode("none"),
-            // GigaChat cannot force "some function": force the only one, else auto.
-            ir::ToolChoice::Required if functions.len() == 1 => {
-                forced_function(functions[0].name.clone())
-            }
-            ir::ToolChoice::Required => mode("auto"),
+            // GigaChat cannot force "some tool": force the only one, else auto.
+            ir::ToolChoice::Required => match (functions.as_slice(), builtins.as_slice()) {
+                ([only], []) => forced_function(only.name.clone()),
+                ([], [only]) => forced_tool(*only),
+                _ => mode("auto"),
+            },
             ir::ToolChoice::Function(name) => {
                 if !req.tools.iter().any(|t| &t.name == name) {
                     return Err(ProxyError::invalid_param(
@@ -129,19 +139,36 @@ pub fn build(
                 }
                 forced_function(plan.names.register(name))
             }
+            ir::ToolChoice::Builtin(kind) => {
+                if !builtins.contains(kind) {
+                    return Err(builtin_not_offered(*kind));
+                }
+                forced_tool(*kind)
+            }
         });
-    } else if let ir::ToolChoice::Function(name) = &req.tool_choice
-        && plan.structured_function.is_none()
-    {
-        return Err(ProxyError::invalid_param(
-            format!("tool_choice names the function {name:?}, but no tools were given"),
-            "tool_choice",
-        ));
+    } else if plan.structured_function.is_none() {
+        match &req.tool_choice {
+            ir::ToolChoice::Function(name) => {
+                return Err(ProxyError::invalid_param(
+                    format!("tool_choice names the function {name:?}, but no tools were given"),
+                    "tool_choice",
+                ));
+            }
+            ir::ToolChoice::Builtin(kind) => return Err(builtin_not_offered(*kind)),
+            _ => {}
+        }
     }
+    let mut tools = Vec::new();
     if !functions.is_empty() {
-        out.tools = Some(vec![v2::Tool::Functions {
+        tools.push(v2::Tool::Functions {
             specifications: functions,
-        }]);
+        });
+    }
+    // With function-mode structured output the answer is the forced function: built-ins
+    // still run when GigaChat decides to, but cannot be forced.
+    tools.extend(builtins.iter().map(|b| builtin_tool(*b)));
+    if !tools.is_empty() {
+        out.tools = Some(tools);
     }
 
     // --- messages
@@ -239,6 +266,36 @@ pub fn build(
         ));
     }
     Ok((out, plan))
+}
+
+/// A built-in's `tools` entry (default settings: GigaChat's own search type).
+fn builtin_tool(kind: ir::Builtin) -> v2::Tool {
+    let config = json!({});
+    match kind {
+        ir::Builtin::WebSearch => v2::Tool::WebSearch(config),
+        ir::Builtin::CodeInterpreter => v2::Tool::CodeInterpreter(config),
+        ir::Builtin::ImageGeneration => v2::Tool::ImageGenerate(config),
+        ir::Builtin::UrlFetch => v2::Tool::UrlContentExtraction(config),
+    }
+}
+
+fn forced_tool(kind: ir::Builtin) -> v2::ToolConfig {
+    v2::ToolConfig {
+        mode: "forced".to_string(),
+        tool_name: Some(builtin_key(kind).to_string()),
+        function_name: None,
+    }
+}
+
+/// The user's last message, as the query a built-in tool run is shown with.
+fn last_user_text(req: &ir::ChatRequest) -> String {
+    const MAX_CHARS: usize = 500;
+    req.messages
+        .iter()
+        .rev()
+        .find(|m| m.role == ir::Role::User)
+        .map(|m| m.joined_text().chars().take(MAX_CHARS).collect())
+        .unwrap_or_default()
 }
 
 fn mode(mode: &str) -> v2::ToolConfig {

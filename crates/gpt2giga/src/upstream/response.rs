@@ -106,6 +106,7 @@ fn usage_of(u: &v1::Usage) -> Usage {
         output_tokens: u.completion_tokens,
         cached_tokens: u.precached_prompt_tokens,
         reasoning_tokens: None,
+        web_searches: 0,
     }
 }
 
@@ -140,7 +141,8 @@ mod tests {
                     input_tokens: 17,
                     output_tokens: 42,
                     cached_tokens: 2,
-                    reasoning_tokens: None
+                    reasoning_tokens: None,
+                    web_searches: 0,
                 }),
                 Event::Finish(FinishReason::Stop)
             ]
