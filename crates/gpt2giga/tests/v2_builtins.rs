@@ -398,8 +398,8 @@ async fn gemini_google_search_grounding_metadata() {
     assert!(!sse.contains("[sources"));
     let last: Value = serde_json::from_str(
         sse.lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .last()
+            .rev()
+            .find_map(|l| l.strip_prefix("data: "))
             .unwrap(),
     )
     .unwrap();
