@@ -288,9 +288,12 @@ pub struct Source {
     pub title: Option<String>,
 }
 
-/// A generated image, downloaded from GigaChat's file store.
+/// A generated image, downloaded from GigaChat's file store by `upstream` before the
+/// event is passed on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratedImage {
+    /// GigaChat's file id.
+    pub file_id: String,
     pub mime: String,
     /// Base64 of the image bytes.
     pub data: String,

@@ -411,3 +411,141 @@ async fn gemini_google_search_grounding_metadata() {
         2
     );
 }
+
+// ---- image generation, code interpreter, URL reading ---------------------------------------
+
+#[tokio::test]
+async fn responses_image_generation_returns_the_downloaded_image() {
+    use base64::Engine as _;
+    let p = TestProxy::start().await;
+    let body = json!({"model": "gpt-4o", "input": "a red square", "store": false,
+        "tools": [{"type": "image_generation", "size": "1024x1024"}],
+        "tool_choice": {"type": "image_generation"}});
+    let (status, _, v) = json_of(p.post("/v1/responses", &body).await).await;
+    assert_eq!(status, 200, "{v}");
+    let sent = last_v2(&p);
+    assert_eq!(sent["tools"], json!([{"image_generate": {}}]));
+    assert_eq!(
+        sent["tool_config"],
+        json!({"mode": "forced", "tool_name": "image_generate"})
+    );
+    // The proxy fetched the generated file from GigaChat's store.
+    let fetched = p
+        .ctl()
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/content"))
+        .count();
+    assert_eq!(fetched, 1);
+    let item = &v["output"][0];
+    assert_eq!(item["type"], "image_generation_call", "{v}");
+    assert_eq!(item["status"], "completed");
+    assert!(item["id"].as_str().unwrap().starts_with("ig_"));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(item["result"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xD8], "a JPEG");
+    assert_eq!(item["output_format"], "jpeg");
+    assert_eq!(v["output"][1]["type"], "message");
+    assert!(
+        v["output"][1]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("a red square")
+    );
+
+    let mut s = body.clone();
+    s["stream"] = json!(true);
+    let (status, _, raw) = text_of(p.post("/v1/responses", &s).await).await;
+    assert_eq!(status, 200, "{raw}");
+    let events = anthropic_events(&raw);
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    for n in [
+        "response.image_generation_call.in_progress",
+        "response.image_generation_call.generating",
+        "response.image_generation_call.partial_image",
+        "response.image_generation_call.completed",
+    ] {
+        assert!(names.contains(&n), "{n}: {names:?}");
+    }
+    let done = &events.last().unwrap().1["response"];
+    assert_eq!(done["output"][0]["result"], item["result"]);
+}
+
+#[tokio::test]
+async fn code_interpreter_runs_show_in_streams() {
+    let p = TestProxy::start().await;
+    let body = json!({"model": "gpt-4o", "input": "sum of primes", "store": false,
+        "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]});
+    let (status, _, v) = json_of(p.post("/v1/responses", &body).await).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(last_v2(&p)["tools"], json!([{"code_interpreter": {}}]));
+    // GigaChat's JSON answer says nothing about the run: just the text.
+    assert_eq!(v["output"][0]["type"], "message", "{v}");
+    assert!(
+        v["output"][0]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("42")
+    );
+
+    let mut s = body.clone();
+    s["stream"] = json!(true);
+    let (status, _, raw) = text_of(p.post("/v1/responses", &s).await).await;
+    assert_eq!(status, 200, "{raw}");
+    let events = anthropic_events(&raw);
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    for n in [
+        "response.code_interpreter_call.in_progress",
+        "response.code_interpreter_call.interpreting",
+        "response.code_interpreter_call.completed",
+    ] {
+        assert!(names.contains(&n), "{n}: {names:?}");
+    }
+    let done = &events.last().unwrap().1["response"];
+    assert_eq!(done["output"][0]["type"], "code_interpreter_call");
+    assert_eq!(done["output"][0]["status"], "completed");
+    assert!(done["output"][0]["id"].as_str().unwrap().starts_with("ci_"));
+    assert_eq!(done["output"][1]["type"], "message");
+}
+
+#[tokio::test]
+async fn anthropic_web_fetch_reads_the_url() {
+    let p = TestProxy::start().await;
+    let body = json!({"model": "claude-sonnet-4-5", "max_tokens": 512, "stream": true,
+        "messages": [{"role": "user", "content": "summarise https://example.com/page"}],
+        "tools": [{"type": "web_fetch_20250910", "name": "web_fetch"}]});
+    let r = http()
+        .post(p.at("/v1/messages"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, _, raw) = text_of(r).await;
+    assert_eq!(status, 200, "{raw}");
+    assert_eq!(
+        last_v2(&p)["tools"],
+        json!([{"url_content_extraction": {}}])
+    );
+    let events = anthropic_events(&raw);
+    let blocks: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _)| e == "content_block_start")
+        .map(|(_, d)| &d["content_block"])
+        .collect();
+    assert_eq!(blocks[0]["type"], "server_tool_use", "{raw}");
+    assert_eq!(blocks[0]["name"], "web_fetch");
+    assert_eq!(blocks[1]["type"], "web_fetch_tool_result");
+    assert_eq!(blocks[1]["content"]["url"], "https://example.com/page");
+    assert_eq!(blocks[2]["type"], "text");
+    let (_, input) = events
+        .iter()
+        .find(|(e, d)| e == "content_block_delta" && d["index"] == 0)
+        .unwrap();
+    assert_eq!(
+        input["delta"]["partial_json"],
+        r#"{"url":"https://example.com/page"}"#
+    );
+    let (_, md) = events.iter().find(|(e, _)| e == "message_delta").unwrap();
+    assert_eq!(md["usage"]["server_tool_use"]["web_fetch_requests"], 1);
+}

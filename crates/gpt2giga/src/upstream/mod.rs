@@ -102,6 +102,10 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                 "sending chat request to GigaChat (v2)"
             );
             let builtins = plan.builtins.clone();
+            let images = builtins
+                .iter()
+                .any(|b| b.kind == ir::Builtin::ImageGeneration)
+                .then(|| (client.clone(), call.ctx.clone()));
             let mut mapper = EventMapperV2::new(plan);
             if !req.stream {
                 let response = metrics::upstream("chat_v2", client.chat_v2(&gc_request, &call.ctx))
@@ -110,14 +114,52 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                 drop(slot);
                 let mut raw = Vec::new();
                 mapper.response(response, &mut raw);
+                if let Some((client, ctx)) = &images {
+                    for e in &mut raw {
+                        download_images(e, client, ctx).await?;
+                    }
+                }
                 return answer(req, stops, raw);
             }
             let chunks = client.chat_v2_stream(&gc_request, &call.ctx);
-            stream_answer("chat_v2_stream", chunks, mapper, stops, slot)
+            let events = stream_answer("chat_v2_stream", chunks, mapper, stops, slot)
                 .await
-                .map_err(|e| unavailable_tool(e, &builtins))
+                .map_err(|e| unavailable_tool(e, &builtins))?;
+            Ok(match images {
+                None => events,
+                Some((client, ctx)) => Box::pin(events.then(move |e| {
+                    let (client, ctx) = (client.clone(), ctx.clone());
+                    async move {
+                        let mut e = e?;
+                        download_images(&mut e, &client, &ctx).await?;
+                        Ok(e)
+                    }
+                })),
+            })
         }
     }
+}
+
+/// Fills in the generated images of a finished image generation: GigaChat keeps them in
+/// its file store (§4.6, §7.2); clients get them inline, base64.
+async fn download_images(
+    event: &mut Event,
+    client: &gigachat::Client,
+    ctx: &gigachat::RequestContext,
+) -> Result<(), ProxyError> {
+    use base64::Engine as _;
+    let Event::BuiltinDone(outcome) = event else {
+        return Ok(());
+    };
+    for image in outcome.images.iter_mut().filter(|i| i.data.is_empty()) {
+        let id = ir::file_id(&image.file_id, "image")?;
+        let bytes = metrics::upstream("file_content", client.file_content(&id, ctx)).await?;
+        if let Some(kind) = infer::get(&bytes).filter(|k| k.mime_type().starts_with("image/")) {
+            image.mime = kind.mime_type().to_string();
+        }
+        image.data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    }
+    Ok(())
 }
 
 /// The contract for this request: v2 when it asks for a built-in tool (only v2 has

@@ -18,7 +18,9 @@ use serde_json::Value;
 use super::citations::CitationFilter;
 use super::request::{Plan, builtin_of_key};
 use super::response::{finish_reason, new_call_id};
-use crate::ir::{Builtin, BuiltinCall, BuiltinOutcome, Citation, Event, Source, ToolCall, Usage};
+use crate::ir::{
+    Builtin, BuiltinCall, BuiltinOutcome, Citation, Event, GeneratedImage, Source, ToolCall, Usage,
+};
 
 pub(crate) struct EventMapperV2 {
     plan: Plan,
@@ -33,6 +35,8 @@ pub(crate) struct EventMapperV2 {
     running: Option<Running>,
     /// Text held while a built-in's result is still to come (its item/block first).
     held: Vec<String>,
+    /// Generated images not yet handed to their tool run.
+    images: Vec<GeneratedImage>,
     web_searches: u64,
 }
 
@@ -57,6 +61,7 @@ impl EventMapperV2 {
             sources: BTreeMap::new(),
             running: None,
             held: Vec::new(),
+            images: Vec::new(),
             web_searches: 0,
         }
     }
@@ -113,6 +118,24 @@ impl EventMapperV2 {
             {
                 self.sources.extend(found);
                 self.web_search_result(out);
+            }
+            let images: Vec<GeneratedImage> = part
+                .files
+                .iter()
+                .flatten()
+                .filter(|f| {
+                    f.target.as_deref() == Some("image")
+                        || f.mime.as_deref().is_some_and(|m| m.starts_with("image/"))
+                })
+                .map(|f| GeneratedImage {
+                    file_id: f.id.clone(),
+                    mime: f.mime.clone().unwrap_or_else(|| "image/jpeg".to_string()),
+                    data: String::new(),
+                })
+                .collect();
+            if !images.is_empty() {
+                self.images.extend(images);
+                self.image_result(out);
             }
             if let Some(t) = part.text.filter(|t| !t.is_empty()) {
                 if reasoning {
@@ -184,13 +207,36 @@ impl EventMapperV2 {
                 });
             }
         }
-        // Tools whose result is their text are done when GigaChat says so.
+        // Tools whose result is their text are done when GigaChat says so; a search
+        // waits for its sources, an image generation for its files.
         if let Some(r) = &self.running
             && r.completed.is_some()
-            && !matches!(r.call.kind, Builtin::WebSearch)
+            && !matches!(r.call.kind, Builtin::WebSearch | Builtin::ImageGeneration)
         {
             self.finish_running(out);
         }
+    }
+
+    /// Generated files arrived: the image generation (started or implied) is done.
+    fn image_result(&mut self, out: &mut Vec<Event>) {
+        if !self
+            .running
+            .as_ref()
+            .is_some_and(|r| r.call.kind == Builtin::ImageGeneration)
+        {
+            self.finish_running(out);
+            let call = BuiltinCall {
+                id: short_id(),
+                kind: Builtin::ImageGeneration,
+                query: self.plan.query.clone(),
+            };
+            out.push(Event::BuiltinStarted(call.clone()));
+            self.running = Some(Running {
+                call,
+                completed: Some(true),
+            });
+        }
+        self.finish_running(out);
     }
 
     /// Sources arrived: the web search (started or implied by them) is done.
@@ -226,11 +272,16 @@ impl EventMapperV2 {
         } else {
             Vec::new()
         };
+        let images = if r.call.kind == Builtin::ImageGeneration {
+            std::mem::take(&mut self.images)
+        } else {
+            Vec::new()
+        };
         out.push(Event::BuiltinDone(BuiltinOutcome {
             call: r.call,
             ok: r.completed.unwrap_or(true),
             sources,
-            images: Vec::new(),
+            images,
         }));
         for t in std::mem::take(&mut self.held) {
             self.text(t, out);
