@@ -593,3 +593,53 @@ async fn gemini_text_stream_calls_thoughts_schema_and_cache_over_v2() {
         "json_schema"
     );
 }
+
+#[tokio::test]
+async fn gigachat_call_ids_are_carried_through_and_sent_back() {
+    let p = v2_proxy().await;
+    p.ctl().update_config(|c| c.v2_call_ids = true);
+    p.ctl().push_reply(two_calls());
+    let mut body = json!({"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "weather and time?"}], "tools": chat_tools()});
+    let v = completion(&p, &body).await;
+    let calls = v["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let ids: Vec<&str> = calls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    // GigaChat's own ids (UUIDs), not ones the proxy made up.
+    for id in &ids {
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    }
+    let msgs = body["messages"].as_array_mut().unwrap();
+    msgs.push(v["choices"][0]["message"].clone());
+    msgs.push(json!({"role": "tool", "tool_call_id": ids[0], "content": "{\"t\":27}"}));
+    msgs.push(json!({"role": "tool", "tool_call_id": ids[1], "content": "12:00"}));
+    completion(&p, &body).await;
+    let sent = last_v2(&p);
+    assert_round_trip_sent(&sent);
+    let n = sent["messages"].as_array().unwrap().len();
+    let sent_ids: Vec<&str> = sent["messages"][n - 2]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["function_call"]["id"].as_str())
+        .collect();
+    assert_eq!(sent_ids, ids);
+
+    // Ids the client made up are not GigaChat's to see.
+    body["messages"] = json!([
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_mine", "type": "function",
+            "function": {"name": "get_weather", "arguments": "{\"city\":\"Kazan\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_mine", "content": "{\"t\":27}"}
+    ]);
+    completion(&p, &body).await;
+    let sent = last_v2(&p);
+    assert!(
+        sent["messages"][1]["content"][0]["function_call"]
+            .get("id")
+            .is_none(),
+        "{sent}"
+    );
+}
