@@ -98,12 +98,7 @@ fn server_tool(call: &BuiltinCall) -> (&'static str, Value) {
                 .unwrap_or(&call.query);
             ("web_fetch", serde_json::json!({"url": url}))
         }
-        Builtin::WebSearch => ("web_search", serde_json::json!({"query": call.query})),
-        Builtin::CodeInterpreter => ("code_execution", serde_json::json!({"code": ""})),
-        Builtin::ImageGeneration => (
-            "image_generation",
-            serde_json::json!({"prompt": call.query}),
-        ),
+        _ => ("web_search", serde_json::json!({"query": call.query})),
     }
 }
 
@@ -295,8 +290,12 @@ impl MessageEncoder {
         format!("srvtoolu_{}", call.id)
     }
 
-    /// A built-in run starts: its `server_tool_use` block.
+    /// A built-in run starts: its `server_tool_use` block (Anthropic has server tools
+    /// for web search and web fetch only; other runs cannot be asked for here).
     fn builtin_started(&mut self, call: &BuiltinCall, out: Option<&mut BytesMut>) {
+        if !matches!(call.kind, Builtin::WebSearch | Builtin::UrlFetch) {
+            return;
+        }
         let id = Self::server_tool_id(call);
         if self
             .content

@@ -651,29 +651,28 @@ impl ResponseEncoder {
         *slot = Some(outcome);
     }
 
-    /// Citations of the text: `url_citation` annotations on the message items holding
-    /// the cited spans (character indexes of that item's text).
+    /// Citations of the text: `url_citation` annotations on the open message item when
+    /// it holds the cited span (character indexes of its text); a closed item's
+    /// `output_item.done` was already sent, so spans elsewhere are not annotated.
     fn cite(&mut self, citations: Vec<Citation>, mut out: Option<&mut BytesMut>) {
+        if !self.open {
+            return;
+        }
+        let idx = self.items.len().saturating_sub(1);
         for c in citations {
-            let found =
-                self.items
-                    .iter_mut()
-                    .enumerate()
-                    .rev()
-                    .find_map(|(idx, item)| match item {
-                        Item::Message {
-                            id,
-                            text,
-                            base,
-                            annotations,
-                        } if c.start >= *base && c.end <= *base + text.len() => {
-                            Some((idx, id, text, *base, annotations))
-                        }
-                        _ => None,
-                    });
-            let Some((idx, id, text, base, annotations)) = found else {
-                continue;
+            let Some(Item::Message {
+                id,
+                text,
+                base,
+                annotations,
+            }) = self.items.last_mut()
+            else {
+                return;
             };
+            let base = *base;
+            if c.start < base || c.end > base + text.len() {
+                continue;
+            }
             let Some((start, end)) = char_span(text, c.start - base, c.end - base) else {
                 continue;
             };
