@@ -111,7 +111,7 @@ fn step() -> impl Strategy<Value = Step> {
 fn source(n: usize) -> Source {
     Source {
         url: format!("https://example.com/{}", n % 3),
-        title: (n % 2 == 0).then(|| format!("Page \"{n}\" \u{65e5}")),
+        title: n.is_multiple_of(2).then(|| format!("Page \"{n}\" \u{65e5}")),
     }
 }
 
