@@ -111,7 +111,9 @@ fn step() -> impl Strategy<Value = Step> {
 fn source(n: usize) -> Source {
     Source {
         url: format!("https://example.com/{}", n % 3),
-        title: n.is_multiple_of(2).then(|| format!("Page \"{n}\" \u{65e5}")),
+        title: n
+            .is_multiple_of(2)
+            .then(|| format!("Page \"{n}\" \u{65e5}")),
     }
 }
 

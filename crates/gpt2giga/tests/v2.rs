@@ -643,3 +643,20 @@ async fn gigachat_call_ids_are_carried_through_and_sent_back() {
         "{sent}"
     );
 }
+
+#[tokio::test]
+async fn images_are_uploaded_and_sent_as_a_files_part() {
+    const PNG: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+    let p = v2_proxy().await;
+    let body = json!({"model": "gpt-4o", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": PNG}}]}]});
+    completion(&p, &body).await;
+    assert_eq!(p.ctl().upload_count(), 1);
+    let sent = last_v2(&p);
+    let content = sent["messages"][0]["content"].as_array().unwrap();
+    assert_eq!(content[0], json!({"text": "What is this?"}));
+    let files = content[1]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{sent}");
+    assert!(files[0]["id"].as_str().is_some_and(|id| !id.is_empty()));
+}

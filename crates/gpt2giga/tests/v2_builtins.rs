@@ -549,3 +549,32 @@ async fn anthropic_web_fetch_reads_the_url() {
     let (_, md) = events.iter().find(|(e, _)| e == "message_delta").unwrap();
     assert_eq!(md["usage"]["server_tool_use"]["web_fetch_requests"], 1);
 }
+
+#[tokio::test]
+async fn count_tokens_with_server_tools() {
+    let p = TestProxy::start().await;
+    let (status, _, v) = json_of(
+        p.post(
+            "/v1/messages/count_tokens",
+            &json!({"model": "claude-x", "messages": [{"role": "user", "content": "latest python"}],
+                "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+                "tool_choice": {"type": "tool", "name": "web_search"}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["input_tokens"].as_u64().unwrap() > 0, "{v}");
+    let (status, _, v) = json_of(
+        p.post(
+            "/v1beta/models/gemini-2.5-flash:countTokens",
+            &json!({"generateContentRequest": {"model": "models/gemini-2.5-flash",
+                "contents": [{"role": "user", "parts": [{"text": "latest python"}]}],
+                "tools": [{"googleSearch": {}}]}}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["totalTokens"].as_u64().unwrap() > 0, "{v}");
+}
