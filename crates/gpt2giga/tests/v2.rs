@@ -480,6 +480,21 @@ async fn anthropic_text_stream_tools_thinking_and_cache_over_v2() {
     assert_eq!(v["content"][0]["thinking"], "Six times seven.");
     assert_eq!(v["content"][1]["text"], "42");
     assert!(last_v2(&p)["model_options"]["reasoning"]["effort"].is_string());
+
+    // Structured output.
+    let v = message(
+        &p,
+        &json!({"model": "claude-sonnet-4-5", "max_tokens": 256,
+            "output_config": {"format": {"type": "json_schema", "schema": {"type": "object",
+                "properties": {"n": {"type": "integer"}}, "required": ["n"]}}},
+            "messages": [{"role": "user", "content": "n?"}]}),
+    )
+    .await;
+    let parsed: Value = serde_json::from_str(v["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert!(parsed["n"].is_i64(), "{v}");
+    let rf = &last_v2(&p)["model_options"]["response_format"];
+    assert_eq!(rf["type"], "json_schema");
+    assert_eq!(rf["schema"]["properties"]["n"]["type"], "integer");
 }
 
 // ---- Gemini --------------------------------------------------------------------------------
