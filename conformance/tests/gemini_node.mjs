@@ -85,7 +85,7 @@ const steps = {
       await ai.models.generateContent({
         model,
         contents: "x",
-        config: { tools: [{ googleSearch: {} }] },
+        config: { tools: [{ codeExecution: {} }] },
       });
       out("error", { thrown: false });
     } catch (e) {

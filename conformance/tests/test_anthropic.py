@@ -252,15 +252,17 @@ def test_overloaded(claude, mock):
     assert exc.value.response.json()["error"]["type"] == "overloaded_error"
 
 
-def test_server_tools_are_refused(claude, mock):
+def test_server_tools_without_a_gigachat_equivalent_are_refused(claude, mock):
+    # web_search/web_fetch map to GigaChat built-ins (test_v2.py); code execution does not.
     with pytest.raises(anthropic.BadRequestError) as exc:
         claude.messages.create(
             model=MODEL,
             max_tokens=10,
-            tools=[{"type": "web_search_20250305", "name": "web_search"}],
+            tools=[{"type": "code_execution_20250825", "name": "code_execution"}],
             messages=[{"role": "user", "content": "x"}],
         )
     assert exc.value.response.json()["error"]["type"] == "invalid_request_error"
+    assert "code_execution_20250825" in exc.value.response.json()["error"]["message"]
     assert mock.chat_requests() == []
 
 

@@ -21,6 +21,9 @@ CONFIG = """\
 model = "GigaChat"
 model_provider = "gpt2giga"
 check_for_update_on_startup = false
+# Codex offers its hosted `web_search` tool by default, which sends every turn to
+# GigaChat v2 (test_v2.py covers that); these tests keep to plain v1 turns.
+web_search = "disabled"
 
 [model_providers.gpt2giga]
 name = "gpt2giga"

@@ -183,12 +183,12 @@ def test_errors(gemini, mock):
             model=MODEL,
             contents="x",
             config=types.GenerateContentConfig(
-                tools=[types.Tool(google_search=types.GoogleSearch())]
+                tools=[types.Tool(code_execution=types.ToolCodeExecution())]
             ),
         )
     assert e.value.code == 400
     assert e.value.status == "INVALID_ARGUMENT"
-    assert "googleSearch" in e.value.message
+    assert "codeExecution" in e.value.message
 
     with pytest.raises(errors.ClientError) as e:
         gemini.models.generate_content(

@@ -76,7 +76,7 @@ def test_node_sdk(proxy_url, mock):
 
     assert r["error"]["thrown"] is True
     assert r["error"]["status"] == 400
-    assert "googleSearch" in r["error"]["message"]
+    assert "codeExecution" in r["error"]["message"]
 
     # What GigaChat received for the tool round trip.
     bodies = [b for b in mock.chat_requests() if "node-tools" in json.dumps(b["messages"])]

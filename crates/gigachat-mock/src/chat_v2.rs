@@ -202,6 +202,15 @@ pub(crate) async fn chat(
     if answer.state_id.is_none() && req.tools.as_ref().is_some_and(|t| !t.is_empty()) {
         answer.state_id = Some(new_state_id());
     }
+    let call_ids: Vec<String> = if cfg.v2_call_ids {
+        answer
+            .calls
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let prompt = prompt_tokens(&req);
     let usage = Usage {
         input_tokens: prompt,
@@ -231,7 +240,14 @@ pub(crate) async fn chat(
         usage: None,
     };
     if req.stream {
-        let frames = stream_frames(&answer, &head, usage, storage.as_ref(), cfg.chunk_size);
+        let frames = stream_frames(
+            &answer,
+            &call_ids,
+            &head,
+            usage,
+            storage.as_ref(),
+            cfg.chunk_size,
+        );
         let delay = frame_delay(
             cfg.chunk_delay,
             opts.update_interval,
@@ -244,7 +260,7 @@ pub(crate) async fn chat(
         head.message_id = Some(message_id);
     }
     let resp = Completion {
-        messages: response_messages(&answer),
+        messages: response_messages(&answer, &call_ids),
         finish_reason: Some(answer.finish_reason),
         usage: Some(usage),
         ..head
@@ -271,12 +287,14 @@ fn text_part(text: &str) -> PartOut<'_> {
     }
 }
 
-fn call_parts(answer: &Answer) -> Vec<PartOut<'_>> {
+fn call_parts<'a>(answer: &'a Answer, ids: &'a [String]) -> Vec<PartOut<'a>> {
     answer
         .calls
         .iter()
-        .map(|c| PartOut {
+        .enumerate()
+        .map(|(i, c)| PartOut {
             function_call: Some(CallOut {
+                id: ids.get(i).map(String::as_str),
                 name: &c.name,
                 arguments: &c.arguments,
             }),
@@ -294,7 +312,7 @@ fn files_part(answer: &Answer) -> Option<PartOut<'_>> {
 
 /// Messages of a non-stream response: an optional `reasoning` message, then the assistant
 /// message with files, calls or text (§4.6).
-fn response_messages(answer: &Answer) -> Vec<MessageOut<'_>> {
+fn response_messages<'a>(answer: &'a Answer, ids: &'a [String]) -> Vec<MessageOut<'a>> {
     let mut out = Vec::new();
     if let Some(r) = &answer.reasoning {
         out.push(message("reasoning", None, vec![text_part(r)]));
@@ -307,7 +325,7 @@ fn response_messages(answer: &Answer) -> Vec<MessageOut<'_>> {
             ..PartOut::default()
         });
     } else {
-        parts.extend(call_parts(answer));
+        parts.extend(call_parts(answer, ids));
     }
     out.push(message("assistant", answer.state_id.as_deref(), parts));
     out
@@ -318,6 +336,7 @@ fn response_messages(answer: &Answer) -> Vec<MessageOut<'_>> {
 /// and `usage` (plus the call message for function calls). No `[DONE]`.
 fn stream_frames(
     answer: &Answer,
+    ids: &[String],
     head: &Completion<'_>,
     usage: Usage,
     storage: Option<&(String, String)>,
@@ -372,7 +391,7 @@ fn stream_frames(
         done.messages = vec![message(
             "assistant",
             answer.state_id.as_deref(),
-            call_parts(answer),
+            call_parts(answer, ids),
         )];
         frames.push(event_frame(MESSAGE_DONE, &done));
         return frames;

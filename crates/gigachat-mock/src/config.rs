@@ -168,6 +168,9 @@ pub struct MockConfig {
     pub v2_strict_arguments: bool,
     /// Built-in v2 tools that answer 422 `Tool <name> is unavailable`.
     pub unavailable_tools: Vec<String>,
+    /// v2: answers' `function_call` parts carry an `id` (a UUID), as live answers do
+    /// (§4.2 [L]); off by default, as in the recorded cassettes.
+    pub v2_call_ids: bool,
     /// `/balance` lines; `None` answers 403 `Permission denied` (pay-as-you-go account).
     pub balance: Option<Vec<BalanceEntry>>,
     /// Maximum inputs per `/embeddings` call; more answer 413 `Payload too large`.
@@ -202,6 +205,7 @@ impl Default for MockConfig {
             validate_temperature: true,
             v2_strict_arguments: true,
             unavailable_tools: Vec::new(),
+            v2_call_ids: false,
             balance: default_balance(),
             embeddings_max_inputs: None,
             embedding_dims: BTreeMap::new(),

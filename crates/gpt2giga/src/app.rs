@@ -132,6 +132,7 @@ impl AppState {
             profanity_check: config.gigachat.profanity_check,
             flags: config.gigachat.flags.clone(),
             alias: crate::config::AliasSettings::default(),
+            api_mode: p.gigachat_api_mode,
         };
         let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
         Ok(Self {
@@ -236,6 +237,9 @@ impl AppState {
         o.model = self.chat_model(requested_model).to_string();
         if let Some(a) = self.alias(requested_model) {
             o.alias = a.settings.clone();
+            if let Some(mode) = a.settings.api_mode {
+                o.api_mode = mode;
+            }
         }
         o
     }

@@ -26,6 +26,8 @@ pub struct ChatRequest {
     pub system: Vec<String>,
     pub messages: Vec<Message>,
     pub tools: Vec<Tool>,
+    /// Server-side tools GigaChat runs itself (v2 only: a request with any goes to v2).
+    pub builtins: Vec<BuiltinTool>,
     pub tool_choice: ToolChoice,
     pub parallel_tool_calls: Option<bool>,
     pub temperature: Option<f64>,
@@ -181,6 +183,40 @@ pub enum ToolChoice {
     Required,
     /// The model must call this tool.
     Function(String),
+    /// The model must use this built-in tool.
+    Builtin(Builtin),
+}
+
+/// GigaChat's server-side tools, as the clients' hosted/server tools map onto them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// OpenAI `web_search`/`web_search_preview`, Chat `web_search_options`, Anthropic
+    /// `web_search_*`, Gemini `googleSearch` → v2 `web_search`.
+    WebSearch,
+    /// OpenAI `code_interpreter` → v2 `code_interpreter`.
+    CodeInterpreter,
+    /// OpenAI `image_generation` → v2 `image_generate`.
+    ImageGeneration,
+    /// Anthropic `web_fetch_*` → v2 `url_content_extraction`.
+    UrlFetch,
+}
+
+/// One built-in tool a client asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinTool {
+    pub kind: Builtin,
+    /// The client's name for it (`web_search_preview`, `web_search_20250305`, …), for
+    /// error messages.
+    pub client_name: String,
+}
+
+impl BuiltinTool {
+    pub fn new(kind: Builtin, client_name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            client_name: client_name.into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -208,10 +244,68 @@ pub enum Event {
     Text(String),
     /// A complete tool call (GigaChat sends calls whole, never in pieces).
     ToolCall(ToolCall),
+    /// A built-in tool started (GigaChat runs it; the client shows its progress).
+    BuiltinStarted(BuiltinCall),
+    /// A running built-in tool is still at work (keeps the client's view alive).
+    BuiltinProgress(BuiltinCall),
+    /// A built-in tool finished, with what it produced.
+    BuiltinDone(BuiltinOutcome),
+    /// Sources cited by the answer text: spans are byte offsets into the answer's text
+    /// (the concatenation of every `Text` event), always of text already sent.
+    Citations(Vec<Citation>),
     /// Token usage (arrives once, at the end).
     Usage(Usage),
     /// The answer is complete.
     Finish(FinishReason),
+}
+
+/// A run of a built-in tool. `id` is unique within the answer (dialects prefix it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinCall {
+    pub id: String,
+    pub kind: Builtin,
+    /// What it was asked (GigaChat does not report its search queries: the user's last
+    /// message stands in).
+    pub query: String,
+}
+
+/// A finished built-in tool run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuiltinOutcome {
+    pub call: BuiltinCall,
+    /// GigaChat reported success (or did not say).
+    pub ok: bool,
+    /// Web pages found (web search).
+    pub sources: Vec<Source>,
+    /// Generated images (image generation).
+    pub images: Vec<GeneratedImage>,
+}
+
+/// A web page a built-in tool found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub url: String,
+    pub title: Option<String>,
+}
+
+/// A generated image, downloaded from GigaChat's file store by `upstream` before the
+/// event is passed on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratedImage {
+    /// GigaChat's file id.
+    pub file_id: String,
+    pub mime: String,
+    /// Base64 of the image bytes.
+    pub data: String,
+}
+
+/// One cited span of the answer text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Citation {
+    pub source: Source,
+    /// Byte offsets into the answer text, on `char` boundaries.
+    pub start: usize,
+    pub end: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -221,6 +315,8 @@ pub struct Usage {
     /// Prompt tokens served from GigaChat's cache (`precached_prompt_tokens`).
     pub cached_tokens: u64,
     pub reasoning_tokens: Option<u64>,
+    /// Web searches GigaChat ran for the answer.
+    pub web_searches: u64,
 }
 
 impl Usage {

@@ -444,10 +444,10 @@ async fn stop_sequences_and_finish_reasons() {
 }
 
 #[tokio::test]
-async fn server_tools_are_refused() {
+async fn server_tools_without_a_gigachat_equivalent_are_refused() {
     let p = TestProxy::start().await;
-    let mut body = request(json!([user("search")]));
-    body["tools"] = json!([{"type": "web_search_20250305", "name": "web_search"}]);
+    let mut body = request(json!([user("run it")]));
+    body["tools"] = json!([{"type": "code_execution_20250825", "name": "code_execution"}]);
     let (status, _, v) = json_of(p.post("/v1/messages", &body).await).await;
     assert_eq!(status, 400, "{v}");
     assert_eq!(v["type"], "error");
@@ -456,7 +456,8 @@ async fn server_tools_are_refused() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("web_search")
+            .contains("code_execution_20250825"),
+        "{v}"
     );
     assert!(p.chat_bodies().is_empty());
 }

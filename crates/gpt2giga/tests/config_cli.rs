@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use gigachat::Secret;
 use gpt2giga::config::spec::{FIELDS, FieldSpec, Group};
 use gpt2giga::config::{
-    AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode,
+    ApiMode, AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases,
+    StructuredOutputMode,
 };
 
 fn argv(args: &[&str]) -> Vec<String> {
@@ -277,6 +278,9 @@ fn cases() -> Vec<Case> {
         }),
         case(P, "structured_output", "function", |c| {
             c.proxy.structured_output = StructuredOutputMode::Function
+        }),
+        case(P, "gigachat_api_mode", "v2", |c| {
+            c.proxy.gigachat_api_mode = ApiMode::V2
         }),
         case(P, "responses_store_capacity", "7", |c| {
             c.proxy.responses_store_capacity = 7
@@ -1238,13 +1242,13 @@ fn bad_model_aliases_are_refused_naming_the_setting_and_the_mistake() {
     let e = load_err(
         &[
             "--proxy.model-aliases",
-            r#"{"claude-*": {"model": "M", "api_mode": "v2"}}"#,
+            r#"{"claude-*": {"model": "M", "api_mode": "v3"}}"#,
         ],
         &[],
     );
     assert!(e.contains("--proxy.model-aliases"), "{e}");
     assert!(
-        e.contains("alias \"claude-*\": unknown key \"api_mode\""),
+        e.contains("alias \"claude-*\": \"api_mode\": expected v1 or v2, got \"v3\""),
         "{e}"
     );
     let e = load_err(

@@ -603,11 +603,6 @@ async fn client_mistakes_are_400_invalid_argument_naming_the_field() {
             json!({"generationConfig": {"candidateCount": 2}}),
             "candidateCount",
         ),
-        (json!({"tools": [{"googleSearch": {}}]}), "googleSearch"),
-        (
-            json!({"tools": [{"googleSearchRetrieval": {}}]}),
-            "googleSearchRetrieval",
-        ),
         (json!({"tools": [{"urlContext": {}}]}), "urlContext"),
         (json!({"tools": [{"codeExecution": {}}]}), "codeExecution"),
         (
@@ -637,13 +632,16 @@ async fn client_mistakes_are_400_invalid_argument_naming_the_field() {
     let (_, _, v) = json_of(
         p.post(
             GEN,
-            &json!({"tools": [{"googleSearch": {}}], "contents": [user("x")]}),
+            &json!({"tools": [{"fileSearch": {}}], "contents": [user("x")]}),
         )
         .await,
     )
     .await;
     assert!(
-        v["error"]["message"].as_str().unwrap().contains("v2"),
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no equivalent"),
         "{v}"
     );
     let r = http()

@@ -429,10 +429,10 @@ fn a_bad_alias_file_stops_start_up_naming_the_setting_the_place_and_the_key() {
         assert!(!out.status.success(), "{out:?}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
-    let err = run("claude-*:\n  model: GigaChat-2\n  api_mode: v2\n");
+    let err = run("claude-*:\n  model: GigaChat-2\n  api_mode: v9\n");
     assert!(err.contains("GPT2GIGA_MODEL_ALIASES"), "{err}");
     assert!(
-        err.contains("alias \"claude-*\": unknown key \"api_mode\""),
+        err.contains("alias \"claude-*\": \"api_mode\": expected v1 or v2, got \"v9\""),
         "{err}"
     );
     let err = run("gpt-4o: GigaChat-2\n  bad: [indent\n");

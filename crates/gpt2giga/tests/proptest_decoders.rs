@@ -544,7 +544,9 @@ fn options() -> Vec<Options> {
                 min_temperature: Some(0.1),
                 max_temperature: Some(1.0),
                 embeddings_model: None,
+                api_mode: Some(gpt2giga::config::ApiMode::V2),
             },
+            api_mode: gpt2giga::config::ApiMode::V2,
         },
     ]
 }
@@ -570,6 +572,9 @@ fn downstream(req: &ir::ChatRequest, input: &Value) -> Result<(), TestCaseError>
     for o in options() {
         for f in [&[][..], &files[..]] {
             if let Err(e) = build(req, f, &o) {
+                client_error(&e, input)?;
+            }
+            if let Err(e) = gpt2giga::upstream::request_v2::build(req, f, &o) {
                 client_error(&e, input)?;
             }
         }

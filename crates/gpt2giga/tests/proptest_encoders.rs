@@ -28,7 +28,10 @@ use gpt2giga::dialect::openai::chat_response::CompletionEncoder;
 use gpt2giga::dialect::openai_responses::request::{Echo, ToolKind};
 use gpt2giga::dialect::openai_responses::response::{ResponseEncoder, Shape};
 use gpt2giga::ir::EventStream;
-use gpt2giga::ir::{Event, FinishReason, ToolCall, Usage};
+use gpt2giga::ir::{
+    Builtin, BuiltinCall, BuiltinOutcome, Citation, Event, FinishReason, GeneratedImage, Source,
+    ToolCall, Usage,
+};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -53,6 +56,10 @@ enum Step {
     Reasoning(String),
     Text(String),
     Call(&'static str, String),
+    /// A built-in run: its kind, progress events, sources, whether it succeeded.
+    Builtin(Builtin, usize, usize, bool),
+    /// Citations of the text so far: spans picked by these numbers.
+    Cite(Vec<(usize, usize)>),
 }
 
 /// A chunk of text: mostly short runs with characters JSON must escape, sometimes empty.
@@ -80,12 +87,34 @@ fn arguments() -> impl Strategy<Value = String> {
     ]
 }
 
+fn builtin() -> impl Strategy<Value = Builtin> {
+    prop::sample::select(vec![
+        Builtin::WebSearch,
+        Builtin::CodeInterpreter,
+        Builtin::ImageGeneration,
+        Builtin::UrlFetch,
+    ])
+}
+
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => chunk().prop_map(Step::Reasoning),
         4 => chunk().prop_map(Step::Text),
         1 => (tool_name(), arguments()).prop_map(|(n, a)| Step::Call(n, a)),
+        1 => (builtin(), 0usize..3, 0usize..3, any::<bool>())
+            .prop_map(|(b, p, n, ok)| Step::Builtin(b, p, n, ok)),
+        1 => prop::collection::vec((0usize..64, 0usize..64), 1..3).prop_map(Step::Cite),
     ]
+}
+
+/// A source of a search (a few URLs repeat, so citations share them).
+fn source(n: usize) -> Source {
+    Source {
+        url: format!("https://example.com/{}", n % 3),
+        title: n
+            .is_multiple_of(2)
+            .then(|| format!("Page \"{n}\" \u{65e5}")),
+    }
 }
 
 fn usage() -> impl Strategy<Value = Usage> {
@@ -100,6 +129,7 @@ fn usage() -> impl Strategy<Value = Usage> {
             output_tokens: output,
             cached_tokens: cached,
             reasoning_tokens: reasoning,
+            web_searches: 0,
         })
 }
 
@@ -124,19 +154,70 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
         any::<bool>(),
     )
         .prop_map(|(steps, usages, finish, finish_first)| {
-            let mut out: Vec<Event> = steps
-                .into_iter()
-                .enumerate()
-                .map(|(i, s)| match s {
-                    Step::Reasoning(r) => Event::Reasoning(r),
-                    Step::Text(t) => Event::Text(t),
-                    Step::Call(name, arguments) => Event::ToolCall(ToolCall {
+            let mut out: Vec<Event> = Vec::new();
+            let mut text = String::new();
+            for (i, s) in steps.into_iter().enumerate() {
+                match s {
+                    Step::Reasoning(r) => out.push(Event::Reasoning(r)),
+                    Step::Text(t) => {
+                        text.push_str(&t);
+                        out.push(Event::Text(t));
+                    }
+                    Step::Call(name, arguments) => out.push(Event::ToolCall(ToolCall {
                         id: format!("call_{i}"),
                         name: name.to_string(),
                         arguments,
-                    }),
-                })
-                .collect();
+                    })),
+                    Step::Builtin(kind, progress, sources, ok) => {
+                        let call = BuiltinCall {
+                            id: format!("b{i}"),
+                            kind,
+                            query: format!("query \"{i}\""),
+                        };
+                        out.push(Event::BuiltinStarted(call.clone()));
+                        for _ in 0..progress {
+                            out.push(Event::BuiltinProgress(call.clone()));
+                        }
+                        out.push(Event::BuiltinDone(BuiltinOutcome {
+                            call,
+                            ok,
+                            sources: (0..sources).map(|n| source(i + n)).collect(),
+                            images: if kind == Builtin::ImageGeneration && ok {
+                                vec![GeneratedImage {
+                                    file_id: format!("f{i}"),
+                                    mime: "image/jpeg".into(),
+                                    data: "/9j/4AAQ".into(),
+                                }]
+                            } else {
+                                Vec::new()
+                            },
+                        }));
+                    }
+                    Step::Cite(spans) => {
+                        // Char boundaries of the text so far.
+                        let bounds: Vec<usize> = text
+                            .char_indices()
+                            .map(|(b, _)| b)
+                            .chain([text.len()])
+                            .collect();
+                        let cites: Vec<Citation> = spans
+                            .into_iter()
+                            .enumerate()
+                            .filter_map(|(k, (a, b))| {
+                                let (a, b) = (bounds[a % bounds.len()], bounds[b % bounds.len()]);
+                                (a < b).then(|| Citation {
+                                    source: source(k),
+                                    start: a,
+                                    end: b,
+                                })
+                            })
+                            .collect();
+                        if !cites.is_empty() {
+                            out.push(Event::Citations(cites));
+                        }
+                    }
+                }
+            }
             let mut tail: Vec<Event> = usages.into_iter().map(Event::Usage).collect();
             if let Some(f) = finish {
                 if finish_first {
@@ -240,6 +321,10 @@ fn chat_reassemble(body: &str) -> Value {
     let mut done = false;
     for frame in body.split("\n\n").filter(|f| !f.is_empty()) {
         assert!(!done, "a frame after [DONE]: {frame}");
+        if frame.starts_with(':') {
+            // An SSE comment (a built-in at work): clients skip it.
+            continue;
+        }
         let data = frame.strip_prefix("data: ").unwrap();
         if data == "[DONE]" {
             done = true;
@@ -269,6 +354,13 @@ fn chat_reassemble(body: &str) -> Value {
                             message.entry(k.clone()).or_insert(json!("")),
                             v.as_str().unwrap(),
                         );
+                    }
+                    "annotations" => {
+                        // accumulate_delta: the first list is taken, later ones appended.
+                        let acc = message.entry(k.clone()).or_insert(json!([]));
+                        acc.as_array_mut()
+                            .unwrap()
+                            .extend(v.as_array().unwrap().iter().cloned());
                     }
                     "tool_calls" => {
                         for tc in v.as_array().unwrap() {
@@ -303,6 +395,7 @@ fn chat_reassemble(body: &str) -> Value {
         "content": message.get("content"),
         "reasoning_content": message.get("reasoning_content"),
         "tool_calls": tool_calls,
+        "annotations": message.get("annotations").cloned().unwrap_or(json!([])),
         "finish_reason": finish,
         "usage": usage,
     })
@@ -320,6 +413,7 @@ fn chat_view(v: &Value, with_usage: bool) -> Value {
         "content": m["content"],
         "reasoning_content": m.get("reasoning_content"),
         "tool_calls": m.get("tool_calls").cloned().unwrap_or(json!([])),
+        "annotations": m["annotations"],
         "finish_reason": choices[0]["finish_reason"],
         "usage": if with_usage { v["usage"].clone() } else { Value::Null },
     })
@@ -380,6 +474,15 @@ fn anthropic_reassemble(body: &str) -> Value {
                         push_str(&mut block["thinking"], d["thinking"].as_str().unwrap())
                     }
                     "signature_delta" => block["signature"] = d["signature"].clone(),
+                    "citations_delta" => {
+                        if block.get("citations").is_none_or(Value::is_null) {
+                            block["citations"] = json!([]);
+                        }
+                        block["citations"]
+                            .as_array_mut()
+                            .unwrap()
+                            .push(d["citation"].clone());
+                    }
                     "input_json_delta" => input_json.push_str(d["partial_json"].as_str().unwrap()),
                     other => panic!("unexpected delta {other}"),
                 }
@@ -387,7 +490,9 @@ fn anthropic_reassemble(body: &str) -> Value {
             "content_block_stop" => {
                 assert_eq!(index, open, "a stop for a block that is not open");
                 let block = &mut m["content"][index.unwrap()];
-                if block["type"] == "tool_use" && !input_json.is_empty() {
+                if (block["type"] == "tool_use" || block["type"] == "server_tool_use")
+                    && !input_json.is_empty()
+                {
                     block["input"] = serde_json::from_str(&input_json).unwrap();
                 }
                 open = None;
@@ -527,6 +632,31 @@ fn responses_reassemble(body: &str) -> ResponsesStream {
             ("response.custom_tool_call_input.done", Some(item)) => {
                 assert_eq!(item["input"], data["input"]);
             }
+            ("response.output_text.annotation.added", Some(item)) => {
+                let i = data["content_index"].as_u64().unwrap() as usize;
+                let list = item["content"][i]["annotations"].as_array_mut().unwrap();
+                assert_eq!(data["annotation_index"], list.len() as u64);
+                list.push(data["annotation"].clone());
+            }
+            (
+                "response.web_search_call.in_progress"
+                | "response.web_search_call.searching"
+                | "response.web_search_call.completed"
+                | "response.code_interpreter_call.in_progress"
+                | "response.code_interpreter_call.interpreting"
+                | "response.code_interpreter_call.completed"
+                | "response.image_generation_call.in_progress"
+                | "response.image_generation_call.generating"
+                | "response.image_generation_call.partial_image"
+                | "response.image_generation_call.completed",
+                Some(item),
+            ) => {
+                let kind = name
+                    .strip_prefix("response.")
+                    .and_then(|n| n.split('.').next())
+                    .unwrap();
+                assert_eq!(item["type"], kind, "{name}");
+            }
             ("response.output_item.done", Some(_)) => {
                 assert_eq!(index, Some(done.len()), "items are done in order");
                 done.push(data["item"].clone());
@@ -546,12 +676,21 @@ fn responses_reassemble(body: &str) -> ResponsesStream {
     }
 }
 
-/// An item without what only its finished form carries (status, encrypted reasoning).
+/// An item without what only its finished form carries (status, encrypted reasoning; a
+/// built-in run's results, which its `output_item.done` brings).
 fn essence(item: &Value) -> Value {
     let mut item = item.clone();
     if let Some(o) = item.as_object_mut() {
         o.remove("status");
         o.remove("encrypted_content");
+        if o.get("type").and_then(Value::as_str).is_some_and(|t| {
+            matches!(
+                t,
+                "web_search_call" | "code_interpreter_call" | "image_generation_call"
+            )
+        }) {
+            o.retain(|k, _| k == "id" || k == "type");
+        }
     }
     item
 }
@@ -610,7 +749,7 @@ fn gemini_reassemble(frames: &[Value]) -> Value {
                 _ => parts.push(p.clone()),
             }
         }
-        for k in ["finishReason", "finishMessage"] {
+        for k in ["finishReason", "finishMessage", "groundingMetadata"] {
             if let Some(v) = c.get(k) {
                 candidate.insert(k.into(), v.clone());
             }
@@ -697,6 +836,7 @@ fn reasoning_only_answers_agree() {
             output_tokens: 5,
             cached_tokens: 0,
             reasoning_tokens: Some(5),
+            web_searches: 0,
         }),
         Event::Finish(FinishReason::Length),
     ];

@@ -221,6 +221,8 @@ pub(crate) struct GeneratedFile {
 /// `{"name":"f","arguments":{…}}`.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct CallOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<&'a str>,
     pub name: &'a str,
     pub arguments: &'a Value,
 }

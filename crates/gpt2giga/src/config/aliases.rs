@@ -12,6 +12,7 @@
 //!   max_tokens: 4096          # when the client sends none
 //!   reasoning_effort: high    # when the client sends none (low | medium | high)
 //!   temperature: {min: 0.1, max: 1.0}   # the client's value is clamped into this range
+//!   api_mode: v2              # the GigaChat chat contract for this alias (v1 | v2)
 //! text-embedding-3-small:
 //!   embeddings_model: EmbeddingsGigaR   # embeddings requests naming this alias
 //! ```
@@ -37,6 +38,7 @@ const KEYS: &[&str] = &[
     "max_temperature",
     "temperature",
     "embeddings_model",
+    "api_mode",
 ];
 
 /// What an alias says: the GigaChat model serving it and its defaults.
@@ -54,6 +56,8 @@ pub struct AliasSettings {
     pub max_temperature: Option<f64>,
     /// The GigaChat embeddings model for embeddings requests naming this alias.
     pub embeddings_model: Option<String>,
+    /// The chat contract for this alias (`None`: `--proxy.gigachat-api-mode`).
+    pub api_mode: Option<super::ApiMode>,
 }
 
 impl AliasSettings {
@@ -229,6 +233,9 @@ fn describe(a: &Alias) -> String {
     if let Some(m) = &s.embeddings_model {
         out.push_str(&format!(" embeddings_model={m}"));
     }
+    if let Some(m) = s.api_mode {
+        out.push_str(&format!(" api_mode={m}"));
+    }
     out
 }
 
@@ -340,6 +347,13 @@ fn settings(alias: &str, map: &Map<String, Value>) -> Result<AliasSettings, Stri
             REASONING_EFFORTS.join(", ")
         ));
     }
+    s.api_mode = match string("api_mode")? {
+        None => None,
+        Some(m) => Some(
+            m.parse()
+                .map_err(|e| format!("alias {alias:?}: \"api_mode\": {e}, got {m:?}"))?,
+        ),
+    };
     s.min_temperature = number("min_temperature", map.get("min_temperature"))?;
     s.max_temperature = number("max_temperature", map.get("max_temperature"))?;
     match map.get("temperature") {
@@ -445,8 +459,12 @@ mod tests {
             ),
             (r#"{"a": 3}"#, "alias \"a\": expected a GigaChat model name"),
             (
-                r#"{"claude-*": {"model": "M", "api_mode": "v2"}}"#,
-                "alias \"claude-*\": unknown key \"api_mode\"",
+                r#"{"claude-*": {"model": "M", "api_mode": "v3"}}"#,
+                "alias \"claude-*\": \"api_mode\": expected v1 or v2, got \"v3\"",
+            ),
+            (
+                r#"{"claude-*": {"model": "M", "mode": "v2"}}"#,
+                "alias \"claude-*\": unknown key \"mode\"",
             ),
             (r#"{"a": {"max_tokens": 5}}"#, "needs \"model\""),
             (
@@ -521,11 +539,17 @@ mod tests {
         let e = parse(yaml.to_str().unwrap()).unwrap_err();
         assert!(e.contains("invalid YAML") && e.contains("line 2"), "{e}");
 
-        std::fs::write(&yaml, "a:\n  model: M\n  api_mode: v2\n").unwrap();
+        std::fs::write(&yaml, "a:\n  model: M\n  api_mode: v3\n").unwrap();
         let e = parse(yaml.to_str().unwrap()).unwrap_err();
         assert!(
-            e.contains("a.yaml: alias \"a\": unknown key \"api_mode\""),
+            e.contains("a.yaml: alias \"a\": \"api_mode\": expected v1 or v2"),
             "{e}"
+        );
+        std::fs::write(&yaml, "a:\n  model: M\n  api_mode: v2\n").unwrap();
+        let a = parse(yaml.to_str().unwrap()).unwrap();
+        assert_eq!(
+            a.resolve("a").unwrap().settings.api_mode,
+            Some(crate::config::ApiMode::V2)
         );
 
         let e = parse("/nonexistent/aliases.yaml").unwrap_err();

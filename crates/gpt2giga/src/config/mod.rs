@@ -227,6 +227,45 @@ impl FromStr for StructuredOutputMode {
     }
 }
 
+/// Which GigaChat chat contract serves chat requests (`--proxy.gigachat-api-mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiMode {
+    /// `POST {base}/chat/completions` (gigachat-api.md §3).
+    #[default]
+    V1,
+    /// `POST …/v2/chat/completions`: content parts, several calls per turn, built-in
+    /// tools (gigachat-api.md §4).
+    V2,
+}
+
+impl ApiMode {
+    pub const EXPECTED: &'static str = "expected v1 or v2";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiMode::V1 => "v1",
+            ApiMode::V2 => "v2",
+        }
+    }
+}
+
+impl fmt::Display for ApiMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApiMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "v1" => Ok(ApiMode::V1),
+            "v2" => Ok(ApiMode::V2),
+            _ => Err(Self::EXPECTED.to_string()),
+        }
+    }
+}
+
 /// Log line format (Rust extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -331,6 +370,8 @@ pub struct ProxySettings {
     pub shutdown_timeout_secs: u64,
     /// Rust extension: `native` | `function`. Default `native`.
     pub structured_output: StructuredOutputMode,
+    /// `v1` | `v2`: the GigaChat chat contract. Default `v1`.
+    pub gigachat_api_mode: ApiMode,
     /// Rust extension: stored Responses kept at most. Default 1000.
     pub responses_store_capacity: usize,
     /// Rust extension: how long a stored Response is kept. Default 3600.
@@ -389,6 +430,7 @@ impl Default for ProxySettings {
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 30,
             structured_output: StructuredOutputMode::Native,
+            gigachat_api_mode: ApiMode::V1,
             responses_store_capacity: 1000,
             responses_store_ttl_secs: 3600,
             responses_store_max_bytes: DEFAULT_RESPONSES_STORE_MAX_BYTES,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode};
+use super::{ApiMode, LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode};
 use gigachat::Secret;
 
 /// A value as it arrived from one source.
@@ -187,6 +187,11 @@ pub fn log_level(raw: Raw<'_>) -> Parsed<LogLevel> {
 
 pub fn structured_output(raw: Raw<'_>) -> Parsed<StructuredOutputMode> {
     let s = string(raw).map_err(|_| "expected native or function".to_string())?;
+    s.parse()
+}
+
+pub fn api_mode(raw: Raw<'_>) -> Parsed<ApiMode> {
+    let s = string(raw).map_err(|_| ApiMode::EXPECTED.to_string())?;
     s.parse()
 }
 

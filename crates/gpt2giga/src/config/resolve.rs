@@ -263,8 +263,8 @@ fn secret(raw: Raw<'_>) -> Parsed<Secret> {
 /// The typed setter for every field of the table.
 fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> {
     use parse::{
-        boolean, http_url, ip_nets, log_format, log_level, mode, non_negative_float, path, port,
-        positive_seconds, positive_usize, state_url, status_codes, string, string_list,
+        api_mode, boolean, http_url, ip_nets, log_format, log_level, mode, non_negative_float,
+        path, port, positive_seconds, positive_usize, state_url, status_codes, string, string_list,
         structured_output, u32_value, u64_value, word,
     };
     let p = &mut c.proxy;
@@ -334,6 +334,7 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
         }
         (Group::Proxy, "log_format") => p.log_format = log_format(req(raw)?)?,
         (Group::Proxy, "structured_output") => p.structured_output = structured_output(req(raw)?)?,
+        (Group::Proxy, "gigachat_api_mode") => p.gigachat_api_mode = api_mode(req(raw)?)?,
         (Group::Proxy, "responses_store_capacity") => {
             p.responses_store_capacity = u64_value(req(raw)?)? as usize
         }

@@ -251,6 +251,15 @@ pub const FIELDS: &[FieldSpec] = &[
         Value,
         "On SIGTERM/SIGINT, answer /ready with 503 for this long while still serving, so load balancers stop sending traffic before the drain begins [Rust extension]",
     )),
+    field(
+        P,
+        "gigachat_api_mode",
+        HEADING_PROXY,
+        "v1|v2",
+        Some("v1"),
+        Value,
+        "GigaChat chat contract: v1 (/chat/completions) or v2 (/v2/chat/completions: several tool calls per turn, built-in tools, citations); requests that ask for a built-in tool use v2 either way",
+    ),
     extension(field(
         P,
         "structured_output",

@@ -70,7 +70,8 @@ pub(crate) fn render(c: &Config) -> String {
     let _ = writeln!(
         out,
         "  Proxy:      mode={} listen={scheme}://{}:{} demo={} pass_model={} pass_token={} \
-         embeddings={} images={} reasoning={} structured_output={} shutdown_timeout={}s \
+         embeddings={} images={} reasoning={} structured_output={} gigachat_api_mode={} \
+         shutdown_timeout={}s \
          shutdown_ready_delay={}s",
         p.mode,
         p.host,
@@ -82,6 +83,7 @@ pub(crate) fn render(c: &Config) -> String {
         on(p.enable_images),
         on(p.enable_reasoning),
         p.structured_output,
+        p.gigachat_api_mode,
         p.shutdown_timeout_secs,
         p.shutdown_ready_delay_secs,
     );

@@ -1,9 +1,11 @@
 //! The only door to GigaChat: `ir::ChatRequest` in, `ir::Event` stream out.
 //!
-//! * [`request`] builds the GigaChat v1 request (pure);
+//! * [`request`] builds the GigaChat v1 request, [`request_v2`] the v2 one (pure);
+//!   `--proxy.gigachat-api-mode` (or the alias's `api_mode`) picks the contract;
 //! * [`attachments`] uploads images and documents (SSRF-safe fetching, dedup cache);
 //! * [`files`] is GigaChat's file store behind the Files APIs;
-//! * [`response`] maps GigaChat chunks to events; [`stop`] enforces stop sequences;
+//! * [`response`] maps GigaChat v1 chunks to events, [`response_v2`] v2 answers and
+//!   named stream events to the same events; [`stop`] enforces stop sequences;
 //! * [`schema`] and [`names`] make tool definitions acceptable to GigaChat.
 //!
 //! A non-streaming call yields the very same events as a streaming one, so one dialect
@@ -12,13 +14,16 @@
 pub mod attachments;
 pub(crate) mod catalog;
 pub mod embeddings;
+mod citations;
 pub mod files;
 mod json_object;
 pub mod limiter;
 pub mod names;
 pub mod pool;
 pub mod request;
+pub mod request_v2;
 pub mod response;
+pub mod response_v2;
 pub mod schema;
 pub mod stop;
 
@@ -29,10 +34,12 @@ use std::collections::VecDeque;
 use futures::{Stream, StreamExt, stream};
 use gigachat::RequestContext;
 
+use crate::config::ApiMode;
 use crate::error::ProxyError;
 use crate::ir::{self, Event, EventStream};
 use crate::telemetry::metrics;
 use response::EventMapper;
+use response_v2::EventMapperV2;
 use stop::StopFilter;
 
 /// What a chat call needs besides the request itself.
@@ -63,36 +70,190 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     let slot = metrics::waiting(call.upstream.slot(&call.options.model)).await?;
     let client = call.upstream.client();
     let files = call.attachments.resolve(client, req, &call.ctx).await?;
-    let (gc_request, plan) = request::build(req, &files, call.options)?;
-    tracing::debug!(
-        model = %gc_request.model,
-        messages = gc_request.messages.len(),
-        functions = gc_request.functions.as_ref().map_or(0, Vec::len),
-        stream = req.stream,
-        "sending chat request to GigaChat"
-    );
-    let mut mapper = EventMapper::new(plan);
-    let mut stops = StopFilter::new(&req.stop);
-
-    if !req.stream {
-        let response = metrics::upstream("chat", client.chat(&gc_request, &call.ctx)).await?;
-        drop(slot);
-        let mut raw = Vec::new();
-        mapper.response(response, &mut raw);
-        let mut events = apply_stops(&mut stops, raw);
-        if req.response_format == ir::ResponseFormat::JsonObject {
-            json_object::check(&mut events)?;
+    let stops = StopFilter::new(&req.stop);
+    match api_mode(call.options, req) {
+        ApiMode::V1 => {
+            let (gc_request, plan) = request::build(req, &files, call.options)?;
+            tracing::debug!(
+                model = %gc_request.model,
+                messages = gc_request.messages.len(),
+                functions = gc_request.functions.as_ref().map_or(0, Vec::len),
+                stream = req.stream,
+                "sending chat request to GigaChat (v1)"
+            );
+            let mut mapper = EventMapper::new(plan);
+            if !req.stream {
+                let response =
+                    metrics::upstream("chat", client.chat(&gc_request, &call.ctx)).await?;
+                drop(slot);
+                let mut raw = Vec::new();
+                mapper.response(response, &mut raw);
+                return answer(req, stops, raw);
+            }
+            let chunks = client.chat_stream(&gc_request, &call.ctx);
+            stream_answer("chat_stream", chunks, mapper, stops, slot).await
         }
-        return Ok(metrics::observe_events(
-            Box::pin(stream::iter(events.into_iter().map(Ok))),
-            false,
-        ));
+        ApiMode::V2 => {
+            let (gc_request, plan) = request_v2::build(req, &files, call.options)?;
+            tracing::debug!(
+                model = ?gc_request.model,
+                messages = gc_request.messages.len(),
+                tools = gc_request.tools.as_ref().map_or(0, Vec::len),
+                stream = req.stream,
+                "sending chat request to GigaChat (v2)"
+            );
+            let builtins = plan.builtins.clone();
+            let images = builtins
+                .iter()
+                .any(|b| b.kind == ir::Builtin::ImageGeneration)
+                .then(|| (client.clone(), call.ctx.clone()));
+            let mut mapper = EventMapperV2::new(plan);
+            if !req.stream {
+                let response = metrics::upstream("chat_v2", client.chat_v2(&gc_request, &call.ctx))
+                    .await
+                    .map_err(|e| unavailable_tool(ProxyError::from(e), &builtins))?;
+                drop(slot);
+                let mut raw = Vec::new();
+                mapper.response(response, &mut raw);
+                if let Some((client, ctx)) = &images {
+                    for e in &mut raw {
+                        download_images(e, client, ctx).await?;
+                    }
+                }
+                return answer(req, stops, raw);
+            }
+            let chunks = client.chat_v2_stream(&gc_request, &call.ctx);
+            let events = stream_answer("chat_v2_stream", chunks, mapper, stops, slot)
+                .await
+                .map_err(|e| unavailable_tool(e, &builtins))?;
+            Ok(match images {
+                None => events,
+                Some((client, ctx)) => Box::pin(events.then(move |e| {
+                    let (client, ctx) = (client.clone(), ctx.clone());
+                    async move {
+                        let mut e = e?;
+                        download_images(&mut e, &client, &ctx).await?;
+                        Ok(e)
+                    }
+                })),
+            })
+        }
     }
+}
 
-    // Commit only once GigaChat has produced its first chunk: an error before that
-    // is still a proper HTTP error for the client.
-    let (chunks, first) = metrics::upstream("chat_stream", async {
-        let mut chunks = client.chat_stream(&gc_request, &call.ctx).await?;
+/// Fills in the generated images of a finished image generation: GigaChat keeps them in
+/// its file store (§4.6, §7.2); clients get them inline, base64.
+async fn download_images(
+    event: &mut Event,
+    client: &gigachat::Client,
+    ctx: &gigachat::RequestContext,
+) -> Result<(), ProxyError> {
+    use base64::Engine as _;
+    let Event::BuiltinDone(outcome) = event else {
+        return Ok(());
+    };
+    for image in outcome.images.iter_mut().filter(|i| i.data.is_empty()) {
+        let id = ir::file_id(&image.file_id, "image")?;
+        let bytes = metrics::upstream("file_content", client.file_content(&id, ctx)).await?;
+        if let Some(kind) = infer::get(&bytes).filter(|k| k.mime_type().starts_with("image/")) {
+            image.mime = kind.mime_type().to_string();
+        }
+        image.data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    }
+    Ok(())
+}
+
+/// The contract for this request: v2 when it asks for a built-in tool (only v2 has
+/// them), else the configured one (`--proxy.gigachat-api-mode`, the alias's `api_mode`).
+fn api_mode(options: &request::Options, req: &ir::ChatRequest) -> ApiMode {
+    if !req.builtins.is_empty() || matches!(req.tool_choice, ir::ToolChoice::Builtin(_)) {
+        ApiMode::V2
+    } else {
+        options.api_mode
+    }
+}
+
+/// GigaChat's 422 `Tool <name> is unavailable` (a built-in the account or model cannot
+/// use, §4.3) as the client's mistake: a 400 naming the tool as the client called it.
+fn unavailable_tool(e: ProxyError, builtins: &[ir::BuiltinTool]) -> ProxyError {
+    let ProxyError::Upstream(gigachat::Error::Api {
+        status: 422,
+        message,
+        ..
+    }) = &e
+    else {
+        return e;
+    };
+    let Some(key) = message
+        .strip_prefix("Tool ")
+        .and_then(|m| m.strip_suffix(" is unavailable"))
+    else {
+        return e;
+    };
+    let client_name = request::builtin_of_key(key)
+        .and_then(|kind| builtins.iter().find(|b| b.kind == kind))
+        .map_or(key, |b| b.client_name.as_str());
+    ProxyError::invalid_param(
+        format!(
+            "the built-in tool {client_name:?} is unavailable: GigaChat cannot run {key} for this account or model ({message})"
+        ),
+        "tools",
+    )
+}
+
+/// A non-streaming answer: the mapped events through the stop filter (and the
+/// `json_object` check), as a stream.
+fn answer(
+    req: &ir::ChatRequest,
+    mut stops: Option<StopFilter>,
+    raw: Vec<Event>,
+) -> Result<EventStream, ProxyError> {
+    let mut events = apply_stops(&mut stops, raw);
+    if req.response_format == ir::ResponseFormat::JsonObject {
+        json_object::check(&mut events)?;
+    }
+    Ok(metrics::observe_events(
+        Box::pin(stream::iter(events.into_iter().map(Ok))),
+        false,
+    ))
+}
+
+/// What turns one piece of a GigaChat stream (a v1 chunk, a v2 event) into events.
+trait ChunkMapper: Send + Unpin + 'static {
+    type Chunk;
+    fn map(&mut self, chunk: Self::Chunk, out: &mut Vec<Event>);
+}
+
+impl ChunkMapper for EventMapper {
+    type Chunk = gigachat::types::v1::ChatChunk;
+    fn map(&mut self, chunk: Self::Chunk, out: &mut Vec<Event>) {
+        self.chunk(chunk, out);
+    }
+}
+
+impl ChunkMapper for EventMapperV2 {
+    type Chunk = gigachat::types::v2::StreamEvent;
+    fn map(&mut self, chunk: Self::Chunk, out: &mut Vec<Event>) {
+        self.event(chunk, out);
+    }
+}
+
+type Chunks<C> = std::pin::Pin<Box<dyn Stream<Item = Result<C, gigachat::Error>> + Send>>;
+
+/// A streaming answer. Commits only once GigaChat has produced its first chunk: an
+/// error before that is still a proper HTTP error for the client.
+async fn stream_answer<M: ChunkMapper>(
+    label: &'static str,
+    open: impl std::future::Future<Output = Result<Chunks<M::Chunk>, gigachat::Error>>,
+    mapper: M,
+    stops: Option<StopFilter>,
+    slot: Option<limiter::Slot>,
+) -> Result<EventStream, ProxyError>
+where
+    M::Chunk: Send + 'static,
+{
+    let (chunks, first) = metrics::upstream(label, async {
+        let mut chunks = open.await?;
         match chunks.next().await {
             Some(Ok(chunk)) => Ok((chunks, chunk)),
             Some(Err(e)) => Err(ProxyError::from(e)),
@@ -119,9 +280,9 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
 /// The event stream of a streaming answer: each GigaChat chunk is mapped to events
 /// (and through the stop filter) as it arrives, into buffers reused for the whole
 /// stream. Holds the concurrency slot until the answer ends or the client goes away.
-struct ChunkEvents {
-    chunks: gigachat::ChatStream,
-    mapper: EventMapper,
+struct ChunkEvents<M: ChunkMapper> {
+    chunks: Chunks<M::Chunk>,
+    mapper: M,
     stops: Option<StopFilter>,
     pending: VecDeque<Event>,
     mapped: Vec<Event>,
@@ -130,9 +291,9 @@ struct ChunkEvents {
     done: bool,
 }
 
-impl ChunkEvents {
-    fn feed(&mut self, chunk: gigachat::types::v1::ChatChunk) {
-        self.mapper.chunk(chunk, &mut self.mapped);
+impl<M: ChunkMapper> ChunkEvents<M> {
+    fn feed(&mut self, chunk: M::Chunk) {
+        self.mapper.map(chunk, &mut self.mapped);
         match &mut self.stops {
             None => self.pending.extend(self.mapped.drain(..)),
             Some(f) => {
@@ -145,7 +306,7 @@ impl ChunkEvents {
     }
 }
 
-impl Stream for ChunkEvents {
+impl<M: ChunkMapper> Stream for ChunkEvents<M> {
     type Item = Result<Event, ProxyError>;
 
     fn poll_next(

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::names::ToolNames;
 use super::schema;
-use crate::config::AliasSettings;
+use crate::config::{AliasSettings, ApiMode};
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -47,6 +47,8 @@ pub struct Options {
     /// The requested name's alias settings (`--proxy.model-aliases`): `max_tokens`
     /// and `reasoning_effort` when the client sent none, temperature bounds.
     pub alias: AliasSettings,
+    /// The chat contract (`--proxy.gigachat-api-mode`, or the alias's `api_mode`).
+    pub api_mode: ApiMode,
 }
 
 /// What the response side needs to know about how the request was built.
@@ -56,12 +58,16 @@ pub struct Plan {
     /// In function-mode structured output: the synthetic function whose arguments are
     /// the answer text.
     pub structured_function: Option<String>,
+    /// v2: the built-in tools offered.
+    pub builtins: Vec<ir::BuiltinTool>,
+    /// v2: what a built-in tool run is shown as asked (the user's last message).
+    pub query: String,
 }
 
 /// The synthetic function name used for function-mode structured output.
 pub(crate) const STRUCTURED_FUNCTION: &str = "structured_output";
 
-const JSON_OBJECT_INSTRUCTION: &str =
+pub(super) const JSON_OBJECT_INSTRUCTION: &str =
     "Answer with one valid JSON object only: no prose, no code fences.";
 
 /// Builds the GigaChat request. `attachments[i]` are the file ids for `req.messages[i]`.
@@ -82,24 +88,10 @@ pub fn build(
     }
 
     // --- sampling
-    match req.temperature.map(|t| opts.alias.clamp_temperature(t)) {
-        Some(t) if t <= 0.0 => out.top_p = Some(0.0),
-        Some(t) => out.temperature = Some(t),
-        None => {}
-    }
-    if out.top_p.is_none() {
-        out.top_p = req.top_p;
-    }
+    (out.temperature, out.top_p) = sampling(req, opts);
     out.max_tokens = req.max_tokens.or(opts.alias.max_tokens);
     out.repetition_penalty = req.repetition_penalty;
-    out.reasoning_effort = match req.reasoning_effort.as_deref() {
-        Some("none") => None,
-        Some("minimal") => Some("low".to_string()),
-        Some(e) => Some(e.to_string()),
-        None if opts.alias.reasoning_effort.is_some() => opts.alias.reasoning_effort.clone(),
-        None if opts.enable_reasoning => Some("high".to_string()),
-        None => None,
-    };
+    out.reasoning_effort = reasoning_effort(req, opts);
 
     // --- system
     let mut system = req.system.clone();
@@ -151,12 +143,7 @@ pub fn build(
             }
         },
     }
-    let system_text = system
-        .iter()
-        .map(|s| s.trim_end())
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n");
+    let system_text = system_text(&system);
     if !system_text.is_empty() {
         out.messages
             .push(v1::Message::new(v1::Role::System, system_text));
@@ -197,6 +184,7 @@ pub fn build(
                     partial_arguments: None,
                 })
             }
+            ir::ToolChoice::Builtin(kind) => return Err(builtin_not_offered(*kind)),
         };
         out.functions = Some(functions);
     } else if let ir::ToolChoice::Function(name) = &req.tool_choice
@@ -206,6 +194,8 @@ pub fn build(
             format!("tool_choice names the function {name:?}, but no tools were given"),
             "tool_choice",
         ));
+    } else if let ir::ToolChoice::Builtin(kind) = &req.tool_choice {
+        return Err(builtin_not_offered(*kind));
     }
 
     // --- history
@@ -279,12 +269,79 @@ pub fn build(
     Ok((out, plan))
 }
 
+/// `tool_choice` forces a built-in tool that `tools` does not offer.
+pub(super) fn builtin_not_offered(kind: ir::Builtin) -> ProxyError {
+    ProxyError::invalid_param(
+        format!(
+            "tool_choice forces the built-in tool {}, which is not in tools",
+            builtin_key(kind)
+        ),
+        "tool_choice",
+    )
+}
+
+/// GigaChat v2's name of a built-in tool (§4.3).
+pub(crate) fn builtin_key(kind: ir::Builtin) -> &'static str {
+    match kind {
+        ir::Builtin::WebSearch => "web_search",
+        ir::Builtin::CodeInterpreter => "code_interpreter",
+        ir::Builtin::ImageGeneration => "image_generate",
+        ir::Builtin::UrlFetch => "url_content_extraction",
+    }
+}
+
+/// The built-in tool GigaChat v2 calls `key`.
+pub(crate) fn builtin_of_key(key: &str) -> Option<ir::Builtin> {
+    Some(match key {
+        "web_search" => ir::Builtin::WebSearch,
+        "code_interpreter" => ir::Builtin::CodeInterpreter,
+        "image_generate" => ir::Builtin::ImageGeneration,
+        "url_content_extraction" => ir::Builtin::UrlFetch,
+        _ => return None,
+    })
+}
+
+/// `(temperature, top_p)`: the client's temperature clamped into the alias's bounds;
+/// temperature 0 (greedy) becomes `top_p: 0`, since GigaChat rejects temperature 0.
+pub(super) fn sampling(req: &ir::ChatRequest, opts: &Options) -> (Option<f64>, Option<f64>) {
+    match req.temperature.map(|t| opts.alias.clamp_temperature(t)) {
+        Some(t) if t <= 0.0 => (None, Some(0.0)),
+        Some(t) => (Some(t), req.top_p),
+        None => (None, req.top_p),
+    }
+}
+
+/// The reasoning effort to ask for: the client's (`none` → none, `minimal` → `low`),
+/// else the alias's default, else `high` with `--proxy.enable-reasoning`.
+pub(super) fn reasoning_effort(req: &ir::ChatRequest, opts: &Options) -> Option<String> {
+    match req.reasoning_effort.as_deref() {
+        Some("none") => None,
+        Some("minimal") => Some("low".to_string()),
+        Some(e) => Some(e.to_string()),
+        None if opts.alias.reasoning_effort.is_some() => opts.alias.reasoning_effort.clone(),
+        None if opts.enable_reasoning => Some("high".to_string()),
+        None => None,
+    }
+}
+
+/// All system/developer content merged, in order, into one text (empty: none).
+pub(super) fn system_text(system: &[String]) -> String {
+    system
+        .iter()
+        .map(|s| s.trim_end())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// Maps each tool call — `(assistant message index, call id)` — to the index of the
 /// tool message answering it, and checks that every tool message answers a call made
 /// earlier. A result answers the most recent call with its id, so clients that number
 /// ids per turn (`call_1` in every turn) work; within one assistant turn ids must be
 /// unique.
-fn index_results(req: &ir::ChatRequest) -> Result<HashMap<(usize, &str), usize>, ProxyError> {
+pub(super) fn index_results(
+    req: &ir::ChatRequest,
+) -> Result<HashMap<(usize, &str), usize>, ProxyError> {
     let mut latest: HashMap<&str, usize> = HashMap::new();
     let mut results: HashMap<(usize, &str), usize> = HashMap::new();
     for (i, m) in req.messages.iter().enumerate() {
@@ -327,7 +384,7 @@ fn index_results(req: &ir::ChatRequest) -> Result<HashMap<(usize, &str), usize>,
 }
 
 /// Tool-call arguments as the JSON object GigaChat wants.
-fn parse_arguments(raw: &str) -> Value {
+pub(super) fn parse_arguments(raw: &str) -> Value {
     match serde_json::from_str::<Value>(raw) {
         Ok(Value::Object(m)) => Value::Object(m),
         Ok(Value::Null) => Value::Object(Map::new()),
@@ -339,8 +396,14 @@ fn parse_arguments(raw: &str) -> Value {
 
 /// A tool result as a JSON-object string (GigaChat's `function` content rule).
 fn function_content(result: &ir::Message) -> String {
+    result_object(result).to_string()
+}
+
+/// A tool result as a JSON object: an object result as it is, anything else wrapped as
+/// `{"result": …}` (an error result as `{"error": …}`).
+pub(super) fn result_object(result: &ir::Message) -> Value {
     let text = result.joined_text();
-    let value = if result.is_error {
+    if result.is_error {
         json!({ "error": parse_or_string(&text) })
     } else {
         match serde_json::from_str::<Value>(&text) {
@@ -348,8 +411,7 @@ fn function_content(result: &ir::Message) -> String {
             Ok(other) => json!({ "result": other }),
             Err(_) => json!({ "result": text }),
         }
-    };
-    value.to_string()
+    }
 }
 
 fn parse_or_string(text: &str) -> Value {

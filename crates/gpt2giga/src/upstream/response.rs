@@ -81,16 +81,22 @@ impl EventMapper {
     }
 
     fn finish(&self, reason: &str) -> FinishReason {
-        match reason {
-            "length" => FinishReason::Length,
-            "function_call" if self.structured_answer => FinishReason::Stop,
-            "function_call" => FinishReason::ToolCalls,
-            "blacklist" | "request_blacklist" | "request_whitelist" | "request_filter"
-            | "response_blacklist" => FinishReason::ContentFilter,
-            // `stop`, and `error`/`function_call_error` (invalid arguments produced by
-            // the model): the answer ends normally with what was produced.
-            _ => FinishReason::Stop,
-        }
+        finish_reason(reason, self.structured_answer)
+    }
+}
+
+/// GigaChat's `finish_reason` (v1 and v2 share the values, §4.6) as the proxy's.
+/// `structured_answer`: a function-mode structured output ended the answer.
+pub(crate) fn finish_reason(reason: &str, structured_answer: bool) -> FinishReason {
+    match reason {
+        "length" => FinishReason::Length,
+        "function_call" if structured_answer => FinishReason::Stop,
+        "function_call" => FinishReason::ToolCalls,
+        "blacklist" | "request_blacklist" | "request_whitelist" | "request_filter"
+        | "response_blacklist" => FinishReason::ContentFilter,
+        // `stop`, and `error`/`function_call_error` (invalid arguments produced by
+        // the model): the answer ends normally with what was produced.
+        _ => FinishReason::Stop,
     }
 }
 
@@ -100,6 +106,7 @@ fn usage_of(u: &v1::Usage) -> Usage {
         output_tokens: u.completion_tokens,
         cached_tokens: u.precached_prompt_tokens,
         reasoning_tokens: None,
+        web_searches: 0,
     }
 }
 
@@ -134,7 +141,8 @@ mod tests {
                     input_tokens: 17,
                     output_tokens: 42,
                     cached_tokens: 2,
-                    reasoning_tokens: None
+                    reasoning_tokens: None,
+                    web_searches: 0,
                 }),
                 Event::Finish(FinishReason::Stop)
             ]

@@ -33,8 +33,10 @@ impl StopFilter {
     /// Feeds one event; pushes what may be released now.
     pub fn push(&mut self, event: Event, out: &mut Vec<Event>) {
         if self.stopped {
-            if let Event::Usage(u) = event {
-                out.push(Event::Usage(u));
+            // Usage still counts; citations of the text sent before the stop still hold
+            // (encoders ignore spans past the text they sent).
+            if matches!(event, Event::Usage(_) | Event::Citations(_)) {
+                out.push(event);
             }
             return;
         }
@@ -47,9 +49,13 @@ impl StopFilter {
                 self.flush(out);
                 out.push(Event::Finish(reason));
             }
-            Event::ToolCall(c) => {
+            // What follows the text so far (or refers to it) releases what was held.
+            e @ (Event::ToolCall(_)
+            | Event::Citations(_)
+            | Event::BuiltinStarted(_)
+            | Event::BuiltinDone(_)) => {
                 self.flush(out);
-                out.push(Event::ToolCall(c));
+                out.push(e);
             }
             other => out.push(other),
         }
@@ -110,6 +116,39 @@ fn longest_suffix_prefix(text: &str, stop: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn citations_release_the_text_they_cite() {
+        use crate::ir::{Citation, Source};
+        let cite = Event::Citations(vec![Citation {
+            source: Source {
+                url: "https://a".into(),
+                title: None,
+            },
+            start: 0,
+            end: 4,
+        }]);
+        let mut f = StopFilter::new(&["ENDX".to_string()]).unwrap();
+        let mut out = Vec::new();
+        f.push(Event::Text("Fact EN".into()), &mut out);
+        f.push(cite.clone(), &mut out);
+        let text: String = out
+            .iter()
+            .filter_map(|e| match e {
+                Event::Text(t) => Some(t.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(text, "Fact EN");
+        assert_eq!(out.last(), Some(&cite));
+        // After a stop, citations of what was sent still pass.
+        let mut f = StopFilter::new(&["ENDX".to_string()]).unwrap();
+        let mut out = Vec::new();
+        f.push(Event::Text("Fact ENDX more".into()), &mut out);
+        f.push(cite.clone(), &mut out);
+        assert_eq!(out[0], Event::Text("Fact ".into()));
+        assert_eq!(out.last(), Some(&cite));
+    }
     use crate::ir::Usage;
 
     fn run(stops: &[&str], pieces: &[&str]) -> Vec<Event> {

@@ -107,6 +107,18 @@ pub(crate) async fn count_request_tokens(
     options: &upstream::request::Options,
     ctx: &gigachat::RequestContext,
 ) -> Result<u64, ProxyError> {
+    // The count is of the v1 form of the request: built-in tools (which GigaChat runs
+    // itself) have no definition to count, and a choice forcing one changes nothing.
+    let unforced;
+    let req = if matches!(req.tool_choice, ir::ToolChoice::Builtin(_)) {
+        unforced = ir::ChatRequest {
+            tool_choice: ir::ToolChoice::Auto,
+            ..req.clone()
+        };
+        &unforced
+    } else {
+        req
+    };
     let (gc, _) = upstream::request::build(req, &[], options)?;
     let input = count_inputs(&gc);
     if input.is_empty() {

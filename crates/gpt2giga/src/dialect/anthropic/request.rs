@@ -8,8 +8,12 @@
 //! Knowingly ignored ([`IGNORED`]): `cache_control`, `top_k`, `metadata`,
 //! `context_management`, `service_tier`, `container`, `inference_geo`, `speed`,
 //! citations, and `thinking` / `redacted_thinking` blocks in history (GigaChat takes no
-//! reasoning back). Server tools (web search, code execution…) and MCP servers are
-//! refused with a 400: GigaChat's v1 API has no equivalent.
+//! reasoning back). Server tools `web_search_*` and `web_fetch_*` (any dated version)
+//! become GigaChat's built-in `web_search` / `url_content_extraction` (v2), forced by a
+//! `tool_choice` naming them; their past `server_tool_use` / `web_search_tool_result` /
+//! `web_fetch_tool_result` blocks in history are knowingly skipped (the answer text
+//! carries their results). Other server tools (code execution, bash, text editor,
+//! memory…) and MCP servers are refused with a 400: GigaChat has no equivalent.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -222,8 +226,25 @@ pub fn decode(req: MessagesRequest) -> Result<(ir::ChatRequest, EncodeOptions), 
     }
 
     // Tools.
+    // Server tools by the name the model knows them by (for `tool_choice`).
+    let mut server_tools: Vec<(String, ir::Builtin)> = Vec::new();
     for (i, t) in req.tools.into_iter().flatten().enumerate() {
-        out.tools.push(tool_of(&t, i)?);
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("custom");
+        let builtin = if kind.starts_with("web_search_") {
+            Some(ir::Builtin::WebSearch)
+        } else if kind.starts_with("web_fetch_") {
+            Some(ir::Builtin::UrlFetch)
+        } else {
+            None
+        };
+        match builtin {
+            Some(b) => {
+                let name = t.get("name").and_then(Value::as_str).unwrap_or(kind);
+                server_tools.push((name.to_string(), b));
+                out.builtins.push(ir::BuiltinTool::new(b, kind));
+            }
+            None => out.tools.push(tool_of(&t, i)?),
+        }
     }
     if let Some(tc) = req.tool_choice {
         out.parallel_tool_calls = tc.disable_parallel_tool_use.map(|d| !d);
@@ -232,7 +253,10 @@ pub fn decode(req: MessagesRequest) -> Result<(ir::ChatRequest, EncodeOptions), 
             "any" => ir::ToolChoice::Required,
             "none" => ir::ToolChoice::None,
             "tool" => match tc.name {
-                Some(n) => ir::ToolChoice::Function(n),
+                Some(n) => match server_tools.iter().find(|(name, _)| *name == n) {
+                    Some((_, b)) => ir::ToolChoice::Builtin(*b),
+                    None => ir::ToolChoice::Function(n),
+                },
                 None => {
                     return Err(ProxyError::invalid_param(
                         "tool_choice.name is required when type is \"tool\"",
@@ -273,7 +297,7 @@ fn tool_of(t: &Value, i: usize) -> Result<ir::Tool, ProxyError> {
     if kind != "custom" {
         return Err(ProxyError::invalid_param(
             format!(
-                "server tool {kind:?} ({name}) is not supported: GigaChat cannot run Anthropic server tools; declare it as a custom tool with an input_schema instead"
+                "server tool {kind:?} ({name}) is not supported: GigaChat has no equivalent (it runs web_search_* and web_fetch_*); declare it as a custom tool with an input_schema instead"
             ),
             format!("tools[{i}].type"),
         ));
@@ -371,6 +395,12 @@ fn decode_message(m: InputMessage, i: usize, out: &mut ir::ChatRequest) -> Resul
                     }
                     Some("thinking" | "redacted_thinking") => {
                         // Knowingly dropped: GigaChat takes no reasoning in history.
+                    }
+                    Some(
+                        "server_tool_use" | "web_search_tool_result" | "web_fetch_tool_result",
+                    ) => {
+                        // Knowingly dropped: GigaChat keeps no record of its built-in
+                        // runs; their results are in the answer text.
                     }
                     other => {
                         return Err(ProxyError::invalid_param(
@@ -609,7 +639,7 @@ mod tests {
     fn server_tools_and_missing_max_tokens_are_refused() {
         let e = decode_json(
             json!({"model":"m","max_tokens":10,"messages":[{"role":"user","content":"x"}],
-            "tools":[{"type":"web_search_20250305","name":"web_search"}]}),
+            "tools":[{"type":"code_execution_20250825","name":"code_execution"}]}),
         )
         .unwrap_err();
         assert_eq!(e.param(), Some("tools[0].type"));

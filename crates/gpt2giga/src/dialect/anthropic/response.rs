@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use super::request::EncodeOptions;
 use crate::error::ProxyError;
-use crate::ir::{Event, FinishReason, ToolCall, Usage};
+use crate::ir::{
+    Builtin, BuiltinCall, BuiltinOutcome, Citation, Event, FinishReason, ToolCall, Usage,
+};
 
 pub(crate) fn message_id() -> String {
     format!("msg_{}", &uuid::Uuid::new_v4().simple().to_string()[..24])
@@ -64,6 +66,14 @@ struct UsageOut {
     cache_creation_input_tokens: u64,
     cache_read_input_tokens: u64,
     output_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_tool_use: Option<ServerToolUsage>,
+}
+
+#[derive(Serialize)]
+struct ServerToolUsage {
+    web_search_requests: u64,
+    web_fetch_requests: u64,
 }
 
 /// Anthropic counts cache reads apart from `input_tokens`.
@@ -73,6 +83,68 @@ fn usage_out(u: &Usage) -> UsageOut {
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: u.cached_tokens,
         output_tokens: u.output_tokens,
+        server_tool_use: None,
+    }
+}
+
+/// The server tool a built-in run is shown as, and its input.
+fn server_tool(call: &BuiltinCall) -> (&'static str, Value) {
+    match call.kind {
+        Builtin::UrlFetch => {
+            let url = call
+                .query
+                .split_whitespace()
+                .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .unwrap_or(&call.query);
+            ("web_fetch", serde_json::json!({"url": url}))
+        }
+        _ => ("web_search", serde_json::json!({"query": call.query})),
+    }
+}
+
+/// The result block of a finished built-in run.
+fn server_tool_result(id: &str, o: &BuiltinOutcome) -> Block {
+    match o.call.kind {
+        Builtin::UrlFetch => {
+            let (_, input) = server_tool(&o.call);
+            let content = if o.ok {
+                serde_json::json!({
+                    "type": "web_fetch_result",
+                    "url": input["url"],
+                    // GigaChat reads the page itself and answers from it: the page text
+                    // is not returned.
+                    "content": {"type": "document", "source": {"type": "text",
+                        "media_type": "text/plain", "data": ""}, "title": null, "citations": null},
+                    "retrieved_at": null,
+                })
+            } else {
+                serde_json::json!({"type": "web_fetch_tool_error", "error_code": "unavailable"})
+            };
+            Block::WebFetchToolResult {
+                tool_use_id: id.to_string(),
+                content,
+            }
+        }
+        _ => {
+            let content = if o.ok {
+                Value::from(
+                    o.sources
+                        .iter()
+                        .map(|s| {
+                            serde_json::json!({"type": "web_search_result", "url": s.url,
+                                "title": s.title.as_deref().unwrap_or(&s.url),
+                                "encrypted_content": "", "page_age": null})
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                serde_json::json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
+            };
+            Block::WebSearchToolResult {
+                tool_use_id: id.to_string(),
+                content,
+            }
+        }
     }
 }
 
@@ -94,11 +166,29 @@ enum Block {
     },
     Text {
         text: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        citations: Option<Vec<Value>>,
+        /// Bytes of answer text before this block (citation spans are answer-wide).
+        #[serde(skip)]
+        base: usize,
     },
     ToolUse {
         id: String,
         name: String,
         input: Value,
+    },
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    WebSearchToolResult {
+        tool_use_id: String,
+        content: Value,
+    },
+    WebFetchToolResult {
+        tool_use_id: String,
+        content: Value,
     },
 }
 
@@ -126,6 +216,10 @@ pub struct MessageEncoder {
     content: Vec<Block>,
     /// The last block is still growing (thinking or text).
     open: bool,
+    /// Bytes of answer text so far.
+    text_len: usize,
+    web_searches: u64,
+    web_fetches: u64,
     finish: Option<FinishReason>,
     usage: Option<Usage>,
 }
@@ -151,8 +245,127 @@ impl MessageEncoder {
             started: false,
             content: Vec::new(),
             open: false,
+            text_len: 0,
+            web_searches: 0,
+            web_fetches: 0,
             finish: None,
             usage: None,
+        }
+    }
+
+    /// A block written whole (start, optional input delta, stop).
+    fn whole_block(&mut self, block: Block, input: Option<&Value>, mut out: Option<&mut BytesMut>) {
+        self.close(out.as_deref_mut());
+        let index = self.content.len();
+        if let Some(out) = out {
+            let shown = match (&block, input) {
+                (Block::ServerToolUse { id, name, .. }, Some(_)) => {
+                    serde_json::json!({"type": "server_tool_use", "id": id, "name": name, "input": {}})
+                }
+                _ => serde_json::to_value(&block).unwrap_or_default(),
+            };
+            frame(
+                out,
+                "content_block_start",
+                &serde_json::json!({"type": "content_block_start", "index": index, "content_block": shown}),
+            );
+            if let Some(input) = input {
+                frame(
+                    out,
+                    "content_block_delta",
+                    &serde_json::json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "input_json_delta", "partial_json": input.to_string()}}),
+                );
+            }
+            frame(
+                out,
+                "content_block_stop",
+                &serde_json::json!({"type": "content_block_stop", "index": index}),
+            );
+        }
+        self.content.push(block);
+    }
+
+    fn server_tool_id(call: &BuiltinCall) -> String {
+        format!("srvtoolu_{}", call.id)
+    }
+
+    /// A built-in run starts: its `server_tool_use` block (Anthropic has server tools
+    /// for web search and web fetch only; other runs cannot be asked for here).
+    fn builtin_started(&mut self, call: &BuiltinCall, out: Option<&mut BytesMut>) {
+        if !matches!(call.kind, Builtin::WebSearch | Builtin::UrlFetch) {
+            return;
+        }
+        let id = Self::server_tool_id(call);
+        if self
+            .content
+            .iter()
+            .any(|b| matches!(b, Block::ServerToolUse { id: i, .. } if *i == id))
+        {
+            return;
+        }
+        let (name, input) = server_tool(call);
+        let block = Block::ServerToolUse {
+            id,
+            name: name.to_string(),
+            input: input.clone(),
+        };
+        self.whole_block(block, Some(&input), out);
+    }
+
+    /// Finished: its result block (search results, fetched page).
+    fn builtin_done(&mut self, o: &BuiltinOutcome, mut out: Option<&mut BytesMut>) {
+        if !matches!(o.call.kind, Builtin::WebSearch | Builtin::UrlFetch) {
+            return;
+        }
+        self.builtin_started(&o.call, out.as_deref_mut());
+        match o.call.kind {
+            Builtin::WebSearch => self.web_searches += 1,
+            _ => self.web_fetches += 1,
+        }
+        let block = server_tool_result(&Self::server_tool_id(&o.call), o);
+        self.whole_block(block, None, out);
+    }
+
+    /// Citations: `web_search_result_location`s on the open text block holding the span.
+    fn cite(&mut self, citations: Vec<Citation>, mut out: Option<&mut BytesMut>) {
+        if !self.open {
+            return;
+        }
+        let index = self.content.len().saturating_sub(1);
+        let Some(Block::Text {
+            text,
+            citations: cited,
+            base,
+        }) = self.content.last_mut()
+        else {
+            return;
+        };
+        for c in citations {
+            let Some(cited_text) = c
+                .start
+                .checked_sub(*base)
+                .zip(c.end.checked_sub(*base))
+                .and_then(|(s, e)| text.get(s..e))
+            else {
+                continue;
+            };
+            let citation = serde_json::json!({
+                "type": "web_search_result_location",
+                "url": c.source.url,
+                "title": c.source.title.as_deref().unwrap_or(&c.source.url),
+                "encrypted_index": "",
+                "cited_text": cited_text,
+            });
+            if let Some(out) = out.as_deref_mut() {
+                frame(
+                    out,
+                    "content_block_delta",
+                    &serde_json::json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "citations_delta", "citation": citation}}),
+                );
+            }
+            cited.get_or_insert_default().push(citation);
         }
     }
 
@@ -242,6 +455,8 @@ impl MessageEncoder {
         } else {
             Block::Text {
                 text: String::new(),
+                citations: None,
+                base: self.text_len,
             }
         });
         self.open = true;
@@ -262,10 +477,17 @@ impl MessageEncoder {
 
     /// The usage of the answer: GigaChat's, or the counted prompt when it sent none.
     fn usage(&self) -> UsageOut {
-        usage_out(&self.usage.unwrap_or(Usage {
+        let mut u = usage_out(&self.usage.unwrap_or(Usage {
             input_tokens: self.input_tokens,
             ..Default::default()
-        }))
+        }));
+        if self.web_searches + self.web_fetches > 0 {
+            u.server_tool_use = Some(ServerToolUsage {
+                web_search_requests: self.web_searches,
+                web_fetch_requests: self.web_fetches,
+            });
+        }
+        u
     }
 
     pub fn ping(out: &mut BytesMut) {
@@ -303,7 +525,8 @@ impl crate::dialect::encoder::Encoder for MessageEncoder {
                             "delta": {"type": "text_delta", "text": t}}),
                     );
                 }
-                if let Some(Block::Text { text }) = self.content.last_mut() {
+                self.text_len += t.len();
+                if let Some(Block::Text { text, .. }) = self.content.last_mut() {
                     text.push_str(&t);
                 }
             }
@@ -337,6 +560,14 @@ impl crate::dialect::encoder::Encoder for MessageEncoder {
                     input,
                 });
             }
+            Event::BuiltinStarted(c) => self.builtin_started(&c, out),
+            Event::BuiltinProgress(_) => {
+                if let Some(out) = out {
+                    Self::ping(out);
+                }
+            }
+            Event::BuiltinDone(o) => self.builtin_done(&o, out),
+            Event::Citations(c) => self.cite(c, out),
             Event::Usage(u) => self.usage = Some(u),
             Event::Finish(f) => self.finish = Some(f),
         }
@@ -448,6 +679,7 @@ mod tests {
                 output_tokens: 7,
                 cached_tokens: 8,
                 reasoning_tokens: None,
+                web_searches: 0,
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {

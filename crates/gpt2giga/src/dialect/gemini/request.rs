@@ -7,9 +7,11 @@
 //! (`parameters` in Google's OpenAPI subset, or `parametersJsonSchema`),
 //! `toolConfig.functionCallingConfig`, and `generationConfig` (see [`generation`]).
 //! Knowingly ignored, logged at debug: [`IGNORED`] and [`IGNORED_GENERATION`].
+//! `googleSearch` (and the older `googleSearchRetrieval`) become GigaChat's built-in web
+//! search (v2), its sources and citations the answer's `groundingMetadata`.
 //! Refused with a 400 naming the field: `cachedContent`, `candidateCount` > 1, non-text
-//! response modalities, and the built-in tools (`googleSearch`, `codeExecution`, …) that
-//! GigaChat's v1 API cannot run.
+//! response modalities, and the other built-in tools (`codeExecution`, `urlContext`, …)
+//! that GigaChat has no equivalent for.
 
 use std::collections::HashMap;
 
@@ -181,7 +183,7 @@ pub fn decode(
         allowed = tool_config(tc, &mut out)?;
     }
     for (i, t) in req.tools.iter().flatten().enumerate() {
-        tools_of(t, i, &mut out.tools)?;
+        tools_of(t, i, &mut out.tools, &mut out.builtins)?;
     }
     if let Some(names) = allowed {
         for (k, n) in names.iter().enumerate() {
@@ -416,7 +418,12 @@ fn tool_config(v: &Value, out: &mut ir::ChatRequest) -> Result<Option<Vec<String
 }
 
 /// One entry of `tools`: its function declarations; a built-in tool is a 400.
-fn tools_of(t: &Value, i: usize, tools: &mut Vec<ir::Tool>) -> Result<(), ProxyError> {
+fn tools_of(
+    t: &Value,
+    i: usize,
+    tools: &mut Vec<ir::Tool>,
+    builtins: &mut Vec<ir::BuiltinTool>,
+) -> Result<(), ProxyError> {
     let Some(obj) = t.as_object() else {
         return Err(ProxyError::invalid_param(
             "must be an object",
@@ -438,10 +445,12 @@ fn tools_of(t: &Value, i: usize, tools: &mut Vec<ir::Tool>) -> Result<(), ProxyE
                     &format!("tools[{i}].functionDeclarations[{j}]"),
                 )?);
             }
+        } else if matches!(k.as_str(), "googleSearch" | "googleSearchRetrieval") {
+            builtins.push(ir::BuiltinTool::new(ir::Builtin::WebSearch, k));
         } else if BUILTIN_TOOLS.contains(&k.as_str()) {
             return Err(ProxyError::invalid_param(
                 format!(
-                    "the built-in tool {k:?} is not supported yet: it needs GigaChat's v2 API, which this proxy does not use; declare your own functionDeclarations instead"
+                    "the built-in tool {k:?} is not supported: GigaChat has no equivalent (it offers googleSearch); declare your own functionDeclarations instead"
                 ),
                 format!("tools[{i}].{k}"),
             ));
@@ -895,9 +904,9 @@ mod tests {
         assert_eq!(e.param(), Some("generationConfig.candidateCount"));
         let e = with("cachedContent", json!("cachedContents/abc"));
         assert_eq!(e.param(), Some("cachedContent"));
-        let e = with("tools", json!([{"googleSearch": {}}]));
-        assert_eq!(e.param(), Some("tools[0].googleSearch"));
-        assert!(e.to_string().contains("v2"), "{e}");
+        let e = with("tools", json!([{"urlContext": {}}]));
+        assert_eq!(e.param(), Some("tools[0].urlContext"));
+        assert!(e.to_string().contains("no equivalent"), "{e}");
         let e = with("tools", json!([{"code_execution": {}}]));
         assert_eq!(e.param(), Some("tools[0].codeExecution"));
         let e = with("generationConfig", json!({"responseModalities": ["IMAGE"]}));

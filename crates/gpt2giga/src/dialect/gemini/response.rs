@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::EncodeOptions;
 use crate::error::ProxyError;
-use crate::ir::{Event, FinishReason, Usage};
+use crate::ir::{Builtin, Citation, Event, FinishReason, Source, Usage};
 
 /// How the stream is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +120,40 @@ pub struct ContentEncoder {
     finish: Option<FinishReason>,
     malformed: Option<String>,
     usage: Option<Usage>,
+    /// Web search: `groundingMetadata` (queries, the pages, cited segments).
+    grounding: Option<Grounding>,
+}
+
+#[derive(Default)]
+struct Grounding {
+    queries: Vec<String>,
+    chunks: Vec<Source>,
+    supports: Vec<Value>,
+}
+
+impl Grounding {
+    fn chunk(&mut self, source: &Source) -> usize {
+        match self.chunks.iter().position(|c| c.url == source.url) {
+            Some(i) => i,
+            None => {
+                self.chunks.push(source.clone());
+                self.chunks.len() - 1
+            }
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let chunks: Vec<Value> = self
+            .chunks
+            .iter()
+            .map(|c| json!({"web": {"uri": c.url, "title": c.title.as_deref().unwrap_or(&c.url)}}))
+            .collect();
+        json!({
+            "webSearchQueries": self.queries,
+            "groundingChunks": chunks,
+            "groundingSupports": self.supports,
+        })
+    }
 }
 
 impl ContentEncoder {
@@ -134,6 +168,40 @@ impl ContentEncoder {
             finish: None,
             malformed: None,
             usage: None,
+            grounding: None,
+        }
+    }
+
+    /// Cited segments: byte offsets of the answer text (Gemini counts bytes).
+    fn cite(&mut self, citations: Vec<Citation>) {
+        let text: String = self
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Text {
+                    text,
+                    thought: false,
+                } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        let g = self.grounding.get_or_insert_default();
+        for c in citations {
+            let Some(segment) = text.get(c.start..c.end) else {
+                continue;
+            };
+            let i = g.chunk(&c.source);
+            // One support per segment, listing every source that backs it.
+            let same = g.supports.last_mut().filter(|s| {
+                s["segment"]["startIndex"] == c.start && s["segment"]["endIndex"] == c.end
+            });
+            match same.and_then(|s| s["groundingChunkIndices"].as_array_mut()) {
+                Some(indices) => indices.push(json!(i)),
+                None => g.supports.push(json!({
+                    "segment": {"startIndex": c.start, "endIndex": c.end, "text": segment},
+                    "groundingChunkIndices": [i],
+                })),
+            }
         }
     }
 
@@ -189,6 +257,9 @@ impl ContentEncoder {
             c.insert("finishReason".into(), json!(self.finish_reason()));
             if let Some(m) = &self.malformed {
                 c.insert("finishMessage".into(), json!(m));
+            }
+            if let Some(g) = &self.grounding {
+                c.insert("groundingMetadata".into(), g.to_json());
             }
         }
         c.insert("index".into(), json!(0));
@@ -255,6 +326,20 @@ impl crate::dialect::encoder::Encoder for ContentEncoder {
                     ));
                 }
             },
+            // Gemini shows no progress of a search: its results are the grounding.
+            Event::BuiltinStarted(_) | Event::BuiltinProgress(_) => {}
+            Event::BuiltinDone(o) => {
+                if o.call.kind == Builtin::WebSearch {
+                    let g = self.grounding.get_or_insert_default();
+                    if !o.call.query.is_empty() {
+                        g.queries.push(o.call.query.clone());
+                    }
+                    for source in &o.sources {
+                        g.chunk(source);
+                    }
+                }
+            }
+            Event::Citations(c) => self.cite(c),
             Event::Usage(u) => self.usage = Some(u),
             Event::Finish(f) => self.finish = Some(f),
         }
@@ -338,6 +423,7 @@ mod tests {
                 output_tokens: 7,
                 cached_tokens: 4,
                 reasoning_tokens: Some(2),
+                web_searches: 0,
             }),
         ]
     }

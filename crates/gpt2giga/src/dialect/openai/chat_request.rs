@@ -1,7 +1,9 @@
 //! OpenAI Chat Completions request → `ir::ChatRequest`.
 //!
 //! Every request field is translated, knowingly ignored ([`IGNORED`], logged at debug),
-//! or refused with a 400 naming it.
+//! or refused with a 400 naming it. `web_search_options` (an object, even empty) asks
+//! for GigaChat's built-in web search (v2); its `search_context_size` and
+//! `user_location` have no GigaChat equivalent and are knowingly ignored.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -24,7 +26,6 @@ pub(crate) const IGNORED: &[&str] = &[
     "user",
     "verbosity",
     "prediction",
-    "web_search_options",
     "top_logprobs",
 ];
 
@@ -214,7 +215,21 @@ pub struct EncodeOptions {
 
 /// Decodes a parsed request into the normalised form.
 pub fn decode(req: ChatCompletionRequest) -> Result<(ir::ChatRequest, EncodeOptions), ProxyError> {
-    for key in req.other.keys() {
+    let mut builtins = Vec::new();
+    match req.other.get("web_search_options") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(_)) => builtins.push(ir::BuiltinTool::new(
+            ir::Builtin::WebSearch,
+            "web_search_options",
+        )),
+        Some(_) => {
+            return Err(ProxyError::invalid_param(
+                "web_search_options must be an object",
+                "web_search_options",
+            ));
+        }
+    }
+    for key in req.other.keys().filter(|k| *k != "web_search_options") {
         if IGNORED.contains(&key.as_str()) {
             tracing::debug!(field = %key, "ignoring chat.completions field GigaChat has no equivalent for");
         } else {
@@ -284,6 +299,7 @@ pub fn decode(req: ChatCompletionRequest) -> Result<(ir::ChatRequest, EncodeOpti
             Some(StopField::One(s)) => vec![s],
             Some(StopField::Many(v)) => v,
         },
+        builtins,
         ..Default::default()
     };
 

@@ -13,7 +13,16 @@ use serde::Serialize;
 
 use super::chat_request::EncodeOptions;
 use crate::error::ProxyError;
-use crate::ir::{Event, FinishReason, ToolCall, Usage};
+use crate::ir::{Citation, Event, FinishReason, ToolCall, Usage};
+
+/// A byte span of `text` as character indexes (`None` off `char` boundaries or bounds).
+pub(crate) fn char_span(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    if start >= end || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        return None;
+    }
+    let s = text.get(..start)?.chars().count();
+    Some((s, s + text.get(start..end)?.chars().count()))
+}
 
 pub(crate) fn completion_id() -> String {
     format!("chatcmpl-{}", uuid::Uuid::new_v4().simple())
@@ -123,7 +132,24 @@ struct MessageOut {
     reasoning_content: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<ToolCallOut<String>>,
-    annotations: [(); 0],
+    annotations: Vec<Annotation>,
+}
+
+/// A `url_citation` annotation: `start_index`/`end_index` count characters of
+/// `content`.
+#[derive(Serialize, Clone)]
+struct Annotation {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url_citation: UrlCitation,
+}
+
+#[derive(Serialize, Clone)]
+struct UrlCitation {
+    start_index: usize,
+    end_index: usize,
+    url: String,
+    title: String,
 }
 
 // ---- stream frames ------------------------------------------------------------------------
@@ -157,6 +183,8 @@ struct Delta<'a> {
     reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<[ToolCallOut<&'a str>; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a [Annotation]>,
 }
 
 // ---- the encoder --------------------------------------------------------------------------
@@ -170,6 +198,7 @@ pub struct CompletionEncoder {
     content: Option<String>,
     reasoning: Option<String>,
     tool_calls: Vec<ToolCall>,
+    annotations: Vec<Annotation>,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
 }
@@ -184,9 +213,42 @@ impl CompletionEncoder {
             content: None,
             reasoning: None,
             tool_calls: Vec::new(),
+            annotations: Vec::new(),
             usage: None,
             finish: None,
         }
+    }
+
+    /// Citations of the content as `url_citation` annotations (byte spans → character
+    /// indexes of the text sent).
+    fn cite(&mut self, citations: Vec<Citation>, out: Option<&mut BytesMut>) {
+        let content = self.content.as_deref().unwrap_or("");
+        let added: Vec<Annotation> = citations
+            .into_iter()
+            .filter_map(|c| {
+                let (start, end) = char_span(content, c.start, c.end)?;
+                Some(Annotation {
+                    kind: "url_citation",
+                    url_citation: UrlCitation {
+                        start_index: start,
+                        end_index: end,
+                        title: c.source.title.unwrap_or_else(|| c.source.url.clone()),
+                        url: c.source.url,
+                    },
+                })
+            })
+            .collect();
+        if added.is_empty() {
+            return;
+        }
+        if let Some(out) = out {
+            let delta = Delta {
+                annotations: Some(&added),
+                ..Default::default()
+            };
+            self.delta(out, delta, None);
+        }
+        self.annotations.extend(added);
     }
 
     fn frame(&self, out: &mut BytesMut, choices: &[ChunkChoice<'_>], usage: Option<UsageOut>) {
@@ -275,6 +337,17 @@ impl crate::dialect::encoder::Encoder for CompletionEncoder {
                 }
                 self.tool_calls.push(c);
             }
+            Event::Citations(c) => self.cite(c, out),
+            // Chat Completions has no item for a built-in tool run: an SSE comment (which
+            // clients skip) shows the stream is alive while GigaChat works.
+            Event::BuiltinStarted(b) | Event::BuiltinProgress(b) => {
+                if let Some(out) = out {
+                    out.put_slice(b": ");
+                    out.put_slice(crate::upstream::request::builtin_key(b.kind).as_bytes());
+                    out.put_slice(b" in progress\n\n");
+                }
+            }
+            Event::BuiltinDone(_) => {}
             Event::Usage(u) => self.usage = Some(u),
             Event::Finish(f) => self.finish_with(f, out),
         }
@@ -316,6 +389,7 @@ impl crate::dialect::encoder::Encoder for CompletionEncoder {
                     content: self.content,
                     refusal: None,
                     reasoning_content: self.reasoning,
+                    annotations: self.annotations,
                     tool_calls: self
                         .tool_calls
                         .into_iter()
@@ -329,7 +403,6 @@ impl crate::dialect::encoder::Encoder for CompletionEncoder {
                             },
                         })
                         .collect(),
-                    annotations: [],
                 },
                 logprobs: None,
                 finish_reason: finish_str(finish),
@@ -404,6 +477,7 @@ mod tests {
                 output_tokens: 3,
                 cached_tokens: 2,
                 reasoning_tokens: None,
+                web_searches: 0,
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {

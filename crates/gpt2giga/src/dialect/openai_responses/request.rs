@@ -11,9 +11,14 @@
 //! `prompt_cache_key`, `service_tier`, `safety_identifier`, `parallel_tool_calls`,
 //! `reasoning.summary`, `client_metadata`, `stream_options`, `top_logprobs`,
 //! `max_tool_calls`, `prompt_cache_retention`.
-//! Hosted tools (`web_search`, `file_search`, `code_interpreter`, `image_generation`,
-//! `local_shell`, `computer_use_preview`, `mcp`, …) are knowingly skipped: GigaChat's v1
-//! API cannot run them, and agents (Codex) offer them alongside their own tools.
+//! Hosted tools: `web_search` / `web_search_preview*`, `code_interpreter` and
+//! `image_generation` become GigaChat's built-ins (v2: `web_search`, `code_interpreter`,
+//! `image_generate`), forced by a matching `tool_choice`; past `web_search_call`,
+//! `code_interpreter_call` and `image_generation_call` input items are knowingly skipped
+//! (their results are in the answer text). Hosted tools GigaChat has no equivalent for
+//! (`file_search`, `computer_use*`, `mcp`) are refused; tools the client runs itself that
+//! GigaChat cannot describe (`local_shell`, `shell`, `apply_patch`, `tool_search`) are
+//! knowingly skipped, since agents (Codex) offer them alongside their own tools.
 //! Refused: `background`, `conversation`, `prompt`, `item_reference` items, unknown item
 //! types.
 
@@ -46,22 +51,22 @@ pub(crate) const IGNORED: &[&str] = &[
     "access_programs",
 ];
 
-/// Hosted tool types skipped on purpose.
-pub(crate) const SKIPPED_TOOLS: &[&str] = &[
-    "web_search",
-    "web_search_preview",
-    "web_search_preview_2025_03_11",
-    "file_search",
-    "code_interpreter",
-    "image_generation",
-    "local_shell",
-    "shell",
-    "computer_use_preview",
-    "computer_use",
-    "mcp",
-    "apply_patch",
-    "tool_search",
-];
+/// Client-run tool types GigaChat cannot describe, skipped on purpose.
+pub(crate) const SKIPPED_TOOLS: &[&str] = &["local_shell", "shell", "apply_patch", "tool_search"];
+
+/// Hosted tool types with no GigaChat equivalent (refused).
+const UNSUPPORTED_HOSTED_TOOLS: &[&str] =
+    &["file_search", "computer_use_preview", "computer_use", "mcp"];
+
+/// The GigaChat built-in a hosted tool type maps to.
+fn builtin_of_type(kind: &str) -> Option<ir::Builtin> {
+    match kind {
+        k if k.starts_with("web_search") => Some(ir::Builtin::WebSearch),
+        "code_interpreter" => Some(ir::Builtin::CodeInterpreter),
+        "image_generation" => Some(ir::Builtin::ImageGeneration),
+        _ => None,
+    }
+}
 
 /// Prefix of the opaque `encrypted_content` the proxy puts on reasoning items.
 pub(crate) const REASONING_BLOB_PREFIX: &str = "gpt2giga.r1.";
@@ -265,6 +270,11 @@ pub fn decode(req: ResponsesRequest) -> Result<Decoded, ProxyError> {
     // Tools.
     let mut tool_kinds = HashMap::new();
     for (i, t) in req.tools.iter().flatten().enumerate() {
+        let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
+        if let Some(b) = builtin_of_type(kind) {
+            out.builtins.push(ir::BuiltinTool::new(b, kind));
+            continue;
+        }
         add_tool(
             t,
             &format!("tools[{i}]"),
@@ -475,8 +485,16 @@ fn add_tool(
                 )?;
             }
         }
-        other if SKIPPED_TOOLS.contains(&other) || other.starts_with("web_search") => {
-            tracing::debug!(tool = %other, "skipping hosted tool GigaChat cannot run");
+        other if SKIPPED_TOOLS.contains(&other) => {
+            tracing::debug!(tool = %other, "skipping a client tool GigaChat cannot describe");
+        }
+        other if UNSUPPORTED_HOSTED_TOOLS.contains(&other) || builtin_of_type(other).is_some() => {
+            return Err(ProxyError::invalid_param(
+                format!(
+                    "the hosted tool {other:?} is not supported: GigaChat has no equivalent built-in (it offers web_search, code_interpreter and image_generation); declare a function tool instead"
+                ),
+                format!("{param}.type"),
+            ));
         }
         other => {
             return Err(ProxyError::invalid_param(
@@ -532,8 +550,12 @@ fn tool_choice(
                     _ => ir::ToolChoice::Auto,
                 })
             }
-            // Hosted-tool choices: the tool is skipped, so the model decides.
-            Some(_) => Ok(ir::ToolChoice::Auto),
+            Some(kind) if builtin_of_type(kind).is_some() => Ok(ir::ToolChoice::Builtin(
+                builtin_of_type(kind).ok_or_else(bad)?,
+            )),
+            // Choices of skipped client tools: the model decides.
+            Some(kind) if SKIPPED_TOOLS.contains(&kind) => Ok(ir::ToolChoice::Auto),
+            Some(_) => Err(bad()),
             None => Err(bad()),
         },
         _ => Err(bad()),
@@ -678,6 +700,9 @@ fn decode_item(
             let mut m = ir::Message::text(ir::Role::Tool, text);
             m.tool_call_id = Some(str_of("call_id")?);
             out.messages.push(m);
+        }
+        Some("web_search_call" | "code_interpreter_call" | "image_generation_call") => {
+            tracing::debug!("skipping a past built-in tool run: its result is in the answer text");
         }
         Some("reasoning") => {
             let restored = item

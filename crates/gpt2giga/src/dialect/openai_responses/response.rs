@@ -20,8 +20,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Value, json};
 
 use super::request::{Echo, ToolKind, item_id, seal_reasoning};
+use crate::dialect::openai::chat_response::char_span;
 use crate::error::ProxyError;
-use crate::ir::{self, Event, FinishReason, ToolCall, Usage};
+use crate::ir::{
+    self, Builtin, BuiltinCall, BuiltinOutcome, Citation, Event, FinishReason, ToolCall, Usage,
+};
 
 pub(crate) fn now_secs() -> i64 {
     std::time::SystemTime::now()
@@ -173,18 +176,100 @@ fn custom_input(arguments: &str) -> String {
     }
 }
 
-fn message_item(id: &str, text: &str, status: &str) -> Value {
+fn message_item(id: &str, text: &str, annotations: &[Value], status: &str) -> Value {
     json!({
         "id": id,
         "type": "message",
         "status": status,
         "role": "assistant",
-        "content": if status == "in_progress" { json!([]) } else { json!([text_part(text)]) },
+        "content": if status == "in_progress" { json!([]) } else { json!([text_part(text, annotations)]) },
     })
 }
 
-fn text_part(text: &str) -> Value {
-    json!({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
+fn text_part(text: &str, annotations: &[Value]) -> Value {
+    json!({"type": "output_text", "text": text, "annotations": annotations, "logprobs": []})
+}
+
+/// The item type, id prefix and stream event stem of a built-in tool run.
+fn builtin_names(kind: Builtin) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        Builtin::WebSearch => ("web_search_call", "ws", "response.web_search_call"),
+        Builtin::CodeInterpreter => (
+            "code_interpreter_call",
+            "ci",
+            "response.code_interpreter_call",
+        ),
+        Builtin::ImageGeneration => (
+            "image_generation_call",
+            "ig",
+            "response.image_generation_call",
+        ),
+        // No Responses item reads URLs: shown as a web search that opened the page.
+        Builtin::UrlFetch => ("web_search_call", "ws", "response.web_search_call"),
+    }
+}
+
+/// The middle stream event of a running built-in (`…searching`, `…interpreting`, …).
+fn builtin_working(kind: Builtin) -> &'static str {
+    match kind {
+        Builtin::WebSearch | Builtin::UrlFetch => "searching",
+        Builtin::CodeInterpreter => "interpreting",
+        Builtin::ImageGeneration => "generating",
+    }
+}
+
+/// A built-in tool run as its Responses output item.
+fn builtin_item(id: &str, call: &BuiltinCall, outcome: Option<&BuiltinOutcome>) -> Value {
+    let (kind, _, _) = builtin_names(call.kind);
+    let status = match outcome {
+        None => "in_progress",
+        Some(o) if o.ok => "completed",
+        Some(_) => "failed",
+    };
+    match call.kind {
+        Builtin::WebSearch | Builtin::UrlFetch => {
+            let mut action = json!({"type": "search", "query": call.query});
+            if call.kind == Builtin::UrlFetch {
+                action = json!({"type": "open_page", "url": first_url(&call.query)});
+            }
+            if let Some(o) = outcome.filter(|o| !o.sources.is_empty())
+                && call.kind == Builtin::WebSearch
+                && let Some(a) = action.as_object_mut()
+            {
+                let sources: Vec<Value> = o
+                    .sources
+                    .iter()
+                    .map(|s| json!({"type": "url", "url": s.url}))
+                    .collect();
+                a.insert("sources".into(), Value::from(sources));
+            }
+            json!({"id": id, "type": kind, "status": status, "action": action})
+        }
+        Builtin::CodeInterpreter => json!({
+            "id": id, "type": kind, "status": status,
+            // GigaChat reports neither the code it ran nor its output: the answer text
+            // carries the result.
+            "code": null, "outputs": null, "container_id": "gigachat",
+        }),
+        Builtin::ImageGeneration => {
+            let image = outcome.and_then(|o| o.images.first());
+            json!({
+                "id": id, "type": kind,
+                "status": if status == "in_progress" { "generating" } else { status },
+                "result": image.map(|i| i.data.as_str()),
+                "output_format": image.map(|i| i.mime.trim_start_matches("image/")),
+                "revised_prompt": call.query,
+                "background": "auto", "quality": "auto", "size": "auto",
+            })
+        }
+    }
+}
+
+/// The first URL in a text (what a URL-reading run read), else the text.
+fn first_url(text: &str) -> &str {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .unwrap_or(text)
 }
 
 fn usage_json(u: &Usage) -> Value {
@@ -201,9 +286,26 @@ fn usage_json(u: &Usage) -> Value {
 
 /// One output item of the answer.
 enum Item {
-    Reasoning { id: String, text: String },
-    Message { id: String, text: String },
-    Call { id: String, call: ToolCall },
+    Reasoning {
+        id: String,
+        text: String,
+    },
+    Message {
+        id: String,
+        text: String,
+        /// Bytes of answer text before this item (citation spans are answer-wide).
+        base: usize,
+        annotations: Vec<Value>,
+    },
+    Call {
+        id: String,
+        call: ToolCall,
+    },
+    Builtin {
+        id: String,
+        call: BuiltinCall,
+        outcome: Option<BuiltinOutcome>,
+    },
 }
 
 /// Per-answer state: sequence numbers, the output items so far (the last reasoning or
@@ -214,6 +316,8 @@ pub struct ResponseEncoder {
     items: Vec<Item>,
     /// The last item is still growing (reasoning or message).
     open: bool,
+    /// Bytes of answer text so far.
+    text_len: usize,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
     done: Option<Value>,
@@ -256,6 +360,7 @@ impl ResponseEncoder {
             seq: 0,
             items: Vec::new(),
             open: false,
+            text_len: 0,
             usage: None,
             finish: None,
             done: None,
@@ -268,8 +373,14 @@ impl ResponseEncoder {
             .iter()
             .map(|item| match item {
                 Item::Reasoning { id, text } => self.shape.reasoning_item(id, text, "completed"),
-                Item::Message { id, text } => message_item(id, text, "completed"),
+                Item::Message {
+                    id,
+                    text,
+                    annotations,
+                    ..
+                } => message_item(id, text, annotations, "completed"),
                 Item::Call { id, call } => self.shape.call_item(id, call, "completed", true),
+                Item::Builtin { id, call, outcome } => builtin_item(id, call, outcome.as_ref()),
             })
             .collect()
     }
@@ -290,6 +401,8 @@ impl ResponseEncoder {
                 Item::Reasoning { text: r, .. } => reasoning.push_str(r),
                 Item::Message { text: t, .. } => text.push_str(t),
                 Item::Call { call, .. } => calls.push(call.clone()),
+                // GigaChat takes no record of a built-in run: its result is in the text.
+                Item::Builtin { .. } => {}
             }
         }
         let mut m = ir::Message::text(ir::Role::Assistant, text);
@@ -323,18 +436,23 @@ impl ResponseEncoder {
                     json!({"output_index": idx, "item": item}),
                 );
             }
-            Some(Item::Message { id, text }) => {
+            Some(Item::Message {
+                id,
+                text,
+                annotations,
+                ..
+            }) => {
                 f.emit("response.output_text.done",
                     json!({"item_id": id, "output_index": idx, "content_index": 0, "text": text, "logprobs": []}));
                 f.emit("response.content_part.done",
-                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(text)}));
-                let item = message_item(id, text, "completed");
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part(text, annotations)}));
+                let item = message_item(id, text, annotations, "completed");
                 f.emit(
                     "response.output_item.done",
                     json!({"output_index": idx, "item": item}),
                 );
             }
-            Some(Item::Call { .. }) | None => {}
+            Some(Item::Call { .. } | Item::Builtin { .. }) | None => {}
         }
     }
 
@@ -375,22 +493,25 @@ impl ResponseEncoder {
             self.close(out.as_deref_mut());
             let (idx, id) = (self.items.len(), item_id("msg"));
             if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
-                let item = message_item(&id, "", "in_progress");
+                let item = message_item(&id, "", &[], "in_progress");
                 f.emit(
                     "response.output_item.added",
                     json!({"output_index": idx, "item": item}),
                 );
                 f.emit("response.content_part.added",
-                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("")}));
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "part": text_part("", &[])}));
             }
             self.items.push(Item::Message {
                 id,
                 text: String::new(),
+                base: self.text_len,
+                annotations: Vec::new(),
             });
             self.open = true;
         }
+        self.text_len += t.len();
         let idx = self.items.len().saturating_sub(1);
-        if let Some(Item::Message { id, text }) = self.items.last_mut() {
+        if let Some(Item::Message { id, text, .. }) = self.items.last_mut() {
             text.push_str(t);
             if let Some(mut f) = frames(out, &mut self.seq) {
                 f.emit("response.output_text.delta",
@@ -437,6 +558,144 @@ impl ResponseEncoder {
         self.items.push(Item::Call { id, call: c });
     }
 
+    /// A built-in tool starts: its item opens (`…in_progress`, then `…searching` /
+    /// `…interpreting` / `…generating`).
+    fn builtin_started(&mut self, call: BuiltinCall, mut out: Option<&mut BytesMut>) {
+        self.close(out.as_deref_mut());
+        let idx = self.items.len();
+        let (_, prefix, stem) = builtin_names(call.kind);
+        let id = format!("{prefix}_{}", call.id);
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            let item = builtin_item(&id, &call, None);
+            f.emit(
+                "response.output_item.added",
+                json!({"output_index": idx, "item": item}),
+            );
+            f.emit(
+                &format!("{stem}.in_progress"),
+                json!({"item_id": id, "output_index": idx}),
+            );
+            f.emit(
+                &format!("{stem}.{}", builtin_working(call.kind)),
+                json!({"item_id": id, "output_index": idx}),
+            );
+        }
+        self.items.push(Item::Builtin {
+            id,
+            call,
+            outcome: None,
+        });
+    }
+
+    fn builtin_position(&self, call: &BuiltinCall) -> Option<usize> {
+        self.items.iter().rposition(
+            |i| matches!(i, Item::Builtin { call: c, outcome: None, .. } if c.id == call.id),
+        )
+    }
+
+    /// Still at work: the working event again, so the stream never looks dead.
+    fn builtin_progress(&mut self, call: &BuiltinCall, out: Option<&mut BytesMut>) {
+        let Some(idx) = self.builtin_position(call) else {
+            return;
+        };
+        let Some(Item::Builtin { id, .. }) = self.items.get(idx) else {
+            return;
+        };
+        let (_, _, stem) = builtin_names(call.kind);
+        let id = id.clone();
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            f.emit(
+                &format!("{stem}.{}", builtin_working(call.kind)),
+                json!({"item_id": id, "output_index": idx}),
+            );
+        }
+    }
+
+    /// Finished: `…completed` (with `partial_image` first for a generated image) and the
+    /// item's final form.
+    fn builtin_done(&mut self, outcome: BuiltinOutcome, mut out: Option<&mut BytesMut>) {
+        let idx = match self.builtin_position(&outcome.call) {
+            Some(idx) => idx,
+            None => {
+                self.builtin_started(outcome.call.clone(), out.as_deref_mut());
+                self.items.len() - 1
+            }
+        };
+        let Some(Item::Builtin {
+            id,
+            call,
+            outcome: slot,
+        }) = self.items.get_mut(idx)
+        else {
+            return;
+        };
+        let (_, _, stem) = builtin_names(call.kind);
+        let item = builtin_item(id, call, Some(&outcome));
+        if let Some(mut f) = frames(out, &mut self.seq) {
+            if let Some(image) = outcome.images.first() {
+                f.emit(
+                    &format!("{stem}.partial_image"),
+                    json!({"item_id": id, "output_index": idx, "partial_image_index": 0,
+                           "partial_image_b64": image.data}),
+                );
+            }
+            f.emit(
+                &format!("{stem}.completed"),
+                json!({"item_id": id, "output_index": idx}),
+            );
+            f.emit(
+                "response.output_item.done",
+                json!({"output_index": idx, "item": item}),
+            );
+        }
+        *slot = Some(outcome);
+    }
+
+    /// Citations of the text: `url_citation` annotations on the open message item when
+    /// it holds the cited span (character indexes of its text); a closed item's
+    /// `output_item.done` was already sent, so spans elsewhere are not annotated.
+    fn cite(&mut self, citations: Vec<Citation>, mut out: Option<&mut BytesMut>) {
+        if !self.open {
+            return;
+        }
+        let idx = self.items.len().saturating_sub(1);
+        for c in citations {
+            let Some(Item::Message {
+                id,
+                text,
+                base,
+                annotations,
+            }) = self.items.last_mut()
+            else {
+                return;
+            };
+            let base = *base;
+            if c.start < base || c.end > base + text.len() {
+                continue;
+            }
+            let Some((start, end)) = char_span(text, c.start - base, c.end - base) else {
+                continue;
+            };
+            let annotation = json!({
+                "type": "url_citation",
+                "start_index": start,
+                "end_index": end,
+                "url": c.source.url,
+                "title": c.source.title.as_deref().unwrap_or(&c.source.url),
+            });
+            let id = id.clone();
+            annotations.push(annotation.clone());
+            let n = annotations.len() - 1;
+            if let Some(mut f) = frames(out.as_deref_mut(), &mut self.seq) {
+                f.emit(
+                    "response.output_text.annotation.added",
+                    json!({"item_id": id, "output_index": idx, "content_index": 0,
+                           "annotation_index": n, "annotation": annotation}),
+                );
+            }
+        }
+    }
+
     /// The response object in its final state.
     fn final_object(&self) -> Value {
         let finish = self.finish.as_ref();
@@ -464,6 +723,10 @@ impl crate::dialect::encoder::Encoder for ResponseEncoder {
             Event::Reasoning(r) => self.reasoning(&r, out),
             Event::Text(t) => self.text(&t, out),
             Event::ToolCall(c) => self.call(c, out),
+            Event::BuiltinStarted(c) => self.builtin_started(c, out),
+            Event::BuiltinProgress(c) => self.builtin_progress(&c, out),
+            Event::BuiltinDone(o) => self.builtin_done(o, out),
+            Event::Citations(c) => self.cite(c, out),
             Event::Usage(u) => self.usage = Some(u),
             Event::Finish(f) => self.finish = Some(f),
         }
@@ -573,6 +836,7 @@ mod tests {
                 output_tokens: 5,
                 cached_tokens: 3,
                 reasoning_tokens: None,
+                web_searches: 0,
             }),
             Event::Finish(FinishReason::ToolCalls),
         ] {
