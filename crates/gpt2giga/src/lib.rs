@@ -26,6 +26,7 @@ pub mod logging;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod traffic;
 pub mod upstream;
 
 use anyhow::Context;
@@ -60,6 +61,10 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let listener = server::bind(&host, port).await?;
     let local = listener.local_addr()?;
     let state = app::AppState::new(config, client).map_err(|e| anyhow::anyhow!("{e}"))?;
+    state
+        .start_traffic_log()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         address = %local,
         "gpt2giga {} listening on {}://{local}",

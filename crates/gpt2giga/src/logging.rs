@@ -132,7 +132,7 @@ where
 }
 
 /// The secrets of the configuration, masked wherever they appear verbatim.
-fn known_secrets(config: &Config) -> Vec<String> {
+pub(crate) fn known_secrets(config: &Config) -> Vec<String> {
     let g = &config.gigachat;
     let mut out: Vec<String> = [
         &g.credentials,

@@ -344,6 +344,22 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
             p.responses_store_max_bytes = u64_value(req(raw)?)?
         }
         (Group::Proxy, "state_url") => p.state_url = opt(raw, state_url)?,
+        (Group::Proxy, "traffic_log_url") => p.traffic_log_url = opt(raw, parse::traffic_log_url)?,
+        (Group::Proxy, "traffic_log_level") => {
+            p.traffic_log_level = parse::traffic_log_level(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_max_body_bytes") => {
+            p.traffic_log_max_body_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_retention_secs") => {
+            p.traffic_log_retention_secs = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_max_bytes") => p.traffic_log_max_bytes = u64_value(req(raw)?)?,
+        (Group::Proxy, "traffic_log_queue_size") => {
+            p.traffic_log_queue_size = positive_usize(req(raw)?)?;
+        }
+        (Group::Proxy, "enable_traffic_admin") => p.enable_traffic_admin = boolean(req(raw)?)?,
+        (Group::Proxy, "traffic_ip_allowlist") => p.traffic_ip_allowlist = ip_nets(req(raw)?)?,
         (Group::Proxy, "concurrency_lease_secs") => {
             p.concurrency_lease_secs = positive_seconds(req(raw)?)?;
         }

@@ -41,6 +41,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::error::ProxyError;
 use crate::ir::Event;
 use crate::ir::EventStream;
+use crate::telemetry::traffic::Capture;
 
 /// Distinct requested-model label values kept; later ones are counted as `other`.
 pub(crate) const MODEL_LABELS_MAX: usize = 64;
@@ -155,6 +156,8 @@ pub struct Metrics {
     ttft: Histograms<DialectLabels>,
     active_streams: Family<DialectLabels, Gauge>,
     tokens: Family<TokenLabels, Counter>,
+    traffic_dropped: Counter,
+    traffic_written: Counter,
     models: RwLock<HashSet<Arc<str>>>,
 }
 
@@ -228,6 +231,18 @@ impl Metrics {
             "Tokens reported by GigaChat's usage, by direction (input, output, cached_input) and requested model",
             tokens.clone(),
         );
+        let traffic_dropped = Counter::default();
+        let traffic_written = Counter::default();
+        registry.register(
+            "gpt2giga_traffic_log_dropped",
+            "Traffic-log records dropped because the write queue was full (or the write failed)",
+            traffic_dropped.clone(),
+        );
+        registry.register(
+            "gpt2giga_traffic_log_written",
+            "Traffic-log records written to the database",
+            traffic_written.clone(),
+        );
         Self {
             registry,
             requests,
@@ -238,6 +253,8 @@ impl Metrics {
             ttft,
             active_streams,
             tokens,
+            traffic_dropped,
+            traffic_written,
             models: RwLock::new(HashSet::new()),
         }
     }
@@ -277,6 +294,16 @@ impl Metrics {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels { operation, status })
             .inc();
+    }
+
+    /// Traffic-log records dropped (full queue, failed write).
+    pub fn traffic_dropped(&self) -> Counter {
+        self.traffic_dropped.clone()
+    }
+
+    /// Traffic-log records written.
+    pub fn traffic_written(&self) -> Counter {
+        self.traffic_written.clone()
     }
 
     /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
@@ -360,6 +387,8 @@ pub(crate) struct Scope {
     /// attachment download): the union of the waits, so overlapping ones count once.
     waits: std::sync::Mutex<Waits>,
     model: OnceLock<Arc<str>>,
+    /// The traffic log's capture, when the log is on.
+    capture: Option<Arc<Capture>>,
 }
 
 #[derive(Default)]
@@ -435,7 +464,37 @@ fn current() -> Option<Arc<Scope>> {
 pub(crate) fn note_model(model: &str) {
     if let Some(s) = current() {
         let _ = s.model.set(s.metrics.model_label(model));
+        if let Some(c) = &s.capture {
+            c.client_model(model);
+        }
     }
+}
+
+/// The current request's traffic-log capture (`None` when the log is off or outside a
+/// request): for the parts only the caller sees (the GigaChat request and answer).
+pub fn capture() -> Option<Arc<Capture>> {
+    current().and_then(|s| s.capture.clone())
+}
+
+/// [`waiting`] for a concurrency slot: also the traffic record's queue time.
+pub async fn queued<F: Future>(fut: F) -> F::Output {
+    let started = Instant::now();
+    let out = waiting(fut).await;
+    if let Some(c) = capture() {
+        c.add_queue(started.elapsed());
+    }
+    out
+}
+
+/// Resolving a request's attachments (their downloads and uploads count as waits
+/// themselves): the traffic record's upload time.
+pub async fn uploading<F: Future>(fut: F) -> F::Output {
+    let started = Instant::now();
+    let out = fut.await;
+    if let Some(c) = capture() {
+        c.add_upload(started.elapsed());
+    }
+    out
 }
 
 /// Anything a GigaChat call returns that may carry a GigaChat failure.
@@ -475,6 +534,11 @@ where
             .observe(elapsed.as_secs_f64());
         if let Some(e) = out.upstream_failure() {
             s.metrics.upstream_error(operation, e);
+        }
+        if let Some(c) = &s.capture
+            && matches!(operation, "chat" | "chat_stream")
+        {
+            c.first_byte();
         }
     }
     out
@@ -518,8 +582,18 @@ pub(crate) fn observe_events(events: EventStream, streaming: bool) -> EventStrea
                 if u.cached_tokens > 0 {
                     add("cached_input", u.cached_tokens);
                 }
+                if let Some(c) = &scope.capture {
+                    c.usage(u.input_tokens, u.output_tokens, u.cached_tokens);
+                }
             }
-            Err(ProxyError::Upstream(e)) => scope.metrics.upstream_error("chat_stream", e),
+            Err(e) => {
+                if let ProxyError::Upstream(e) = e {
+                    scope.metrics.upstream_error("chat_stream", e);
+                }
+                if let Some(c) = &scope.capture {
+                    c.error(&e.to_string());
+                }
+            }
             _ => {}
         }
         item
@@ -563,12 +637,14 @@ impl Drop for StreamGuard {
 
 /// Measures one request of `route` / `dialect` / `method` while `handler` runs (see the
 /// module docs): opens its scope, then counts it, its duration (for a stream, until the
-/// body ends) and the proxy's overhead.
+/// body ends) and the proxy's overhead. With a traffic `capture`, the response body is
+/// watched (copied up to the cap when kept) and the record queued when it ends.
 pub async fn measure(
     metrics: &Arc<Metrics>,
     route: &'static str,
     dialect: &'static str,
     method: &'static str,
+    capture: Option<Arc<Capture>>,
     handler: impl Future<Output = Response>,
 ) -> Response {
     let started = Instant::now();
@@ -579,6 +655,7 @@ pub async fn measure(
         started,
         waits: std::sync::Mutex::new(Waits::default()),
         model: OnceLock::new(),
+        capture,
     });
     let response = SCOPE.scope(scope.clone(), handler).await;
 
@@ -611,6 +688,10 @@ pub async fn measure(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let response = match &scope.capture {
+        Some(c) => captured(c.clone(), response, streaming),
+        None => response,
+    };
     if !streaming {
         duration.observe(started.elapsed().as_secs_f64());
         return response;
@@ -626,6 +707,43 @@ pub async fn measure(
         chunk
     });
     Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// The response with its body watched by `capture`: copied as it passes (when kept),
+/// and the record finished when the body ends or is dropped.
+fn captured(capture: Arc<Capture>, response: Response, streaming: bool) -> Response {
+    let status = response.status().as_u16();
+    capture.response_head(status, streaming);
+    if !streaming && status < 400 && !capture.bodies() {
+        // Nothing to copy, and the body is ready: the record is complete.
+        capture.finish();
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // A body of known size keeps its Content-Length through the wrapper.
+    if let Some(n) = axum::body::HttpBody::size_hint(&body).exact() {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, axum::http::HeaderValue::from(n));
+    }
+    let done = Finish(capture.clone());
+    let body = body.into_data_stream().map(move |chunk| {
+        let _done = &done;
+        if let Ok(bytes) = &chunk {
+            capture.client_response_chunk(bytes);
+        }
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// Finishes a traffic record when the response body is dropped.
+struct Finish(Arc<Capture>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 /// Observes the request duration when the response body is dropped.

@@ -59,10 +59,15 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
 
 async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStream, ProxyError> {
     metrics::note_model(&req.model);
-    let slot = metrics::waiting(call.upstream.slot(&call.options.model)).await?;
+    let slot = metrics::queued(call.upstream.slot(&call.options.model)).await?;
     let client = call.upstream.client();
-    let files = call.attachments.resolve(client, req, &call.ctx).await?;
+    let files = metrics::uploading(call.attachments.resolve(client, req, &call.ctx)).await?;
     let (gc_request, plan) = request::build(req, &files, call.options)?;
+    let capture = metrics::capture();
+    if let Some(c) = &capture {
+        c.identity(&call.upstream.owner());
+        c.gigachat_request(&gc_request.model, &gc_request);
+    }
     tracing::debug!(
         model = %gc_request.model,
         messages = gc_request.messages.len(),
@@ -76,6 +81,9 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     if !req.stream {
         let response = metrics::upstream("chat", client.chat(&gc_request, &call.ctx)).await?;
         drop(slot);
+        if let Some(c) = &capture {
+            c.gigachat_response(&response);
+        }
         let mut raw = Vec::new();
         mapper.response(response, &mut raw);
         let mut events = apply_stops(&mut stops, raw);
@@ -110,6 +118,7 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
         filtered: Vec::new(),
         slot,
         done: false,
+        capture,
     };
     events.feed(first);
     Ok(metrics::observe_events(Box::pin(events), true))
@@ -127,10 +136,15 @@ struct ChunkEvents {
     filtered: Vec<Event>,
     slot: Option<limiter::Slot>,
     done: bool,
+    /// The traffic log's capture of this request, when the log is on.
+    capture: Option<std::sync::Arc<crate::telemetry::traffic::Capture>>,
 }
 
 impl ChunkEvents {
     fn feed(&mut self, chunk: gigachat::types::v1::ChatChunk) {
+        if let Some(c) = &self.capture {
+            c.gigachat_chunk(&chunk);
+        }
         self.mapper.chunk(chunk, &mut self.mapped);
         match &mut self.stops {
             None => self.pending.extend(self.mapped.drain(..)),
