@@ -13,6 +13,7 @@ use crate::state::redis::{Redis, RedisStore, SharedSemaphore};
 use crate::state::{MemoryStore, Store};
 use crate::telemetry::RequestId;
 use crate::telemetry::metrics::{self, Metrics};
+use crate::telemetry::traces::Traces;
 use crate::traffic::TrafficLog;
 use crate::upstream::Upstream;
 use crate::upstream::attachments::{Attachments, Limits};
@@ -48,6 +49,8 @@ struct Inner {
     draining: std::sync::atomic::AtomicBool,
     /// The traffic log (`--proxy.traffic-log-url`), once started.
     traffic: std::sync::OnceLock<TrafficLog>,
+    /// OpenTelemetry traces (`--proxy.otlp-endpoint`), when configured.
+    traces: Option<Traces>,
 }
 
 /// How long the upstream model list is reused.
@@ -137,6 +140,12 @@ impl AppState {
             alias: crate::config::AliasSettings::default(),
         };
         let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
+        let traces = p
+            .otlp_endpoint
+            .as_deref()
+            .map(Traces::start)
+            .transpose()
+            .map_err(ProxyError::Internal)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -155,6 +164,7 @@ impl AppState {
                 metrics,
                 draining: std::sync::atomic::AtomicBool::new(false),
                 traffic: std::sync::OnceLock::new(),
+                traces,
             }),
         })
     }
@@ -326,6 +336,11 @@ impl AppState {
             let _ = self.inner.traffic.set(log);
         }
         Ok(())
+    }
+
+    /// The trace exporter, when traces are on.
+    pub fn traces(&self) -> Option<&Traces> {
+        self.inner.traces.as_ref()
     }
 
     /// The traffic log, when it is on.

@@ -91,6 +91,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         }
     };
     let limits = server::conn::Limits::from_settings(&state.config().proxy);
+    let traces = state.traces().cloned();
     let app = server::app(state);
     match tls {
         Some(tls) => server::serve_tls(listener, tls, app, limits, shutdown, grace).await?,
@@ -98,6 +99,10 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     }
     if let Some(d) = demo {
         d.shutdown().await;
+    }
+    if let Some(t) = traces {
+        // Sends the spans still buffered.
+        let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
     }
     tracing::info!("gpt2giga stopped");
     Ok(())

@@ -309,6 +309,9 @@ fn cases() -> Vec<Case> {
         case(P, "traffic_log_queue_size", "8", |c| {
             c.proxy.traffic_log_queue_size = 8
         }),
+        case(P, "otlp_endpoint", "http://127.0.0.1:4318", |c| {
+            c.proxy.otlp_endpoint = Some("http://127.0.0.1:4318".into())
+        }),
         case(P, "enable_traffic_admin", "true", |c| {
             c.proxy.enable_traffic_admin = true
         }),

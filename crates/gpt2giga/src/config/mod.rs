@@ -362,6 +362,9 @@ pub struct ProxySettings {
     pub traffic_log_max_bytes: u64,
     /// Rust extension: records waiting to be written. Default 10,000.
     pub traffic_log_queue_size: usize,
+    /// Rust extension: the OTLP/HTTP collector traces go to; `None` = no traces.
+    /// Falls back to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
     /// Rust extension: `/admin/traffic` and `/console` in PROD too. Default false.
     pub enable_traffic_admin: bool,
     /// Rust extension: IPs allowed to reach `/admin/traffic` and `/console`. Default `[]`.
@@ -440,6 +443,7 @@ impl Default for ProxySettings {
             traffic_log_retention_secs: 7 * 24 * 3600,
             traffic_log_max_bytes: 1024 * 1024 * 1024,
             traffic_log_queue_size: 10_000,
+            otlp_endpoint: None,
             enable_traffic_admin: false,
             traffic_ip_allowlist: Vec::new(),
         }

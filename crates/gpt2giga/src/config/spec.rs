@@ -352,6 +352,15 @@ pub const FIELDS: &[FieldSpec] = &[
     )),
     extension(field(
         P,
+        "otlp_endpoint",
+        HEADING_LOGGING,
+        "URL",
+        None,
+        Value,
+        "OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://localhost:4318 (/v1/traces is added); unset = OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else off [Rust extension]",
+    )),
+    extension(field(
+        P,
         "enable_traffic_admin",
         HEADING_SECURITY,
         "BOOL",

@@ -157,6 +157,14 @@ pub(crate) fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  Traces:     {}",
+        match &p.otlp_endpoint {
+            Some(e) => format!("OTLP/HTTP {}", mask_url(e)),
+            None => "off".to_string(),
+        }
+    );
+    let _ = writeln!(
+        out,
         "  Traffic:    log={} level={} max_body={} retention={}s max_bytes={} queue={} admin={} ip_allowlist={}",
         match p.traffic_log_url() {
             Some(url) => mask_url(url),

@@ -13,7 +13,7 @@ use futures::StreamExt;
 
 use crate::app::AppState;
 use crate::telemetry::RequestId;
-use crate::telemetry::metrics::{CONTENT_TYPE, measure};
+use crate::telemetry::metrics::{CONTENT_TYPE, Observers, measure};
 use crate::telemetry::traffic::Capture;
 
 /// Route template and dialect of a (normalised) path. Bounded: unknown paths are
@@ -115,6 +115,7 @@ fn method_label(m: &Method) -> &'static str {
 /// request-context layer, so it sees auth and body-limit refusals too.
 /// With the traffic log on, API requests (not the proxy's own pages) are captured: the
 /// request body copied as the handler reads it (up to the cap, `bodies` level only).
+/// With traces on, they get a server span whose parent is the client's `traceparent`.
 pub(crate) async fn track(
     State(state): State<AppState>,
     mut request: Request,
@@ -122,6 +123,12 @@ pub(crate) async fn track(
 ) -> Response {
     let (route, dialect) = classify(request.uri().path());
     let method = method_label(request.method());
+    let trace = match state.traces() {
+        Some(t) if dialect != "system" => {
+            Some(t.request(request.headers(), method, route, request.uri().path()))
+        }
+        _ => None,
+    };
     let capture = match state.traffic() {
         Some(log) if dialect != "system" => {
             let id = request
@@ -145,7 +152,7 @@ pub(crate) async fn track(
         route,
         dialect,
         method,
-        capture,
+        Observers { capture, trace },
         next.run(request),
     )
     .await

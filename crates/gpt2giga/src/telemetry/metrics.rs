@@ -41,6 +41,7 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::error::ProxyError;
 use crate::ir::Event;
 use crate::ir::EventStream;
+use crate::telemetry::traces::{self, CallSpan, Outcome, RequestTrace};
 use crate::telemetry::traffic::Capture;
 
 /// Distinct requested-model label values kept; later ones are counted as `other`.
@@ -389,6 +390,42 @@ pub(crate) struct Scope {
     model: OnceLock<Arc<str>>,
     /// The traffic log's capture, when the log is on.
     capture: Option<Arc<Capture>>,
+    /// The request's trace span and what it reports at the end, when traces are on.
+    trace: Option<Traced>,
+}
+
+/// A traced request: its span and the facts gathered for it.
+struct Traced {
+    span: RequestTrace,
+    client_model: OnceLock<String>,
+    gigachat_model: OnceLock<String>,
+    operation: OnceLock<&'static str>,
+    usage: std::sync::Mutex<Option<(u64, u64)>>,
+    error: std::sync::Mutex<Option<String>>,
+}
+
+impl Traced {
+    fn end(&self, status: u16) {
+        let usage = *self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let error = self.error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.span.end(&Outcome {
+            status,
+            operation: self.operation.get().copied(),
+            client_model: self.client_model.get().map(String::as_str),
+            gigachat_model: self.gigachat_model.get().map(String::as_str),
+            usage,
+            error,
+        });
+    }
+}
+
+/// What observes a request besides the metrics (both off unless configured).
+#[derive(Default)]
+pub struct Observers {
+    /// The traffic log's capture.
+    pub capture: Option<Arc<Capture>>,
+    /// The request's trace span.
+    pub trace: Option<RequestTrace>,
 }
 
 #[derive(Default)]
@@ -467,6 +504,23 @@ pub(crate) fn note_model(model: &str) {
         if let Some(c) = &s.capture {
             c.client_model(model);
         }
+        if let Some(t) = &s.trace {
+            let _ = t.client_model.set(model.to_string());
+        }
+    }
+}
+
+/// Records the request GigaChat is about to be sent (its model for traces, the body for
+/// the traffic log).
+pub fn gigachat_request<T: serde::Serialize>(model: &str, request: &T) {
+    let Some(s) = current() else {
+        return;
+    };
+    if let Some(t) = &s.trace {
+        let _ = t.gigachat_model.set(model.to_string());
+    }
+    if let Some(c) = &s.capture {
+        c.gigachat_request(model, request);
     }
 }
 
@@ -525,8 +579,28 @@ where
     F::Output: UpstreamOutcome,
 {
     let started = Instant::now();
+    let scope = current();
+    let call: Option<CallSpan> = scope.as_ref().and_then(|s| {
+        let t = s.trace.as_ref()?;
+        if let Some(op) = traces::operation_name(operation) {
+            let _ = t.operation.set(op);
+        }
+        Some(
+            t.span
+                .call(operation, t.gigachat_model.get().map(String::as_str)),
+        )
+    });
     let out = waiting(fut).await;
-    if let Some(s) = current() {
+    if let Some(call) = call {
+        call.end(out.upstream_failure().map(|e| {
+            let kind = match e.status() {
+                Some(s) => s.to_string(),
+                None => e.kind().as_str().to_string(),
+            };
+            (kind, e.to_string())
+        }));
+    }
+    if let Some(s) = scope {
         let elapsed = started.elapsed();
         s.metrics
             .upstream_duration
@@ -585,6 +659,10 @@ pub(crate) fn observe_events(events: EventStream, streaming: bool) -> EventStrea
                 if let Some(c) = &scope.capture {
                     c.usage(u.input_tokens, u.output_tokens, u.cached_tokens);
                 }
+                if let Some(t) = &scope.trace {
+                    *t.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((u.input_tokens, u.output_tokens));
+                }
             }
             Err(e) => {
                 if let ProxyError::Upstream(e) = e {
@@ -592,6 +670,9 @@ pub(crate) fn observe_events(events: EventStream, streaming: bool) -> EventStrea
                 }
                 if let Some(c) = &scope.capture {
                     c.error(&e.to_string());
+                }
+                if let Some(t) = &scope.trace {
+                    *t.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
                 }
             }
             _ => {}
@@ -637,14 +718,15 @@ impl Drop for StreamGuard {
 
 /// Measures one request of `route` / `dialect` / `method` while `handler` runs (see the
 /// module docs): opens its scope, then counts it, its duration (for a stream, until the
-/// body ends) and the proxy's overhead. With a traffic `capture`, the response body is
-/// watched (copied up to the cap when kept) and the record queued when it ends.
+/// body ends) and the proxy's overhead. With a traffic capture, the response body is
+/// watched (copied up to the cap when kept) and the record queued when it ends; with a
+/// trace span, the span ends with the request (a stream's when its body does).
 pub async fn measure(
     metrics: &Arc<Metrics>,
     route: &'static str,
     dialect: &'static str,
     method: &'static str,
-    capture: Option<Arc<Capture>>,
+    observers: Observers,
     handler: impl Future<Output = Response>,
 ) -> Response {
     let started = Instant::now();
@@ -655,7 +737,15 @@ pub async fn measure(
         started,
         waits: std::sync::Mutex::new(Waits::default()),
         model: OnceLock::new(),
-        capture,
+        capture: observers.capture,
+        trace: observers.trace.map(|span| Traced {
+            span,
+            client_model: OnceLock::new(),
+            gigachat_model: OnceLock::new(),
+            operation: OnceLock::new(),
+            usage: std::sync::Mutex::new(None),
+            error: std::sync::Mutex::new(None),
+        }),
     });
     let response = SCOPE.scope(scope.clone(), handler).await;
 
@@ -692,8 +782,12 @@ pub async fn measure(
         Some(c) => captured(c.clone(), response, streaming),
         None => response,
     };
+    let status = response.status().as_u16();
     if !streaming {
         duration.observe(started.elapsed().as_secs_f64());
+        if let Some(t) = &scope.trace {
+            t.end(status);
+        }
         return response;
     }
     // A stream's duration ends when its body does (or the client goes away).
@@ -701,6 +795,7 @@ pub async fn measure(
     let done = BodyDone {
         histogram: duration,
         started,
+        trace: scope.trace.is_some().then(|| (scope.clone(), status)),
     };
     let body = body.into_data_stream().map(move |chunk| {
         let _done = &done;
@@ -746,15 +841,22 @@ impl Drop for Finish {
     }
 }
 
-/// Observes the request duration when the response body is dropped.
+/// Observes the request duration (and ends its trace span) when the response body is
+/// dropped.
 struct BodyDone {
     histogram: Histogram,
     started: Instant,
+    trace: Option<(Arc<Scope>, u16)>,
 }
 
 impl Drop for BodyDone {
     fn drop(&mut self) {
         self.histogram.observe(self.started.elapsed().as_secs_f64());
+        if let Some((scope, status)) = &self.trace
+            && let Some(t) = &scope.trace
+        {
+            t.end(*status);
+        }
     }
 }
 

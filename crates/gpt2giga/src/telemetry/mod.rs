@@ -6,9 +6,11 @@
 //!   `upstream` (GigaChat calls, waits), `dialect` (models) and `server` (the
 //!   middleware, `/metrics`) record into;
 //! * [`traffic`] — the traffic log's per-request capture (filled through the same
-//!   scope when the log is on) and the queue it is handed to.
+//!   scope when the log is on) and the queue it is handed to;
+//! * [`traces`] — OpenTelemetry spans per request and per GigaChat call (OTLP/HTTP).
 
 pub mod metrics;
+pub mod traces;
 pub mod traffic;
 
 /// The request id of the current request, as a request extension.

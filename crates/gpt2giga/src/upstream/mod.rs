@@ -63,10 +63,10 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
     let client = call.upstream.client();
     let files = metrics::uploading(call.attachments.resolve(client, req, &call.ctx)).await?;
     let (gc_request, plan) = request::build(req, &files, call.options)?;
+    metrics::gigachat_request(&gc_request.model, &gc_request);
     let capture = metrics::capture();
     if let Some(c) = &capture {
         c.identity(&call.upstream.owner());
-        c.gigachat_request(&gc_request.model, &gc_request);
     }
     tracing::debug!(
         model = %gc_request.model,
