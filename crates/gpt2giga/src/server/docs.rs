@@ -124,6 +124,7 @@ async fn redoc_page() -> Response {
         super::traffic::export,
         super::traffic::stream,
         super::traffic::replay,
+        super::traffic::console,
         openapi,
         docs_page,
         redoc_page,

@@ -142,6 +142,7 @@ fn observability(state: &AppState) -> (Router<AppState>, Router<AppState>) {
     }
     if state.config().proxy.traffic_admin() {
         keyed = keyed.merge(traffic::routes(state));
+        open = open.merge(traffic::page_routes(state));
     }
     (keyed, open)
 }

@@ -13,7 +13,9 @@
 //! * `DELETE /admin/traffic?before=…` — purge (everything without `before`);
 //! * `POST /admin/traffic/{id}/replay` — the recorded client request sent through the
 //!   proxy's own router again (with the caller's credentials); the new answer next to
-//!   the recorded one.
+//!   the recorded one;
+//! * `GET /console` — the web console page (open, like `/logs/html`; see
+//!   [`page_routes`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,6 +69,33 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             Arc::new(state.config().proxy.traffic_allowlist()),
             check_allowlist,
         ))
+}
+
+/// The console page (`/console`): like the log viewer, it holds no data and must open
+/// in a browser that cannot send a key header, so it loads without the key; its script
+/// asks for the key and sends it with every data request. The allow-list applies.
+pub(crate) fn page_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/console", get(console))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.config().proxy.traffic_allowlist()),
+            check_allowlist,
+        ))
+}
+
+const CONSOLE: &str = include_str!("../../assets/console.html");
+
+/// `GET /console`: the web console.
+#[utoipa::path(get, path = "/console", tag = "Traffic log", operation_id = "console",
+    summary = "Web console: live traffic, record details, replay, playground", security(()),
+    description = "Self-contained HTML (nothing loaded from elsewhere); asks for the API key and uses `/admin/traffic*` and the API routes with it. Needs no key to load. DEV, or PROD with `--proxy.enable-traffic-admin`; `--proxy.traffic-ip-allowlist` applies.",
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 403, description = "The peer is not in `--proxy.traffic-ip-allowlist`", body = crate::dialect::openai::error::Envelope),
+    )
+)]
+pub(crate) async fn console() -> Response {
+    super::logs::page(CONSOLE)
 }
 
 /// Refuses (403) a peer outside `--proxy.traffic-ip-allowlist` (the TCP peer only).
