@@ -676,3 +676,40 @@ async fn admin_api_is_off_in_prod_unless_enabled_and_honours_its_allowlist() {
         404
     );
 }
+
+#[tokio::test]
+async fn the_latency_split_shows_the_queue_and_gigachats_first_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/traffic.db", dir.path().display());
+    let p = TestProxy::start_with(
+        &[
+            "--proxy.traffic-log-url",
+            &url,
+            "--proxy.max-concurrent-requests-per-model",
+            "1",
+        ],
+        &[],
+    )
+    .await;
+    p.ctl().set_latency(Duration::from_millis(300));
+    let store = Store::open(&url).await.unwrap();
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    // Two at once through a cap of one: the second waits for the first.
+    let (a, b) = tokio::join!(
+        p.post("/v1/chat/completions", &body),
+        p.post("/v1/chat/completions", &body)
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let got = records(&store, 2).await;
+    assert_eq!(got.len(), 2);
+    for e in &got {
+        // GigaChat's 300 ms are in the first byte and the total.
+        assert!(e.first_byte_us.unwrap() >= 300_000, "{e:?}");
+        assert!(e.total_us >= e.first_byte_us.unwrap(), "{e:?}");
+    }
+    let queued: Vec<i64> = got.iter().map(|e| e.queue_us).collect();
+    assert!(
+        queued.iter().any(|q| *q >= 250_000) && queued.iter().any(|q| *q < 100_000),
+        "one waited for the slot, the other did not: {queued:?}"
+    );
+}

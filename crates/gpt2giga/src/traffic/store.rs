@@ -18,6 +18,12 @@ const COLUMNS: &str = "id, ts_ms, request_id, method, path, route, dialect, clie
     total_us, input_tokens, output_tokens, cached_tokens, truncated, size_bytes";
 const BODIES: &str = "client_request, gigachat_request, gigachat_response, client_response";
 
+/// Columns an insert writes.
+const INSERT_COLUMNS: usize = 25;
+/// Rows per INSERT statement (25 parameters each; SQLite allows 32,766 per statement,
+/// PostgreSQL 65,535).
+const ROWS_PER_INSERT: usize = 128;
+
 /// Bits of the `truncated` column.
 pub(crate) const CUT_CLIENT_REQUEST: i64 = 1;
 pub(crate) const CUT_GIGACHAT_REQUEST: i64 = 2;
@@ -178,48 +184,75 @@ impl Store {
         self.backend
     }
 
-    /// Writes `entries` (ids ignored) in one transaction; returns them with their ids.
+    /// Writes `entries` (ids ignored) in one transaction, [`ROWS_PER_INSERT`] rows per
+    /// statement (one round trip to the database per statement, not per row); returns
+    /// them with their ids.
     pub async fn insert(&self, mut entries: Vec<Entry>) -> Result<Vec<Entry>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for e in &mut entries {
-            let b = e.bodies.clone().unwrap_or_default();
-            let row = sqlx::query(
+        for chunk in entries.chunks_mut(ROWS_PER_INSERT) {
+            let mut sql = String::with_capacity(512 + chunk.len() * 8 * INSERT_COLUMNS);
+            sql.push_str(
                 "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
                  client_model, gigachat_model, identity, status, error, stream, queue_us, \
                  upload_us, first_byte_us, total_us, input_tokens, output_tokens, \
                  cached_tokens, truncated, size_bytes, client_request, gigachat_request, \
-                 gigachat_response, client_response) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-                 $23, $24, $25) RETURNING id",
-            )
-            .bind(e.ts_ms)
-            .bind(&e.request_id)
-            .bind(&e.method)
-            .bind(&e.path)
-            .bind(&e.route)
-            .bind(&e.dialect)
-            .bind(&e.client_model)
-            .bind(&e.gigachat_model)
-            .bind(&e.identity)
-            .bind(e.status)
-            .bind(&e.error)
-            .bind(i64::from(e.stream))
-            .bind(e.queue_us)
-            .bind(e.upload_us)
-            .bind(e.first_byte_us)
-            .bind(e.total_us)
-            .bind(e.input_tokens)
-            .bind(e.output_tokens)
-            .bind(e.cached_tokens)
-            .bind(e.truncated)
-            .bind(e.size_bytes)
-            .bind(b.client_request)
-            .bind(b.gigachat_request)
-            .bind(b.gigachat_response)
-            .bind(b.client_response)
-            .fetch_one(&mut *tx)
-            .await?;
-            e.id = row.try_get("id")?;
+                 gigachat_response, client_response) VALUES ",
+            );
+            let mut n = 0;
+            for row in 0..chunk.len() {
+                sql.push_str(if row == 0 { "(" } else { ", (" });
+                for col in 0..INSERT_COLUMNS {
+                    n += 1;
+                    if col > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            sql.push_str(" RETURNING id");
+            let mut q = sqlx::query(&sql);
+            for e in chunk.iter() {
+                let b = e.bodies.clone().unwrap_or_default();
+                q = q
+                    .bind(e.ts_ms)
+                    .bind(e.request_id.clone())
+                    .bind(e.method.clone())
+                    .bind(e.path.clone())
+                    .bind(e.route.clone())
+                    .bind(e.dialect.clone())
+                    .bind(e.client_model.clone())
+                    .bind(e.gigachat_model.clone())
+                    .bind(e.identity.clone())
+                    .bind(e.status)
+                    .bind(e.error.clone())
+                    .bind(i64::from(e.stream))
+                    .bind(e.queue_us)
+                    .bind(e.upload_us)
+                    .bind(e.first_byte_us)
+                    .bind(e.total_us)
+                    .bind(e.input_tokens)
+                    .bind(e.output_tokens)
+                    .bind(e.cached_tokens)
+                    .bind(e.truncated)
+                    .bind(e.size_bytes)
+                    .bind(b.client_request)
+                    .bind(b.gigachat_request)
+                    .bind(b.gigachat_response)
+                    .bind(b.client_response);
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            // Both engines number the rows of one VALUES list in its order (RETURNING
+            // may list them in any order), so the sorted ids are the rows' ids in turn.
+            let mut ids = rows
+                .iter()
+                .map(|r| r.try_get::<i64, _>("id"))
+                .collect::<Result<Vec<i64>, _>>()?;
+            ids.sort_unstable();
+            for (e, id) in chunk.iter_mut().zip(ids) {
+                e.id = id;
+            }
         }
         tx.commit().await?;
         Ok(entries)
