@@ -20,9 +20,9 @@ const BODIES: &str = "client_request, gigachat_request, gigachat_response, clien
 
 /// Columns an insert writes.
 const INSERT_COLUMNS: usize = 25;
-/// Rows per INSERT statement (25 parameters each; SQLite allows 32,766 per statement,
-/// PostgreSQL 65,535).
-const ROWS_PER_INSERT: usize = 128;
+/// Rows per INSERT statement, largest first (25 parameters each; SQLite allows 32,766
+/// per statement, PostgreSQL 65,535).
+const ROW_COUNTS: &[usize] = &[128, 32, 8, 1];
 
 /// Bits of the `truncated` column.
 pub(crate) const CUT_CLIENT_REQUEST: i64 = 1;
@@ -184,12 +184,22 @@ impl Store {
         self.backend
     }
 
-    /// Writes `entries` (ids ignored) in one transaction, [`ROWS_PER_INSERT`] rows per
-    /// statement (one round trip to the database per statement, not per row); returns
-    /// them with their ids.
+    /// Writes `entries` (ids ignored) in one transaction, up to 128 rows per statement
+    /// (one round trip to the database per statement, not per row); returns them with
+    /// their ids.
     pub async fn insert(&self, mut entries: Vec<Entry>) -> Result<Vec<Entry>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for chunk in entries.chunks_mut(ROWS_PER_INSERT) {
+        let mut rest: &mut [Entry] = &mut entries;
+        while !rest.is_empty() {
+            // Statements of a few fixed sizes only, so each stays prepared in the
+            // connection's statement cache.
+            let size = ROW_COUNTS
+                .iter()
+                .copied()
+                .find(|n| *n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
             let mut sql = String::with_capacity(512 + chunk.len() * 8 * INSERT_COLUMNS);
             sql.push_str(
                 "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
