@@ -1,7 +1,7 @@
 //! Where traffic records live: SQLite (embedded) or PostgreSQL, through `sqlx`'s `Any`
 //! driver so that every query is written once. Migrations are in the repository
 //! (`migrations/traffic/{sqlite,postgres}/`) and embedded in the binary; they run at
-//! start-up. Queries are plain strings with `$n` parameters (both engines accept them),
+//! start-up. Queries are plain strings (parameters `?` for SQLite, `$n` for PostgreSQL),
 //! nothing is checked against a database at compile time.
 
 use std::borrow::Cow;
@@ -184,6 +184,16 @@ impl Store {
         self.backend
     }
 
+    /// The `n`th (1-based) query parameter. SQLite gets anonymous `?`s, bound in order:
+    /// with numbered ones, binding looks each parameter's name up in a list, so a
+    /// statement of thousands of parameters costs millions of steps.
+    fn placeholder(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
     /// Writes `entries` (ids ignored) in one transaction, up to 128 rows per statement
     /// (one round trip to the database per statement, not per row); returns them with
     /// their ids.
@@ -216,8 +226,7 @@ impl Store {
                     if col > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
+                    sql.push_str(&self.placeholder(n));
                 }
                 sql.push(')');
             }
@@ -274,7 +283,7 @@ impl Store {
         let mut n = 0;
         let mut next = || {
             n += 1;
-            format!("${n}")
+            self.placeholder(n)
         };
         if f.model.is_some() {
             let (a, b) = (next(), next());
