@@ -22,7 +22,9 @@ use crate::telemetry::traffic::{Captured, Record, Tap};
 pub use store::{Bodies, Entry, Filter, Store};
 
 /// Records written in one transaction at most.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
+/// How long the writer lets records gather after the first one of a batch.
+const GATHER: Duration = Duration::from_millis(50);
 /// Live tails may fall this far behind before they miss records.
 const TAIL_CAPACITY: usize = 1024;
 
@@ -116,6 +118,17 @@ impl Writer {
                 n = rx.recv_many(&mut batch, BATCH) => {
                     if n == 0 {
                         break;
+                    }
+                    if n < BATCH {
+                        // Let a busy proxy's records gather: one transaction for many
+                        // records costs far less than one each.
+                        tokio::time::sleep(GATHER).await;
+                        while batch.len() < BATCH {
+                            match rx.try_recv() {
+                                Ok(r) => batch.push(r),
+                                Err(_) => break,
+                            }
+                        }
                     }
                     self.write(std::mem::take(&mut batch)).await;
                 }
