@@ -11,6 +11,7 @@
 #   file            the static-linking check in scripts/build-image.sh
 #   redis-server    the shared-state tests (a real Redis started by the tests)
 #   nginx-light     the multi-replica test (nginx balancing over three replicas)
+#   postgresql      the traffic-log tests (a real PostgreSQL server started by the tests)
 #   python3-venv    the SDK conformance suite's virtualenv
 #   nodejs, npm     the headless-browser driver and the CLI agents (Node.js >= 20)
 set -euo pipefail
@@ -29,6 +30,8 @@ need redis-server redis-server
 need nginx nginx-light
 need node nodejs
 need npm npm
+# PostgreSQL's server programs live in /usr/lib/postgresql/<version>/bin on Debian.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need initdb postgresql
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
 
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -34,6 +34,8 @@ const NULL_TOKEN: &str = "bench-static-token";
 /// Authorization key given to the proxies; the mock issues a token for any base64 key.
 const CREDENTIALS: &str = "YmVuY2g6YmVuY2g="; // base64("bench:bench")
 const NULL: &str = "null";
+/// The traffic-log levels `--traffic-log` measures.
+const TRAFFIC_LEVELS: &[&str] = &["metadata", "bodies"];
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,6 +115,11 @@ struct RunArgs {
     /// Do not pin processes to cores.
     #[arg(long)]
     no_pin: bool,
+    /// Also run gpt2giga with the traffic log on (SQLite), once per level
+    /// (`gpt2giga+log-metadata`, `gpt2giga+log-bodies`), and report what each costs in RPS
+    /// against plain `gpt2giga` per cell.
+    #[arg(long)]
+    traffic_log: bool,
     /// Output folder [default: <target>/bench].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -667,8 +674,13 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
 
     let work = p.out.join("work");
     std::fs::create_dir_all(&work)?;
-    let launch: Launcher = {
-        let (cpus, origin, bin) = (target_cpus.clone(), origin.clone(), proxy_bin.clone());
+    let gpt2giga = |extra: Vec<String>| -> Launcher {
+        let (cpus, origin, bin, work) = (
+            target_cpus.clone(),
+            origin.clone(),
+            proxy_bin.clone(),
+            work.clone(),
+        );
         Box::new(move |port| {
             let mut cmd = procs::pinned(&bin, cpus.as_deref());
             cmd.current_dir(&work)
@@ -680,12 +692,46 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
                 .arg(format!("{origin}/api/v1"))
                 .arg("--gigachat.auth-url")
                 .arg(format!("{origin}/api/v2/oauth"))
+                .args(&extra)
                 .env("GIGACHAT_CREDENTIALS", CREDENTIALS);
             cmd
         })
     };
     let version = sh(&proxy_bin.to_string_lossy(), &["--version"]).unwrap_or_default();
-    targets.push(start_target("gpt2giga", version, launch, pin.target.as_deref(), &p.logs).await?);
+    targets.push(
+        start_target(
+            "gpt2giga",
+            version.clone(),
+            gpt2giga(Vec::new()),
+            pin.target.as_deref(),
+            &p.logs,
+        )
+        .await?,
+    );
+    if args.traffic_log {
+        for level in TRAFFIC_LEVELS {
+            let db = work.join(format!("traffic-{level}.db"));
+            for f in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{f}", db.display()));
+            }
+            let extra = vec![
+                "--proxy.traffic-log-url".to_string(),
+                format!("sqlite://{}", db.display()),
+                "--proxy.traffic-log-level".to_string(),
+                level.to_string(),
+            ];
+            targets.push(
+                start_target(
+                    &format!("gpt2giga+log-{level}"),
+                    format!("{version} (traffic log: {level})"),
+                    gpt2giga(extra),
+                    pin.target.as_deref(),
+                    &p.logs,
+                )
+                .await?,
+            );
+        }
+    }
 
     if let Some((script, version)) = &python {
         let work = p.out.join("work-python");
@@ -839,6 +885,12 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
     }
 
     report::fill_ratios(&mut cells, NULL);
+    if args.traffic_log {
+        for line in report::traffic_log_cost(&cells, "gpt2giga", TRAFFIC_LEVELS) {
+            eprintln!("bench: {line}");
+            notes.push(line);
+        }
+    }
     let disturbed = cells
         .iter()
         .filter(|c| c.other_cpu_pct.is_some_and(|o| o > 25.0))

@@ -57,6 +57,35 @@ pub struct Cell {
     pub stats: Stats,
 }
 
+/// `--traffic-log`: for every non-soak cell, the RPS of `base` with the traffic log at
+/// each of `levels` (targets `<base>+log-<level>`) relative to `base` alone, as lines
+/// ("traffic log metadata, chat c=16: 4123.0 vs 4200.1 rps = -1.8 %").
+pub fn traffic_log_cost(cells: &[Cell], base: &str, levels: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in cells.iter().filter(|c| c.target == base && !c.soak) {
+        for level in levels {
+            let name = format!("{base}+log-{level}");
+            if let Some(v) = cells.iter().find(|x| {
+                x.target == name
+                    && x.workload == c.workload
+                    && x.concurrency == c.concurrency
+                    && !x.soak
+            }) && c.rps > 0.0
+            {
+                out.push(format!(
+                    "traffic log {level}, {} c={}: {:.1} vs {:.1} rps = {:+.1} %",
+                    c.workload,
+                    c.concurrency,
+                    v.rps,
+                    c.rps,
+                    (v.rps / c.rps - 1.0) * 100.0
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// One target compared with the goals.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {

@@ -13,6 +13,8 @@ use crate::state::redis::{Redis, RedisStore, SharedSemaphore};
 use crate::state::{MemoryStore, Store};
 use crate::telemetry::RequestId;
 use crate::telemetry::metrics::{self, Metrics};
+use crate::telemetry::traces::Traces;
+use crate::traffic::TrafficLog;
 use crate::upstream::Upstream;
 use crate::upstream::attachments::{Attachments, Limits};
 use crate::upstream::limiter::Cap;
@@ -45,6 +47,10 @@ struct Inner {
     metrics: Arc<Metrics>,
     /// Set once shutdown begins: `/ready` answers 503 from then on.
     draining: std::sync::atomic::AtomicBool,
+    /// The traffic log (`--proxy.traffic-log-url`), once started.
+    traffic: std::sync::OnceLock<TrafficLog>,
+    /// OpenTelemetry traces (`--proxy.otlp-endpoint`), when configured.
+    traces: Option<Traces>,
 }
 
 /// How long the upstream model list is reused.
@@ -135,6 +141,12 @@ impl AppState {
             api_mode: p.gigachat_api_mode,
         };
         let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
+        let traces = p
+            .otlp_endpoint
+            .as_deref()
+            .map(Traces::start)
+            .transpose()
+            .map_err(ProxyError::Internal)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -152,6 +164,8 @@ impl AppState {
                 limiter,
                 metrics,
                 draining: std::sync::atomic::AtomicBool::new(false),
+                traffic: std::sync::OnceLock::new(),
+                traces,
             }),
         })
     }
@@ -310,6 +324,32 @@ impl AppState {
             .try_get_with((), fetch)
             .await
             .map_err(|e| ProxyError::clone(&e))
+    }
+
+    /// Opens the traffic log when `--proxy.traffic-log-url` is set (its database
+    /// reachable, its schema up to date) and starts its writer. A second call does
+    /// nothing.
+    pub async fn start_traffic_log(&self) -> Result<(), ProxyError> {
+        if self.inner.traffic.get().is_some() {
+            return Ok(());
+        }
+        if let Some(log) = TrafficLog::open(&self.inner.config, &self.inner.metrics)
+            .await
+            .map_err(ProxyError::Internal)?
+        {
+            let _ = self.inner.traffic.set(log);
+        }
+        Ok(())
+    }
+
+    /// The trace exporter, when traces are on.
+    pub fn traces(&self) -> Option<&Traces> {
+        self.inner.traces.as_ref()
+    }
+
+    /// The traffic log, when it is on.
+    pub fn traffic(&self) -> Option<&TrafficLog> {
+        self.inner.traffic.get()
     }
 
     /// This instance's metrics.

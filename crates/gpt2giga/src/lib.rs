@@ -26,6 +26,7 @@ pub mod logging;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod traffic;
 pub mod upstream;
 
 use anyhow::Context;
@@ -60,6 +61,10 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let listener = server::bind(&host, port).await?;
     let local = listener.local_addr()?;
     let state = app::AppState::new(config, client).map_err(|e| anyhow::anyhow!("{e}"))?;
+    state
+        .start_traffic_log()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         address = %local,
         "gpt2giga {} listening on {}://{local}",
@@ -86,6 +91,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         }
     };
     let limits = server::conn::Limits::from_settings(&state.config().proxy);
+    let traces = state.traces().cloned();
     let app = server::app(state);
     match tls {
         Some(tls) => server::serve_tls(listener, tls, app, limits, shutdown, grace).await?,
@@ -93,6 +99,10 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     }
     if let Some(d) = demo {
         d.shutdown().await;
+    }
+    if let Some(t) = traces {
+        // Sends the spans still buffered.
+        let _ = tokio::task::spawn_blocking(move || t.shutdown()).await;
     }
     tracing::info!("gpt2giga stopped");
     Ok(())

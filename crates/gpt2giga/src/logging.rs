@@ -132,7 +132,7 @@ where
 }
 
 /// The secrets of the configuration, masked wherever they appear verbatim.
-fn known_secrets(config: &Config) -> Vec<String> {
+pub(crate) fn known_secrets(config: &Config) -> Vec<String> {
     let g = &config.gigachat;
     let mut out: Vec<String> = [
         &g.credentials,
@@ -227,6 +227,13 @@ impl Rule {
         })
     }
 }
+
+/// A word at least one of which every context rule's match contains (case-insensitive):
+/// a key name of [`KEYS`] holds `key`, `tok`, `pass`, `pwd`, `cred`, `auth`, `secret` or
+/// `cookie`; the other rules need `Bearer`, `Basic`, `giga-`, `?key=` or a JWT's `eyJ`.
+static TRIGGERS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r"(?i)key|tok|pass|pwd|cred|auth|secret|cookie|bearer|basic|giga-|eyj").ok()
+});
 
 /// The context rules, compiled once.
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
@@ -329,6 +336,11 @@ impl Redactor {
             && let Cow::Owned(s) = re.replace_all(&out, "***")
         {
             out = Cow::Owned(s);
+        }
+        // Most text holds none of the words every context rule needs: one fast literal
+        // scan instead of running each rule.
+        if TRIGGERS.as_ref().is_some_and(|t| !t.is_match(&out)) {
+            return out;
         }
         for rule in RULES.iter() {
             if let Cow::Owned(s) = rule.apply(&out) {
@@ -499,6 +511,31 @@ impl Drop for HubLine {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn text_without_trigger_words_is_not_run_through_the_rules() {
+        let r = Redactor::new(["s3cr3t-literal".to_string()]);
+        let plain = "GET /v1/models/GigaChat-2 200 3.1ms req 6f1c";
+        assert!(matches!(r.redact(plain), Cow::Borrowed(_)));
+        // The literals are still masked without a trigger word.
+        assert_eq!(r.redact("x s3cr3t-literal y"), "x *** y");
+        // Every rule's kind of match carries a trigger word.
+        for (text, secret) in [
+            (r#"{"api_key": "v1"}"#, "v1"),
+            ("TOKEN=v2", "v2"),
+            ("pwd: v3", "v3"),
+            ("Authorization: Bearer v4abc", "v4abc"),
+            ("/m?key=v5abc", "v5abc"),
+            ("giga-cred-v6abc", "v6abc"),
+            ("eyJhbGciOiJIUzI1.eyJzdWIiOiIx.c2ln", "eyJhbGciOiJIUzI1"),
+            ("Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+            ("cookie=v7", "v7"),
+            ("GIGACHAT_CREDENTIALS=v8", "v8"),
+        ] {
+            let out = r.redact(text);
+            assert!(!out.contains(secret), "{text} -> {out}");
+        }
+    }
 
     fn r(text: &str) -> String {
         Redactor::default().redact(text).into_owned()

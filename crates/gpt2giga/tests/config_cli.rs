@@ -12,7 +12,7 @@ use gigachat::Secret;
 use gpt2giga::config::spec::{FIELDS, FieldSpec, Group};
 use gpt2giga::config::{
     ApiMode, AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases,
-    StructuredOutputMode,
+    StructuredOutputMode, TrafficLogLevel,
 };
 
 fn argv(args: &[&str]) -> Vec<String> {
@@ -293,6 +293,33 @@ fn cases() -> Vec<Case> {
         }),
         case(P, "state_url", "redis://127.0.0.1:6379/2", |c| {
             c.proxy.state_url = Some(Secret::new("redis://127.0.0.1:6379/2"))
+        }),
+        case(P, "traffic_log_url", "sqlite:///tmp/traffic.db", |c| {
+            c.proxy.traffic_log_url = Some(Secret::new("sqlite:///tmp/traffic.db"))
+        }),
+        case(P, "traffic_log_level", "bodies", |c| {
+            c.proxy.traffic_log_level = TrafficLogLevel::Bodies
+        }),
+        case(P, "traffic_log_max_body_bytes", "1024", |c| {
+            c.proxy.traffic_log_max_body_bytes = 1024
+        }),
+        case(P, "traffic_log_retention_secs", "60", |c| {
+            c.proxy.traffic_log_retention_secs = 60
+        }),
+        case(P, "traffic_log_max_bytes", "4096", |c| {
+            c.proxy.traffic_log_max_bytes = 4096
+        }),
+        case(P, "traffic_log_queue_size", "8", |c| {
+            c.proxy.traffic_log_queue_size = 8
+        }),
+        case(P, "otlp_endpoint", "http://127.0.0.1:4318", |c| {
+            c.proxy.otlp_endpoint = Some("http://127.0.0.1:4318".into())
+        }),
+        case(P, "enable_traffic_admin", "true", |c| {
+            c.proxy.enable_traffic_admin = true
+        }),
+        case(P, "traffic_ip_allowlist", "127.0.0.1", |c| {
+            c.proxy.traffic_ip_allowlist = vec!["127.0.0.1".into()]
         }),
         case(P, "concurrency_lease_secs", "2.5", |c| {
             c.proxy.concurrency_lease_secs = 2.5

@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["error"],
     &["config", "ir"],
     &["telemetry", "state", "logging", "healthcheck", "demo"],
-    &["upstream"],
+    &["upstream", "traffic"],
     &["app"],
     &["dialect"],
     &["server"],

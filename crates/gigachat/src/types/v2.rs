@@ -232,7 +232,7 @@ pub mod event {
 }
 
 /// One decoded v2 stream event: its name and its payload.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StreamEvent {
     pub event: String,
     pub data: ChatResponse,

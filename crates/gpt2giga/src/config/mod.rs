@@ -390,6 +390,45 @@ pub struct ProxySettings {
     pub header_read_timeout_secs: f64,
     /// Rust extension: idle time before a connection is closed. Default 75.
     pub keepalive_timeout_secs: f64,
+    /// Rust extension: the traffic log's database (`sqlite://…`, `postgres://…`);
+    /// `None` = off.
+    pub traffic_log_url: Option<Secret>,
+    /// Rust extension: what a traffic record keeps. Default `metadata`.
+    pub traffic_log_level: TrafficLogLevel,
+    /// Rust extension: each captured body is cut at this size. Default 64 KiB.
+    pub traffic_log_max_body_bytes: u64,
+    /// Rust extension: records older than this are deleted; 0 = kept. Default 7 days.
+    pub traffic_log_retention_secs: u64,
+    /// Rust extension: the log's size budget; 0 = unbounded. Default 1 GiB.
+    pub traffic_log_max_bytes: u64,
+    /// Rust extension: records waiting to be written. Default 10,000.
+    pub traffic_log_queue_size: usize,
+    /// Rust extension: the OTLP/HTTP collector traces go to; `None` = no traces.
+    /// Falls back to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub otlp_endpoint: Option<String>,
+    /// Rust extension: `/admin/traffic` and `/console` in PROD too. Default false.
+    pub enable_traffic_admin: bool,
+    /// Rust extension: IPs allowed to reach `/admin/traffic` and `/console`. Default `[]`.
+    pub traffic_ip_allowlist: Vec<String>,
+}
+
+/// What a traffic-log record keeps (`--proxy.traffic-log-level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrafficLogLevel {
+    /// Ids, models, status, error, timings, usage.
+    #[default]
+    Metadata,
+    /// Also the client request, GigaChat request, GigaChat answer and client answer.
+    Bodies,
+}
+
+impl std::fmt::Display for TrafficLogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Metadata => "metadata",
+            Self::Bodies => "bodies",
+        })
+    }
 }
 
 impl Default for ProxySettings {
@@ -440,6 +479,15 @@ impl Default for ProxySettings {
             max_connections: 10_000,
             header_read_timeout_secs: 30.0,
             keepalive_timeout_secs: 75.0,
+            traffic_log_url: None,
+            traffic_log_level: TrafficLogLevel::Metadata,
+            traffic_log_max_body_bytes: 64 * 1024,
+            traffic_log_retention_secs: 7 * 24 * 3600,
+            traffic_log_max_bytes: 1024 * 1024 * 1024,
+            traffic_log_queue_size: 10_000,
+            otlp_endpoint: None,
+            enable_traffic_admin: false,
+            traffic_ip_allowlist: Vec::new(),
         }
     }
 }
@@ -493,6 +541,28 @@ impl ProxySettings {
             .iter()
             .filter_map(|e| parse::ip_net(e).ok())
             .collect()
+    }
+
+    /// `--proxy.traffic-ip-allowlist` as networks (entries were validated at load).
+    pub(crate) fn traffic_allowlist(&self) -> Vec<ipnet::IpNet> {
+        self.traffic_ip_allowlist
+            .iter()
+            .filter_map(|e| parse::ip_net(e).ok())
+            .collect()
+    }
+
+    /// The traffic log's URL, if set and non-empty.
+    pub fn traffic_log_url(&self) -> Option<&str> {
+        self.traffic_log_url
+            .as_ref()
+            .map(Secret::expose)
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// `/admin/traffic` and `/console` are routed: in DEV, or in PROD when enabled
+    /// explicitly (with the traffic log off they answer 404 saying so).
+    pub fn traffic_admin(&self) -> bool {
+        !self.is_prod() || self.enable_traffic_admin
     }
 
     /// The shared-state URL, if set and non-empty.

@@ -249,6 +249,36 @@ pub fn state_url(raw: Raw<'_>) -> Parsed<Secret> {
     Ok(Secret::new(s))
 }
 
+/// The traffic log's database: `sqlite://…` / `sqlite:…` (a file path, or
+/// `:memory:`) or `postgres://…` / `postgresql://…` with a host.
+pub fn traffic_log_url(raw: Raw<'_>) -> Parsed<Secret> {
+    const EXPECTED: &str =
+        "expected sqlite:///path/traffic.db or postgres://user:password@host:5432/db";
+    let s = string(raw).map_err(|_| EXPECTED.to_string())?;
+    let s = s.trim();
+    let ok = if let Some(rest) = s.strip_prefix("sqlite:") {
+        !rest.trim_start_matches('/').is_empty()
+    } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+        url::Url::parse(s).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
+    } else {
+        false
+    };
+    if !ok {
+        return Err(EXPECTED.to_string());
+    }
+    Ok(Secret::new(s))
+}
+
+/// `metadata` | `bodies` (case-insensitive).
+pub fn traffic_log_level(raw: Raw<'_>) -> Parsed<super::TrafficLogLevel> {
+    let s = string(raw)?;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "metadata" => Ok(super::TrafficLogLevel::Metadata),
+        "bodies" => Ok(super::TrafficLogLevel::Bodies),
+        _ => Err("expected metadata or bodies".to_string()),
+    }
+}
+
 /// Split one list value into items: a JSON array (`["a","b"]`, `[429,503]`),
 /// a Python tuple (`(429, 503)`, `('a', 'b')`) or a comma-separated list
 /// (`a,b`). Empty text is the empty list. Items are JSON values so that

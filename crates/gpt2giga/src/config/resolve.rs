@@ -38,9 +38,32 @@ pub fn load(
         sources.apply(f, &mut config)?;
     }
     config.demo = sources.demo()?;
+    if config.proxy.otlp_endpoint.is_none() {
+        config.proxy.otlp_endpoint = otel_endpoint(env)?;
+    }
     config.warnings = sources.warnings(&config);
     validate(&config)?;
     Ok(config)
+}
+
+/// OpenTelemetry's own variables, when `--proxy.otlp-endpoint` is unset: the traces
+/// endpoint (used as it is), else the collector's base endpoint.
+fn otel_endpoint(env: &HashMap<String, String>) -> Result<Option<String>, ConfigError> {
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ] {
+        if let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            return parse::http_url(Raw::Text(v)).map(Some).map_err(|reason| {
+                ConfigError::InvalidValue {
+                    name: name.to_string(),
+                    value: Raw::Text(v).display(),
+                    reason,
+                }
+            });
+        }
+    }
+    Ok(None)
 }
 
 /// `host`, `port` and `use_https` from the environment and `./.env` alone, resolved and
@@ -345,6 +368,23 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
             p.responses_store_max_bytes = u64_value(req(raw)?)?
         }
         (Group::Proxy, "state_url") => p.state_url = opt(raw, state_url)?,
+        (Group::Proxy, "traffic_log_url") => p.traffic_log_url = opt(raw, parse::traffic_log_url)?,
+        (Group::Proxy, "traffic_log_level") => {
+            p.traffic_log_level = parse::traffic_log_level(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_max_body_bytes") => {
+            p.traffic_log_max_body_bytes = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_retention_secs") => {
+            p.traffic_log_retention_secs = u64_value(req(raw)?)?;
+        }
+        (Group::Proxy, "traffic_log_max_bytes") => p.traffic_log_max_bytes = u64_value(req(raw)?)?,
+        (Group::Proxy, "traffic_log_queue_size") => {
+            p.traffic_log_queue_size = positive_usize(req(raw)?)?;
+        }
+        (Group::Proxy, "otlp_endpoint") => p.otlp_endpoint = opt(raw, http_url)?,
+        (Group::Proxy, "enable_traffic_admin") => p.enable_traffic_admin = boolean(req(raw)?)?,
+        (Group::Proxy, "traffic_ip_allowlist") => p.traffic_ip_allowlist = ip_nets(req(raw)?)?,
         (Group::Proxy, "concurrency_lease_secs") => {
             p.concurrency_lease_secs = positive_seconds(req(raw)?)?;
         }

@@ -159,6 +159,37 @@ pub(crate) fn render(c: &Config) -> String {
     );
     let _ = writeln!(
         out,
+        "  Traces:     {}",
+        match &p.otlp_endpoint {
+            Some(e) => format!("OTLP/HTTP {}", mask_url(e)),
+            None => "off".to_string(),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  Traffic:    log={} level={} max_body={} retention={}s max_bytes={} queue={} admin={} ip_allowlist={}",
+        match p.traffic_log_url() {
+            Some(url) => mask_url(url),
+            None => "off".to_string(),
+        },
+        p.traffic_log_level,
+        bytes(p.traffic_log_max_body_bytes),
+        p.traffic_log_retention_secs,
+        bytes(p.traffic_log_max_bytes),
+        p.traffic_log_queue_size,
+        if p.traffic_log_url().is_some() && p.traffic_admin() {
+            "on"
+        } else {
+            "off"
+        },
+        if p.traffic_ip_allowlist.is_empty() {
+            "any".to_string()
+        } else {
+            list(&p.traffic_ip_allowlist)
+        },
+    );
+    let _ = writeln!(
+        out,
         "  GigaChat:   base_url={} model={}{} profanity_check={} flags={}",
         g.base_url,
         g.model(),

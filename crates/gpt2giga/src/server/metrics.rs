@@ -6,8 +6,15 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use axum::body::Body;
+use futures::StreamExt;
+
 use crate::app::AppState;
-use crate::telemetry::metrics::{CONTENT_TYPE, measure};
+use crate::telemetry::RequestId;
+use crate::telemetry::metrics::{CONTENT_TYPE, Observers, measure};
+use crate::telemetry::traffic::Capture;
 
 /// Route template and dialect of a (normalised) path. Bounded: unknown paths are
 /// `unmatched`.
@@ -45,6 +52,8 @@ pub(crate) fn classify(path: &str) -> (&'static str, &'static str) {
         ["openapi.json"] => ("/openapi.json", "system"),
         ["docs"] => ("/docs", "system"),
         ["redoc"] => ("/redoc", "system"),
+        ["console"] => ("/console", "system"),
+        ["admin", "traffic", ..] => ("/admin/traffic", "system"),
         _ if crate::dialect::is_anthropic_path(path) => ("unmatched", "anthropic"),
         _ if crate::dialect::is_gemini_path(path) => ("unmatched", "gemini"),
         _ => ("unmatched", "other"),
@@ -104,10 +113,61 @@ fn method_label(m: &Method) -> &'static str {
 
 /// Measures every request (see [`crate::telemetry::metrics`]). Sits just inside the
 /// request-context layer, so it sees auth and body-limit refusals too.
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// With the traffic log on, API requests (not the proxy's own pages) are captured: the
+/// request body copied as the handler reads it (up to the cap, `bodies` level only).
+/// With traces on, they get a server span whose parent is the client's `traceparent`.
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let (route, dialect) = classify(request.uri().path());
     let method = method_label(request.method());
-    measure(state.metrics(), route, dialect, method, next.run(request)).await
+    let trace = match state.traces() {
+        Some(t) if dialect != "system" => {
+            Some(t.request(request.headers(), method, route, request.uri().path()))
+        }
+        _ => None,
+    };
+    let capture = match state.traffic() {
+        Some(log) if dialect != "system" => {
+            let id = request
+                .extensions()
+                .get::<RequestId>()
+                .map_or("", |r| r.0.as_str());
+            let path = request
+                .uri()
+                .path_and_query()
+                .map_or_else(|| request.uri().path(), |pq| pq.as_str());
+            let capture = Capture::new(log.tap(), id, method, path, route, dialect);
+            if capture.bodies() {
+                request = tee_body(request, capture.clone());
+            }
+            Some(capture)
+        }
+        _ => None,
+    };
+    measure(
+        state.metrics(),
+        route,
+        dialect,
+        method,
+        Observers { capture, trace },
+        next.run(request),
+    )
+    .await
+}
+
+/// The request with its body copied into `capture` as it is read.
+fn tee_body(request: Request, capture: Arc<Capture>) -> Request {
+    let (parts, body) = request.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            capture.client_request_chunk(bytes);
+        }
+        chunk
+    });
+    Request::from_parts(parts, Body::from_stream(body))
 }
 
 /// `GET /metrics`: the Prometheus text exposition.

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod system;
 pub mod tls;
+pub mod traffic;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -123,7 +124,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `/metrics` (always), and in DEV mode only `/logs*`, `/openapi.json`, `/docs` and
-/// `/redoc` (absent, hence 404, in PROD). The first router sits behind the API key;
+/// `/redoc` (absent, hence 404, in PROD); `/admin/traffic*` in DEV, and in PROD with
+/// `--proxy.enable-traffic-admin` (a 404 saying so while the traffic log is off). The first router sits behind the API key;
 /// the second holds the two viewer pages (`/logs/html`, `/docs`/`/redoc`), which carry
 /// no data and must open in a browser that cannot send a key header — their scripts
 /// ask for the key and send it with every data request.
@@ -137,6 +139,10 @@ fn observability(state: &AppState) -> (Router<AppState>, Router<AppState>) {
         open = open
             .merge(logs::page_routes(state))
             .merge(docs::page_routes());
+    }
+    if state.config().proxy.traffic_admin() {
+        keyed = keyed.merge(traffic::routes(state));
+        open = open.merge(traffic::page_routes(state));
     }
     (keyed, open)
 }

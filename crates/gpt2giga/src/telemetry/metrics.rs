@@ -41,6 +41,8 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::error::ProxyError;
 use crate::ir::Event;
 use crate::ir::EventStream;
+use crate::telemetry::traces::{self, CallSpan, Outcome, RequestTrace};
+use crate::telemetry::traffic::Capture;
 
 /// Distinct requested-model label values kept; later ones are counted as `other`.
 pub(crate) const MODEL_LABELS_MAX: usize = 64;
@@ -155,6 +157,8 @@ pub struct Metrics {
     ttft: Histograms<DialectLabels>,
     active_streams: Family<DialectLabels, Gauge>,
     tokens: Family<TokenLabels, Counter>,
+    traffic_dropped: Counter,
+    traffic_written: Counter,
     models: RwLock<HashSet<Arc<str>>>,
 }
 
@@ -228,6 +232,18 @@ impl Metrics {
             "Tokens reported by GigaChat's usage, by direction (input, output, cached_input) and requested model",
             tokens.clone(),
         );
+        let traffic_dropped = Counter::default();
+        let traffic_written = Counter::default();
+        registry.register(
+            "gpt2giga_traffic_log_dropped",
+            "Traffic-log records dropped because the write queue was full (or the write failed)",
+            traffic_dropped.clone(),
+        );
+        registry.register(
+            "gpt2giga_traffic_log_written",
+            "Traffic-log records written to the database",
+            traffic_written.clone(),
+        );
         Self {
             registry,
             requests,
@@ -238,6 +254,8 @@ impl Metrics {
             ttft,
             active_streams,
             tokens,
+            traffic_dropped,
+            traffic_written,
             models: RwLock::new(HashSet::new()),
         }
     }
@@ -277,6 +295,16 @@ impl Metrics {
         self.upstream_errors
             .get_or_create(&UpstreamErrorLabels { operation, status })
             .inc();
+    }
+
+    /// Traffic-log records dropped (full queue, failed write).
+    pub fn traffic_dropped(&self) -> Counter {
+        self.traffic_dropped.clone()
+    }
+
+    /// Traffic-log records written.
+    pub fn traffic_written(&self) -> Counter {
+        self.traffic_written.clone()
     }
 
     /// The Prometheus text exposition (version 0.0.4, [`CONTENT_TYPE`]).
@@ -360,6 +388,44 @@ pub(crate) struct Scope {
     /// attachment download): the union of the waits, so overlapping ones count once.
     waits: std::sync::Mutex<Waits>,
     model: OnceLock<Arc<str>>,
+    /// The traffic log's capture, when the log is on.
+    capture: Option<Arc<Capture>>,
+    /// The request's trace span and what it reports at the end, when traces are on.
+    trace: Option<Traced>,
+}
+
+/// A traced request: its span and the facts gathered for it.
+struct Traced {
+    span: RequestTrace,
+    client_model: OnceLock<String>,
+    gigachat_model: OnceLock<String>,
+    operation: OnceLock<&'static str>,
+    usage: std::sync::Mutex<Option<(u64, u64)>>,
+    error: std::sync::Mutex<Option<String>>,
+}
+
+impl Traced {
+    fn end(&self, status: u16) {
+        let usage = *self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let error = self.error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.span.end(&Outcome {
+            status,
+            operation: self.operation.get().copied(),
+            client_model: self.client_model.get().map(String::as_str),
+            gigachat_model: self.gigachat_model.get().map(String::as_str),
+            usage,
+            error,
+        });
+    }
+}
+
+/// What observes a request besides the metrics (both off unless configured).
+#[derive(Default)]
+pub struct Observers {
+    /// The traffic log's capture.
+    pub capture: Option<Arc<Capture>>,
+    /// The request's trace span.
+    pub trace: Option<RequestTrace>,
 }
 
 #[derive(Default)]
@@ -435,7 +501,54 @@ fn current() -> Option<Arc<Scope>> {
 pub(crate) fn note_model(model: &str) {
     if let Some(s) = current() {
         let _ = s.model.set(s.metrics.model_label(model));
+        if let Some(c) = &s.capture {
+            c.client_model(model);
+        }
+        if let Some(t) = &s.trace {
+            let _ = t.client_model.set(model.to_string());
+        }
     }
+}
+
+/// Records the request GigaChat is about to be sent (its model for traces, the body for
+/// the traffic log).
+pub fn gigachat_request<T: serde::Serialize>(model: &str, request: &T) {
+    let Some(s) = current() else {
+        return;
+    };
+    if let Some(t) = &s.trace {
+        let _ = t.gigachat_model.set(model.to_string());
+    }
+    if let Some(c) = &s.capture {
+        c.gigachat_request(model, request);
+    }
+}
+
+/// The current request's traffic-log capture (`None` when the log is off or outside a
+/// request): for the parts only the caller sees (the GigaChat request and answer).
+pub fn capture() -> Option<Arc<Capture>> {
+    current().and_then(|s| s.capture.clone())
+}
+
+/// [`waiting`] for a concurrency slot: also the traffic record's queue time.
+pub async fn queued<F: Future>(fut: F) -> F::Output {
+    let started = Instant::now();
+    let out = waiting(fut).await;
+    if let Some(c) = capture() {
+        c.add_queue(started.elapsed());
+    }
+    out
+}
+
+/// Resolving a request's attachments (their downloads and uploads count as waits
+/// themselves): the traffic record's upload time.
+pub async fn uploading<F: Future>(fut: F) -> F::Output {
+    let started = Instant::now();
+    let out = fut.await;
+    if let Some(c) = capture() {
+        c.add_upload(started.elapsed());
+    }
+    out
 }
 
 /// Anything a GigaChat call returns that may carry a GigaChat failure.
@@ -466,8 +579,28 @@ where
     F::Output: UpstreamOutcome,
 {
     let started = Instant::now();
+    let scope = current();
+    let call: Option<CallSpan> = scope.as_ref().and_then(|s| {
+        let t = s.trace.as_ref()?;
+        if let Some(op) = traces::operation_name(operation) {
+            let _ = t.operation.set(op);
+        }
+        Some(
+            t.span
+                .call(operation, t.gigachat_model.get().map(String::as_str)),
+        )
+    });
     let out = waiting(fut).await;
-    if let Some(s) = current() {
+    if let Some(call) = call {
+        call.end(out.upstream_failure().map(|e| {
+            let kind = match e.status() {
+                Some(s) => s.to_string(),
+                None => e.kind().as_str().to_string(),
+            };
+            (kind, e.to_string())
+        }));
+    }
+    if let Some(s) = scope {
         let elapsed = started.elapsed();
         s.metrics
             .upstream_duration
@@ -475,6 +608,11 @@ where
             .observe(elapsed.as_secs_f64());
         if let Some(e) = out.upstream_failure() {
             s.metrics.upstream_error(operation, e);
+        }
+        if let Some(c) = &s.capture
+            && matches!(operation, "chat" | "chat_stream")
+        {
+            c.first_byte();
         }
     }
     out
@@ -518,8 +656,25 @@ pub(crate) fn observe_events(events: EventStream, streaming: bool) -> EventStrea
                 if u.cached_tokens > 0 {
                     add("cached_input", u.cached_tokens);
                 }
+                if let Some(c) = &scope.capture {
+                    c.usage(u.input_tokens, u.output_tokens, u.cached_tokens);
+                }
+                if let Some(t) = &scope.trace {
+                    *t.usage.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((u.input_tokens, u.output_tokens));
+                }
             }
-            Err(ProxyError::Upstream(e)) => scope.metrics.upstream_error("chat_stream", e),
+            Err(e) => {
+                if let ProxyError::Upstream(e) = e {
+                    scope.metrics.upstream_error("chat_stream", e);
+                }
+                if let Some(c) = &scope.capture {
+                    c.error(&e.to_string());
+                }
+                if let Some(t) = &scope.trace {
+                    *t.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                }
+            }
             _ => {}
         }
         item
@@ -563,12 +718,15 @@ impl Drop for StreamGuard {
 
 /// Measures one request of `route` / `dialect` / `method` while `handler` runs (see the
 /// module docs): opens its scope, then counts it, its duration (for a stream, until the
-/// body ends) and the proxy's overhead.
+/// body ends) and the proxy's overhead. With a traffic capture, the response body is
+/// watched (copied up to the cap when kept) and the record queued when it ends; with a
+/// trace span, the span ends with the request (a stream's when its body does).
 pub async fn measure(
     metrics: &Arc<Metrics>,
     route: &'static str,
     dialect: &'static str,
     method: &'static str,
+    observers: Observers,
     handler: impl Future<Output = Response>,
 ) -> Response {
     let started = Instant::now();
@@ -579,6 +737,15 @@ pub async fn measure(
         started,
         waits: std::sync::Mutex::new(Waits::default()),
         model: OnceLock::new(),
+        capture: observers.capture,
+        trace: observers.trace.map(|span| Traced {
+            span,
+            client_model: OnceLock::new(),
+            gigachat_model: OnceLock::new(),
+            operation: OnceLock::new(),
+            usage: std::sync::Mutex::new(None),
+            error: std::sync::Mutex::new(None),
+        }),
     });
     let response = SCOPE.scope(scope.clone(), handler).await;
 
@@ -611,8 +778,16 @@ pub async fn measure(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let response = match &scope.capture {
+        Some(c) => captured(c.clone(), response, streaming),
+        None => response,
+    };
+    let status = response.status().as_u16();
     if !streaming {
         duration.observe(started.elapsed().as_secs_f64());
+        if let Some(t) = &scope.trace {
+            t.end(status);
+        }
         return response;
     }
     // A stream's duration ends when its body does (or the client goes away).
@@ -620,6 +795,7 @@ pub async fn measure(
     let done = BodyDone {
         histogram: duration,
         started,
+        trace: scope.trace.is_some().then(|| (scope.clone(), status)),
     };
     let body = body.into_data_stream().map(move |chunk| {
         let _done = &done;
@@ -628,15 +804,59 @@ pub async fn measure(
     Response::from_parts(parts, Body::from_stream(body))
 }
 
-/// Observes the request duration when the response body is dropped.
+/// The response with its body watched by `capture`: copied as it passes (when kept),
+/// and the record finished when the body ends or is dropped.
+fn captured(capture: Arc<Capture>, response: Response, streaming: bool) -> Response {
+    let status = response.status().as_u16();
+    capture.response_head(status, streaming);
+    if !streaming && status < 400 && !capture.bodies() {
+        // Nothing to copy, and the body is ready: the record is complete.
+        capture.finish();
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // A body of known size keeps its Content-Length through the wrapper.
+    if let Some(n) = axum::body::HttpBody::size_hint(&body).exact() {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, axum::http::HeaderValue::from(n));
+    }
+    let done = Finish(capture.clone());
+    let body = body.into_data_stream().map(move |chunk| {
+        let _done = &done;
+        if let Ok(bytes) = &chunk {
+            capture.client_response_chunk(bytes);
+        }
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+/// Finishes a traffic record when the response body is dropped.
+struct Finish(Arc<Capture>);
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// Observes the request duration (and ends its trace span) when the response body is
+/// dropped.
 struct BodyDone {
     histogram: Histogram,
     started: Instant,
+    trace: Option<(Arc<Scope>, u16)>,
 }
 
 impl Drop for BodyDone {
     fn drop(&mut self) {
         self.histogram.observe(self.started.elapsed().as_secs_f64());
+        if let Some((scope, status)) = &self.trace
+            && let Some(t) = &scope.trace
+        {
+            t.end(*status);
+        }
     }
 }
 

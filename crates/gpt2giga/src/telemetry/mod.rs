@@ -4,9 +4,14 @@
 //! * [`RequestId`] — the id of the current request (a request extension);
 //! * [`metrics`] — the Prometheus families and the per-request timing scope that
 //!   `upstream` (GigaChat calls, waits), `dialect` (models) and `server` (the
-//!   middleware, `/metrics`) record into.
+//!   middleware, `/metrics`) record into;
+//! * [`traffic`] — the traffic log's per-request capture (filled through the same
+//!   scope when the log is on) and the queue it is handed to;
+//! * [`traces`] — OpenTelemetry spans per request and per GigaChat call (OTLP/HTTP).
 
 pub mod metrics;
+pub mod traces;
+pub mod traffic;
 
 /// The request id of the current request, as a request extension.
 #[derive(Debug, Clone)]

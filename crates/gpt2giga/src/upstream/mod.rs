@@ -13,8 +13,8 @@
 
 pub mod attachments;
 pub(crate) mod catalog;
-pub mod embeddings;
 mod citations;
+pub mod embeddings;
 pub mod files;
 mod json_object;
 pub mod limiter;
@@ -67,13 +67,18 @@ pub async fn chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
 
 async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStream, ProxyError> {
     metrics::note_model(&req.model);
-    let slot = metrics::waiting(call.upstream.slot(&call.options.model)).await?;
+    let slot = metrics::queued(call.upstream.slot(&call.options.model)).await?;
     let client = call.upstream.client();
-    let files = call.attachments.resolve(client, req, &call.ctx).await?;
+    let files = metrics::uploading(call.attachments.resolve(client, req, &call.ctx)).await?;
     let stops = StopFilter::new(&req.stop);
+    let capture = metrics::capture();
+    if let Some(c) = &capture {
+        c.identity(&call.upstream.owner());
+    }
     match api_mode(call.options, req) {
         ApiMode::V1 => {
             let (gc_request, plan) = request::build(req, &files, call.options)?;
+            metrics::gigachat_request(&gc_request.model, &gc_request);
             tracing::debug!(
                 model = %gc_request.model,
                 messages = gc_request.messages.len(),
@@ -86,15 +91,20 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                 let response =
                     metrics::upstream("chat", client.chat(&gc_request, &call.ctx)).await?;
                 drop(slot);
+                if let Some(c) = &capture {
+                    c.gigachat_response(&response);
+                }
                 let mut raw = Vec::new();
                 mapper.response(response, &mut raw);
                 return answer(req, stops, raw);
             }
             let chunks = client.chat_stream(&gc_request, &call.ctx);
-            stream_answer("chat_stream", chunks, mapper, stops, slot).await
+            stream_answer("chat_stream", chunks, mapper, stops, slot, capture).await
         }
         ApiMode::V2 => {
             let (gc_request, plan) = request_v2::build(req, &files, call.options)?;
+            let model = gc_request.model.as_deref().unwrap_or(&call.options.model);
+            metrics::gigachat_request(model, &gc_request);
             tracing::debug!(
                 model = ?gc_request.model,
                 messages = gc_request.messages.len(),
@@ -113,6 +123,9 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                     .await
                     .map_err(|e| unavailable_tool(ProxyError::from(e), &builtins))?;
                 drop(slot);
+                if let Some(c) = &capture {
+                    c.gigachat_response(&response);
+                }
                 let mut raw = Vec::new();
                 mapper.response(response, &mut raw);
                 if let Some((client, ctx)) = &images {
@@ -123,7 +136,7 @@ async fn run_chat(call: ChatCall<'_>, req: &ir::ChatRequest) -> Result<EventStre
                 return answer(req, stops, raw);
             }
             let chunks = client.chat_v2_stream(&gc_request, &call.ctx);
-            let events = stream_answer("chat_v2_stream", chunks, mapper, stops, slot)
+            let events = stream_answer("chat_v2_stream", chunks, mapper, stops, slot, capture)
                 .await
                 .map_err(|e| unavailable_tool(e, &builtins))?;
             Ok(match images {
@@ -220,7 +233,7 @@ fn answer(
 
 /// What turns one piece of a GigaChat stream (a v1 chunk, a v2 event) into events.
 trait ChunkMapper: Send + Unpin + 'static {
-    type Chunk;
+    type Chunk: serde::Serialize;
     fn map(&mut self, chunk: Self::Chunk, out: &mut Vec<Event>);
 }
 
@@ -248,6 +261,7 @@ async fn stream_answer<M: ChunkMapper>(
     mapper: M,
     stops: Option<StopFilter>,
     slot: Option<limiter::Slot>,
+    capture: Option<std::sync::Arc<crate::telemetry::traffic::Capture>>,
 ) -> Result<EventStream, ProxyError>
 where
     M::Chunk: Send + 'static,
@@ -272,6 +286,7 @@ where
         filtered: Vec::new(),
         slot,
         done: false,
+        capture,
     };
     events.feed(first);
     Ok(metrics::observe_events(Box::pin(events), true))
@@ -289,10 +304,15 @@ struct ChunkEvents<M: ChunkMapper> {
     filtered: Vec<Event>,
     slot: Option<limiter::Slot>,
     done: bool,
+    /// The traffic log's capture of this request, when the log is on.
+    capture: Option<std::sync::Arc<crate::telemetry::traffic::Capture>>,
 }
 
 impl<M: ChunkMapper> ChunkEvents<M> {
     fn feed(&mut self, chunk: M::Chunk) {
+        if let Some(c) = &self.capture {
+            c.gigachat_chunk(&chunk);
+        }
         self.mapper.map(chunk, &mut self.mapped);
         match &mut self.stops {
             None => self.pending.extend(self.mapped.drain(..)),

@@ -85,6 +85,10 @@ impl Proxy {
         let client =
             gigachat::Client::new(config.gigachat.to_client_config()).expect("GigaChat client");
         let state = AppState::new(config, client).unwrap_or_else(|e| panic!("state: {e}"));
+        state
+            .start_traffic_log()
+            .await
+            .unwrap_or_else(|e| panic!("traffic log: {e}"));
         let listener = server::bind(&host, port).await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();

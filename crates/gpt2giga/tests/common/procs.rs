@@ -607,3 +607,145 @@ pub fn words(seed: u64, len: usize) -> String {
     out.truncate(len);
     out
 }
+
+// ---- PostgreSQL ------------------------------------------------------------------------------
+
+/// A throw-away PostgreSQL server: `initdb` in its own dir, `postgres` on a free loopback
+/// port (trust auth, no fsync), stopped by its pid when dropped. As root (initdb refuses
+/// to run as root) both run as the `postgres` user, or `nobody`, through `setpriv`.
+pub struct Postgres {
+    pub proc: Proc,
+    pub port: u16,
+}
+
+/// The directory of the PostgreSQL server programs: `pg_config --bindir`, else the
+/// newest `/usr/lib/postgresql/*/bin`, else wherever `initdb` is on `PATH`.
+fn postgres_bindir() -> PathBuf {
+    const INSTALL: &str = "apt-get install -y postgresql";
+    let has = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has(&dir) {
+            return dir;
+        }
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| rd.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    if let Some(d) = dirs.into_iter().rev().find(|d| has(d)) {
+        return d;
+    }
+    find_program("initdb", INSTALL)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `(uid, gid)` to run PostgreSQL as when this process is root.
+fn postgres_account() -> Option<(u32, u32)> {
+    let uid = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    if uid(&["-u"])? != 0 {
+        return None;
+    }
+    match (uid(&["-u", "postgres"]), uid(&["-g", "postgres"])) {
+        (Some(u), Some(g)) => Some((u, g)),
+        _ => Some((65534, 65534)),
+    }
+}
+
+/// `program` as a command, switched to `account` when given.
+fn as_account(program: &Path, account: Option<(u32, u32)>) -> Command {
+    match account {
+        Some((uid, gid)) => {
+            let mut cmd = Command::new(find_program("setpriv", "apt-get install -y util-linux"));
+            cmd.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--clear-groups")
+                .arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
+impl Postgres {
+    /// Initialises a cluster under `dir/pg` and starts it; waits until it accepts
+    /// connections.
+    pub async fn start(dir: &Path) -> Postgres {
+        use std::os::unix::fs::PermissionsExt as _;
+        let bin = postgres_bindir();
+        let account = postgres_account();
+        let root = dir.join("pg");
+        let data = root.join("data");
+        std::fs::create_dir_all(&root).unwrap();
+        if let Some((uid, gid)) = account {
+            // The unprivileged account must reach its directory.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::os::unix::fs::chown(&root, Some(uid), Some(gid)).unwrap();
+        }
+        let init = as_account(&bin.join("initdb"), account)
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run initdb");
+        assert!(
+            init.status.success(),
+            "initdb failed: {}{}",
+            String::from_utf8_lossy(&init.stdout),
+            String::from_utf8_lossy(&init.stderr)
+        );
+        let port = free_port();
+        let mut cmd = as_account(&bin.join("postgres"), account);
+        cmd.arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(&root)
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+            .args(["-c", "fsync=off", "-c", "full_page_writes=off"]);
+        let log = root.join("postgres.log");
+        let mut proc = Proc::spawn("postgres", cmd, &log, false);
+        let mut exited = None;
+        wait_for("postgres accepts connections", START_TIMEOUT, || {
+            exited = exited.or_else(|| proc.exited());
+            async move {
+                if let Some(status) = exited {
+                    return Err(format!("exited with {status}"));
+                }
+                TcpStream::connect(("127.0.0.1", port))
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        Postgres { proc, port }
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    /// Fast shutdown (SIGINT: clients disconnected, backends stopped), then SIGKILL.
+    fn drop(&mut self) {
+        if self.proc.exited().is_none() {
+            let _ = Command::new("kill")
+                .args(["-INT", &self.proc.pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && self.proc.exited().is_none() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        self.proc.kill9();
+    }
+}

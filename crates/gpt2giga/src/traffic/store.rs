@@ -1,0 +1,525 @@
+//! Where traffic records live: SQLite (embedded) or PostgreSQL, through `sqlx`'s `Any`
+//! driver so that every query is written once. Migrations are in the repository
+//! (`migrations/traffic/{sqlite,postgres}/`) and embedded in the binary; they run at
+//! start-up. Queries are plain strings (parameters `?` for SQLite, `$n` for PostgreSQL),
+//! nothing is checked against a database at compile time.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Row};
+
+/// The columns every query reads, in order.
+const COLUMNS: &str = "id, ts_ms, request_id, method, path, route, dialect, client_model, \
+    gigachat_model, identity, status, error, stream, queue_us, upload_us, first_byte_us, \
+    total_us, input_tokens, output_tokens, cached_tokens, truncated, size_bytes";
+const BODIES: &str = "client_request, gigachat_request, gigachat_response, client_response";
+
+/// Columns an insert writes.
+const INSERT_COLUMNS: usize = 25;
+/// Rows per INSERT statement, largest first (25 parameters each; SQLite allows 32,766
+/// per statement, PostgreSQL 65,535).
+const ROW_COUNTS: &[usize] = &[128, 32, 8, 1];
+
+/// Bits of the `truncated` column.
+pub(crate) const CUT_CLIENT_REQUEST: i64 = 1;
+pub(crate) const CUT_GIGACHAT_REQUEST: i64 = 2;
+pub(crate) const CUT_GIGACHAT_RESPONSE: i64 = 4;
+pub(crate) const CUT_CLIENT_RESPONSE: i64 = 8;
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One stored record (as the admin API shows it).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Entry {
+    pub id: i64,
+    /// Arrival, Unix milliseconds.
+    pub ts_ms: i64,
+    pub request_id: String,
+    pub method: String,
+    pub path: String,
+    pub route: String,
+    pub dialect: String,
+    pub client_model: Option<String>,
+    pub gigachat_model: Option<String>,
+    pub identity: Option<String>,
+    pub status: i64,
+    pub error: Option<String>,
+    pub stream: bool,
+    pub queue_us: i64,
+    pub upload_us: i64,
+    pub first_byte_us: Option<i64>,
+    pub total_us: i64,
+    pub input_tokens: Option<i64>,
+    pub output_tokens: Option<i64>,
+    pub cached_tokens: Option<i64>,
+    /// Bit set of cut bodies: 1 client request, 2 GigaChat request, 4 GigaChat answer,
+    /// 8 client answer.
+    pub truncated: i64,
+    pub size_bytes: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<Bodies>,
+}
+
+/// The four bodies of a record (`None` when not kept).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Bodies {
+    pub client_request: Option<String>,
+    pub gigachat_request: Option<String>,
+    pub gigachat_response: Option<String>,
+    pub client_response: Option<String>,
+}
+
+/// Filters of a listing; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// The client's or the GigaChat model.
+    pub model: Option<String>,
+    /// An exact status, or a class (`4xx`) as a range.
+    pub status: Option<(i64, i64)>,
+    pub dialect: Option<String>,
+    /// Unix milliseconds, inclusive.
+    pub since_ms: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    pub until_ms: Option<i64>,
+    /// Only records with a smaller id (the previous page's `next_cursor`).
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// The traffic log's database.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql = match backend {
+        Backend::Sqlite => include_str!("../../migrations/traffic/sqlite/0001_traffic.sql"),
+        Backend::Postgres => include_str!("../../migrations/traffic/postgres/0001_traffic.sql"),
+    };
+    Migrator {
+        migrations: Cow::Owned(vec![Migration::new(
+            1,
+            Cow::Borrowed("traffic"),
+            MigrationType::Simple,
+            Cow::Borrowed(sql),
+            false,
+        )]),
+        ..Migrator::DEFAULT
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` creates the file; `postgres://…`) and brings
+    /// its schema up to date. The error names the problem, never the URL.
+    pub async fn open(url: &str) -> Result<Self, String> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") {
+                format!("sqlite://{path}")
+            } else {
+                format!("sqlite://{path}{sep}mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else {
+            (Backend::Postgres, url.to_string())
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| format!("the traffic-log URL is not usable: {}", redacted(&e)))?;
+        let pool = AnyPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .max_connections(match backend {
+                // One writer at a time is all SQLite allows; readers share the rest.
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Readers do not block the writer; a busy writer is waited for.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("cannot open the traffic log: {}", redacted(&e)))?;
+        migrator(backend)
+            .run(&pool)
+            .await
+            .map_err(|e| format!("cannot prepare the traffic log's tables: {e}"))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The `n`th (1-based) query parameter. SQLite gets anonymous `?`s, bound in order:
+    /// with numbered ones, binding looks each parameter's name up in a list, so a
+    /// statement of thousands of parameters costs millions of steps.
+    fn placeholder(&self, n: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => "?".to_string(),
+            Backend::Postgres => format!("${n}"),
+        }
+    }
+
+    /// Writes `entries` (ids ignored) in one transaction, up to 128 rows per statement
+    /// (one round trip to the database per statement, not per row); returns them with
+    /// their ids.
+    pub async fn insert(&self, mut entries: Vec<Entry>) -> Result<Vec<Entry>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut rest: &mut [Entry] = &mut entries;
+        while !rest.is_empty() {
+            // Statements of a few fixed sizes only, so each stays prepared in the
+            // connection's statement cache.
+            let size = ROW_COUNTS
+                .iter()
+                .copied()
+                .find(|n| *n <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            let mut sql = String::with_capacity(512 + chunk.len() * 8 * INSERT_COLUMNS);
+            sql.push_str(
+                "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
+                 client_model, gigachat_model, identity, status, error, stream, queue_us, \
+                 upload_us, first_byte_us, total_us, input_tokens, output_tokens, \
+                 cached_tokens, truncated, size_bytes, client_request, gigachat_request, \
+                 gigachat_response, client_response) VALUES ",
+            );
+            let mut n = 0;
+            for row in 0..chunk.len() {
+                sql.push_str(if row == 0 { "(" } else { ", (" });
+                for col in 0..INSERT_COLUMNS {
+                    n += 1;
+                    if col > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&self.placeholder(n));
+                }
+                sql.push(')');
+            }
+            sql.push_str(" RETURNING id");
+            let mut q = sqlx::query(&sql);
+            for e in chunk.iter() {
+                let b = e.bodies.clone().unwrap_or_default();
+                q = q
+                    .bind(e.ts_ms)
+                    .bind(e.request_id.clone())
+                    .bind(e.method.clone())
+                    .bind(e.path.clone())
+                    .bind(e.route.clone())
+                    .bind(e.dialect.clone())
+                    .bind(e.client_model.clone())
+                    .bind(e.gigachat_model.clone())
+                    .bind(e.identity.clone())
+                    .bind(e.status)
+                    .bind(e.error.clone())
+                    .bind(i64::from(e.stream))
+                    .bind(e.queue_us)
+                    .bind(e.upload_us)
+                    .bind(e.first_byte_us)
+                    .bind(e.total_us)
+                    .bind(e.input_tokens)
+                    .bind(e.output_tokens)
+                    .bind(e.cached_tokens)
+                    .bind(e.truncated)
+                    .bind(e.size_bytes)
+                    .bind(b.client_request)
+                    .bind(b.gigachat_request)
+                    .bind(b.gigachat_response)
+                    .bind(b.client_response);
+            }
+            let rows = q.fetch_all(&mut *tx).await?;
+            // Both engines number the rows of one VALUES list in its order (RETURNING
+            // may list them in any order), so the sorted ids are the rows' ids in turn.
+            let mut ids = rows
+                .iter()
+                .map(|r| r.try_get::<i64, _>("id"))
+                .collect::<Result<Vec<i64>, _>>()?;
+            ids.sort_unstable();
+            for (e, id) in chunk.iter_mut().zip(ids) {
+                e.id = id;
+            }
+        }
+        tx.commit().await?;
+        Ok(entries)
+    }
+
+    /// Newest first, metadata only.
+    pub async fn list(&self, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
+        let mut sql = format!("SELECT {COLUMNS} FROM traffic WHERE 1 = 1");
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            self.placeholder(n)
+        };
+        if f.model.is_some() {
+            let (a, b) = (next(), next());
+            sql.push_str(&format!(
+                " AND (client_model = {a} OR gigachat_model = {b})"
+            ));
+        }
+        if f.status.is_some() {
+            let (a, b) = (next(), next());
+            sql.push_str(&format!(" AND status >= {a} AND status <= {b}"));
+        }
+        if f.dialect.is_some() {
+            sql.push_str(&format!(" AND dialect = {}", next()));
+        }
+        if f.since_ms.is_some() {
+            sql.push_str(&format!(" AND ts_ms >= {}", next()));
+        }
+        if f.until_ms.is_some() {
+            sql.push_str(&format!(" AND ts_ms < {}", next()));
+        }
+        if f.before_id.is_some() {
+            sql.push_str(&format!(" AND id < {}", next()));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
+        let mut q = sqlx::query(&sql);
+        if let Some(m) = &f.model {
+            q = q.bind(m.clone()).bind(m.clone());
+        }
+        if let Some((lo, hi)) = f.status {
+            q = q.bind(lo).bind(hi);
+        }
+        if let Some(d) = &f.dialect {
+            q = q.bind(d.clone());
+        }
+        if let Some(v) = f.since_ms {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.until_ms {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.before_id {
+            q = q.bind(v);
+        }
+        q = q.bind(f.limit);
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| entry(r, false)).collect()
+    }
+
+    /// One record with its bodies.
+    pub async fn get(&self, id: i64) -> Result<Option<Entry>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS}, {BODIES} FROM traffic WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| entry(&r, true)).transpose()
+    }
+
+    /// Deletes the records that arrived before `before_ms` (all when `None`).
+    pub async fn purge(&self, before_ms: Option<i64>) -> Result<u64, sqlx::Error> {
+        let done = match before_ms {
+            Some(t) => {
+                sqlx::query("DELETE FROM traffic WHERE ts_ms < $1")
+                    .bind(t)
+                    .execute(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM traffic")
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(done.rows_affected())
+    }
+
+    /// Retention: deletes records older than `max_age_ms` (0 = no limit), then the
+    /// oldest ones past `max_bytes` in total (0 = no limit). Returns how many went.
+    pub async fn prune(
+        &self,
+        now_ms: i64,
+        max_age_ms: i64,
+        max_bytes: i64,
+    ) -> Result<u64, sqlx::Error> {
+        let mut gone = 0;
+        if max_age_ms > 0 {
+            gone += self.purge(Some(now_ms.saturating_sub(max_age_ms))).await?;
+        }
+        if max_bytes > 0 {
+            // Newest first, a running total; everything from the first row that passes
+            // the budget onwards (older) goes.
+            let done = sqlx::query(
+                "DELETE FROM traffic WHERE id <= (SELECT id FROM (SELECT id, SUM(size_bytes) \
+                 OVER (ORDER BY id DESC) AS running FROM traffic) sized WHERE running > $1 \
+                 ORDER BY id DESC LIMIT 1)",
+            )
+            .bind(max_bytes)
+            .execute(&self.pool)
+            .await?;
+            gone += done.rows_affected();
+        }
+        Ok(gone)
+    }
+
+    /// Records stored.
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM traffic")
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_get("n")
+    }
+}
+
+fn entry(r: &AnyRow, with_bodies: bool) -> Result<Entry, sqlx::Error> {
+    Ok(Entry {
+        id: r.try_get("id")?,
+        ts_ms: r.try_get("ts_ms")?,
+        request_id: r.try_get("request_id")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        route: r.try_get("route")?,
+        dialect: r.try_get("dialect")?,
+        client_model: r.try_get("client_model")?,
+        gigachat_model: r.try_get("gigachat_model")?,
+        identity: r.try_get("identity")?,
+        status: r.try_get("status")?,
+        error: r.try_get("error")?,
+        stream: r.try_get::<i64, _>("stream")? != 0,
+        queue_us: r.try_get("queue_us")?,
+        upload_us: r.try_get("upload_us")?,
+        first_byte_us: r.try_get("first_byte_us")?,
+        total_us: r.try_get("total_us")?,
+        input_tokens: r.try_get("input_tokens")?,
+        output_tokens: r.try_get("output_tokens")?,
+        cached_tokens: r.try_get("cached_tokens")?,
+        truncated: r.try_get("truncated")?,
+        size_bytes: r.try_get("size_bytes")?,
+        bodies: if with_bodies {
+            Some(Bodies {
+                client_request: r.try_get("client_request")?,
+                gigachat_request: r.try_get("gigachat_request")?,
+                gigachat_response: r.try_get("gigachat_response")?,
+                client_response: r.try_get("client_response")?,
+            })
+        } else {
+            None
+        },
+    })
+}
+
+/// An `sqlx` error's text with anything URL-like masked (connection errors may quote
+/// the server they tried; the URL may carry a password).
+fn redacted(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let re = regex::Regex::new(r"(?i)\b(postgres(?:ql)?|sqlite)://\S+");
+    match re {
+        Ok(re) => re.replace_all(&text, "$1://***").into_owned(),
+        Err(_) => "(details withheld)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(ts_ms: i64, model: &str, status: i64, size: i64) -> Entry {
+        Entry {
+            ts_ms,
+            request_id: format!("r{ts_ms}"),
+            method: "POST".into(),
+            path: "/v1/chat/completions".into(),
+            route: "/chat/completions".into(),
+            dialect: "openai".into(),
+            client_model: Some(model.into()),
+            status,
+            size_bytes: size,
+            bodies: Some(Bodies {
+                client_request: Some("{}".into()),
+                ..Bodies::default()
+            }),
+            ..Entry::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_round_trip_filters_and_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        let stored = store
+            .insert(vec![
+                sample(1000, "a", 200, 100),
+                sample(2000, "b", 429, 100),
+                sample(3000, "a", 500, 100),
+            ])
+            .await
+            .unwrap();
+        assert!(stored[0].id < stored[2].id);
+        let all = store
+            .list(&Filter {
+                limit: 10,
+                ..Filter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].ts_ms, 3000, "newest first");
+        assert!(all[0].bodies.is_none());
+        let a = store
+            .list(&Filter {
+                model: Some("a".into()),
+                status: Some((500, 599)),
+                limit: 10,
+                ..Filter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].status, 500);
+        let one = store.get(stored[1].id).await.unwrap().unwrap();
+        assert_eq!(one.bodies.unwrap().client_request.as_deref(), Some("{}"));
+        // Size budget 250: the oldest goes.
+        assert_eq!(store.prune(3000, 0, 250).await.unwrap(), 1);
+        assert_eq!(store.count().await.unwrap(), 2);
+        // Age 1.5 s at t=3.6 s: the one of t=2 s goes.
+        assert_eq!(store.prune(3600, 1500, 0).await.unwrap(), 1);
+        assert_eq!(store.count().await.unwrap(), 1);
+        // Reopening runs no migration twice.
+        drop(store);
+        let again = Store::open(&url).await.unwrap();
+        assert_eq!(again.count().await.unwrap(), 1);
+    }
+
+    #[test]
+    fn errors_do_not_quote_urls() {
+        let e = "error connecting to postgres://user:pw@db:5432/x: refused";
+        assert_eq!(redacted(&e), "error connecting to postgres://*** refused");
+    }
+}
