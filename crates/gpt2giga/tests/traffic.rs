@@ -713,3 +713,52 @@ async fn the_latency_split_shows_the_queue_and_gigachats_first_byte() {
         "one waited for the slot, the other did not: {queued:?}"
     );
 }
+
+#[tokio::test]
+async fn v2_requests_answers_and_events_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/traffic.db", dir.path().display());
+    let p = TestProxy::start_with(
+        &[
+            "--proxy.traffic-log-url",
+            &url,
+            "--proxy.traffic-log-level",
+            "bodies",
+            "--proxy.gigachat-api-mode",
+            "v2",
+        ],
+        &[],
+    )
+    .await;
+    let store = Store::open(&url).await.unwrap();
+    for stream in [false, true] {
+        let body = json!({"model": "gpt-4o", "stream": stream,
+            "messages": [{"role": "user", "content": "hello over v2"}]});
+        let resp = p.post("/v1/chat/completions", &body).await;
+        assert_eq!(resp.status(), 200);
+        resp.text().await.unwrap();
+    }
+    let got = records(&store, 2).await;
+    assert_eq!(got.len(), 2, "{got:#?}");
+    for (e, stream) in got.iter().zip([false, true]) {
+        let full = store.get(e.id).await.unwrap().unwrap();
+        let b = full.bodies.unwrap();
+        assert_eq!(e.gigachat_model.as_deref(), Some("GigaChat"), "{e:?}");
+        // GigaChat's v2 request: content parts, not v1's string content.
+        let gc_req: Value = serde_json::from_str(&b.gigachat_request.unwrap()).unwrap();
+        assert_eq!(
+            gc_req["messages"][0]["content"][0]["text"], "hello over v2",
+            "{gc_req}"
+        );
+        let gc_resp = b.gigachat_response.unwrap();
+        if stream {
+            // One named event per line.
+            let first: Value = serde_json::from_str(gc_resp.lines().next().unwrap()).unwrap();
+            assert!(first["event"].is_string(), "{first}");
+            assert!(first["data"].is_object(), "{first}");
+        } else {
+            let v: Value = serde_json::from_str(&gc_resp).unwrap();
+            assert!(v["messages"].is_array(), "{v}");
+        }
+    }
+}
