@@ -419,7 +419,7 @@ fn parse_or_string(text: &str) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::ir::{ChatRequest, Message, Role, Tool, ToolCall, ToolChoice};
 
@@ -430,7 +430,7 @@ mod tests {
         }
     }
 
-    fn call(id: &str, name: &str, args: &str) -> ToolCall {
+    pub(in crate::upstream) fn call(id: &str, name: &str, args: &str) -> ToolCall {
         ToolCall {
             id: id.into(),
             name: name.into(),
@@ -438,7 +438,7 @@ mod tests {
         }
     }
 
-    fn tool_result(id: &str, text: &str) -> Message {
+    pub(in crate::upstream) fn tool_result(id: &str, text: &str) -> Message {
         let mut m = Message::text(Role::Tool, text);
         m.tool_call_id = Some(id.into());
         m

@@ -347,27 +347,14 @@ fn gigachat_call_id(id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{ChatRequest, Message, Role, Tool, ToolCall, ToolChoice};
+    use crate::ir::{ChatRequest, Message, Role, Tool, ToolChoice};
+    use crate::upstream::request::tests::{call, tool_result};
 
     fn opts() -> Options {
         Options {
             model: "GigaChat-2-Max".into(),
             ..Default::default()
         }
-    }
-
-    fn call(id: &str, name: &str, args: &str) -> ToolCall {
-        ToolCall {
-            id: id.into(),
-            name: name.into(),
-            arguments: args.into(),
-        }
-    }
-
-    fn tool_result(id: &str, text: &str) -> Message {
-        let mut m = Message::text(Role::Tool, text);
-        m.tool_call_id = Some(id.into());
-        m
     }
 
     fn tool(name: &str) -> Tool {
