@@ -26,6 +26,7 @@ pub mod response;
 pub mod response_v2;
 pub mod schema;
 pub mod stop;
+pub(crate) mod tokens;
 
 pub use pool::Upstream;
 

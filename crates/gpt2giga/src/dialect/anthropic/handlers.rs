@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use bytes::Bytes;
-use gigachat::types::{TokensCountRequest, v1};
 use serde_json::json;
 
 use super::error::AnthropicError;
@@ -16,8 +15,6 @@ use super::response::MessageEncoder;
 use crate::app::AppState;
 use crate::dialect::openai::handlers::json_response;
 use crate::dialect::{encoder, parse_json, sse};
-use crate::error::ProxyError;
-use crate::ir;
 use crate::telemetry::RequestId;
 use crate::upstream::{self, Upstream};
 
@@ -56,7 +53,7 @@ pub async fn messages(
     let options = state.chat_options(&req.model);
     let (events, counted) = tokio::join!(
         state.chat(&gigachat, ctx.clone(), &req),
-        count_request_tokens(&gigachat, &req, &options, &ctx)
+        upstream::tokens::count(&gigachat, &req, &options, &ctx)
     );
     let events = events?;
     let input_tokens = counted.unwrap_or_else(|e| {
@@ -93,61 +90,8 @@ pub async fn count_tokens(
     crate::telemetry::metrics::note_model(&req.model);
     let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
-    let tokens = count_request_tokens(&gigachat, &req, &options, &ctx).await?;
+    let tokens = upstream::tokens::count(&gigachat, &req, &options, &ctx).await?;
     Ok(json_response(Bytes::from(
         json!({ "input_tokens": tokens }).to_string(),
     )))
-}
-
-/// Counts the translated request (system, messages, function calls and results, tool
-/// definitions) with GigaChat's own tokenizer. Never guesses: any failure is an error.
-pub(crate) async fn count_request_tokens(
-    gigachat: &Upstream,
-    req: &ir::ChatRequest,
-    options: &upstream::request::Options,
-    ctx: &gigachat::RequestContext,
-) -> Result<u64, ProxyError> {
-    // The count is of the v1 form of the request: built-in tools (which GigaChat runs
-    // itself) have no definition to count, and a choice forcing one changes nothing.
-    let unforced;
-    let req = if matches!(req.tool_choice, ir::ToolChoice::Builtin(_)) {
-        unforced = ir::ChatRequest {
-            tool_choice: ir::ToolChoice::Auto,
-            ..req.clone()
-        };
-        &unforced
-    } else {
-        req
-    };
-    let (gc, _) = upstream::request::build(req, &[], options)?;
-    let input = count_inputs(&gc);
-    if input.is_empty() {
-        return Ok(0);
-    }
-    let request = TokensCountRequest {
-        model: gc.model.clone(),
-        input,
-    };
-    let count = gigachat.client().tokens_count(&request, ctx);
-    let counts = crate::telemetry::metrics::upstream("tokens_count", count)
-        .await
-        .map_err(|e| gigachat.error(e.into()))?;
-    Ok(counts.iter().map(|c| c.tokens).sum())
-}
-
-/// The texts GigaChat will read for a request.
-fn count_inputs(gc: &v1::ChatRequest) -> Vec<String> {
-    let mut input = Vec::new();
-    for m in &gc.messages {
-        if !m.content.is_empty() {
-            input.push(m.content.clone());
-        }
-        if let Some(fc) = &m.function_call {
-            input.push(format!("{}({})", fc.name, fc.arguments));
-        }
-    }
-    for f in gc.functions.iter().flatten() {
-        input.push(serde_json::to_string(f).unwrap_or_default());
-    }
-    input
 }

@@ -16,7 +16,6 @@ use super::error::GeminiError;
 use super::request::{self, GenerateContentRequest};
 use super::response::{ContentEncoder, Framing};
 use crate::app::AppState;
-use crate::dialect::anthropic::handlers::count_request_tokens;
 use crate::dialect::{encoder, parse_json, respond, sse};
 use crate::error::ProxyError;
 use crate::telemetry::RequestId;
@@ -227,7 +226,7 @@ pub(crate) async fn count_tokens(cx: Call<'_>, body: Bytes) -> Result<Response, 
     let (req, _) = request::decode(inner, cx.model, false)?;
     metrics::note_model(&req.model);
     let options = cx.state.chat_options(&req.model);
-    let tokens = count_request_tokens(cx.gigachat, &req, &options, &cx.ctx()).await?;
+    let tokens = crate::upstream::tokens::count(cx.gigachat, &req, &options, &cx.ctx()).await?;
     Ok(respond::json(Bytes::from(
         serde_json::json!({ "totalTokens": tokens }).to_string(),
     )))
