@@ -196,6 +196,37 @@ def _wait_healthy(child: Child, url: str, timeout: float) -> bool:
     return False
 
 
+def own_proxy(name: str, mock_url: str, workdir: str, env: dict[str, str], *args: str) -> Iterable[str]:
+    """A gpt2giga of a test module's own (extra `args`, its own `env`) on the session's
+    emulator; yields its URL and stops it afterwards. For module fixtures."""
+    tail = ""
+    for _attempt in range(5):
+        port = free_port()
+        url = f"http://{LOOPBACK}:{port}"
+        child = Child(
+            name,
+            [
+                binary("gpt2giga"),
+                "--proxy.host", LOOPBACK,
+                "--proxy.port", str(port),
+                *args,
+                "--gigachat.base-url", f"{mock_url}/api/v1",
+                "--gigachat.auth-url", f"{mock_url}/api/v2/oauth",
+            ],
+            env=env,
+            cwd=workdir,
+        )
+        if _wait_healthy(child, url, STARTUP_TIMEOUT):
+            try:
+                yield url
+            finally:
+                child.stop()
+            return
+        tail = child.tail(limit=40)
+        child.stop()
+    pytest.fail(f"{name} did not start:\n{tail}")
+
+
 @pytest.fixture(scope="session")
 def proxy_url(mock_url, workdir) -> Iterable[str]:
     env = clean_env(GIGACHAT_CREDENTIALS=CREDENTIALS, GIGACHAT_MODEL="GigaChat")

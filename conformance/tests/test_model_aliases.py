@@ -18,13 +18,8 @@ import pytest
 
 from conftest import (
     CREDENTIALS,
-    LOOPBACK,
-    STARTUP_TIMEOUT,
-    Child,
-    _wait_healthy,
-    binary,
     clean_env,
-    free_port,
+    own_proxy,
 )
 
 ALIASES = {
@@ -41,30 +36,7 @@ def aliased_url(mock_url, workdir) -> Iterable[str]:
         GIGACHAT_MODEL="GigaChat",
         GPT2GIGA_MODEL_ALIASES=json.dumps(ALIASES),
     )
-    for _attempt in range(5):
-        port = free_port()
-        url = f"http://{LOOPBACK}:{port}"
-        child = Child(
-            "gpt2giga (aliases)",
-            [
-                binary("gpt2giga"),
-                "--proxy.host", LOOPBACK,
-                "--proxy.port", str(port),
-                "--gigachat.base-url", f"{mock_url}/api/v1",
-                "--gigachat.auth-url", f"{mock_url}/api/v2/oauth",
-            ],
-            env=env,
-            cwd=workdir,
-        )
-        if _wait_healthy(child, url, STARTUP_TIMEOUT):
-            try:
-                yield url
-            finally:
-                child.stop()
-            return
-        tail = child.tail(limit=40)
-        child.stop()
-    pytest.fail(f"the aliased gpt2giga did not start:\n{tail}")
+    yield from own_proxy("gpt2giga (aliases)", mock_url, workdir, env)
 
 
 @pytest.fixture

@@ -25,13 +25,8 @@ import test_claude_code as claude_code
 import test_codex as codex_cli
 from conftest import (
     CREDENTIALS,
-    LOOPBACK,
-    STARTUP_TIMEOUT,
-    Child,
-    _wait_healthy,
-    binary,
     clean_env,
-    free_port,
+    own_proxy,
 )
 
 V2 = "/api/v2/chat/completions"
@@ -41,32 +36,9 @@ CITED = "the emulator found two relevant pages"
 @pytest.fixture(scope="module")
 def v2_url(mock_url, workdir) -> Iterable[str]:
     env = clean_env(GIGACHAT_CREDENTIALS=CREDENTIALS, GIGACHAT_MODEL="GigaChat")
-    tail = ""
-    for _attempt in range(5):
-        port = free_port()
-        url = f"http://{LOOPBACK}:{port}"
-        child = Child(
-            "gpt2giga (v2)",
-            [
-                binary("gpt2giga"),
-                "--proxy.host", LOOPBACK,
-                "--proxy.port", str(port),
-                "--proxy.gigachat-api-mode", "v2",
-                "--gigachat.base-url", f"{mock_url}/api/v1",
-                "--gigachat.auth-url", f"{mock_url}/api/v2/oauth",
-            ],
-            env=env,
-            cwd=workdir,
-        )
-        if _wait_healthy(child, url, STARTUP_TIMEOUT):
-            try:
-                yield url
-            finally:
-                child.stop()
-            return
-        tail = child.tail(limit=40)
-        child.stop()
-    pytest.fail(f"the v2 gpt2giga did not start:\n{tail}")
+    yield from own_proxy(
+        "gpt2giga (v2)", mock_url, workdir, env, "--proxy.gigachat-api-mode", "v2"
+    )
 
 
 @pytest.fixture
