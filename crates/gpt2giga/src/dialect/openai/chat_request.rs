@@ -218,10 +218,16 @@ pub fn decode(req: ChatCompletionRequest) -> Result<(ir::ChatRequest, EncodeOpti
     let mut builtins = Vec::new();
     match req.other.get("web_search_options") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(_)) => builtins.push(ir::BuiltinTool::new(
-            ir::Builtin::WebSearch,
-            "web_search_options",
-        )),
+        Some(Value::Object(settings)) => {
+            // GigaChat's web search takes no settings: knowingly ignored.
+            for key in settings.keys() {
+                tracing::debug!(field = %key, "ignoring a web_search_options setting GigaChat has no equivalent for");
+            }
+            builtins.push(ir::BuiltinTool::new(
+                ir::Builtin::WebSearch,
+                "web_search_options",
+            ));
+        }
         Some(_) => {
             return Err(ProxyError::invalid_param(
                 "web_search_options must be an object",

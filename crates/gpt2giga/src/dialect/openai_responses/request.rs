@@ -272,6 +272,13 @@ pub fn decode(req: ResponsesRequest) -> Result<Decoded, ProxyError> {
     for (i, t) in req.tools.iter().flatten().enumerate() {
         let kind = t.get("type").and_then(Value::as_str).unwrap_or("function");
         if let Some(b) = builtin_of_type(kind) {
+            // GigaChat's built-ins take no settings (search context size, location,
+            // image size…): knowingly ignored, as the README says.
+            for key in t.as_object().into_iter().flat_map(|o| o.keys()) {
+                if key != "type" {
+                    tracing::debug!(tool = %kind, field = %key, "ignoring a hosted tool setting GigaChat has no equivalent for");
+                }
+            }
             out.builtins.push(ir::BuiltinTool::new(b, kind));
             continue;
         }
