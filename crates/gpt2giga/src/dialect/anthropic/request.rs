@@ -240,6 +240,13 @@ pub fn decode(req: MessagesRequest) -> Result<(ir::ChatRequest, EncodeOptions), 
         match builtin {
             Some(b) => {
                 let name = t.get("name").and_then(Value::as_str).unwrap_or(kind);
+                // GigaChat's built-ins take no settings (max_uses, domain lists,
+                // user_location…): knowingly ignored, as the README says.
+                for key in t.as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !matches!(key.as_str(), "type" | "name") {
+                        tracing::debug!(tool = %kind, field = %key, "ignoring a server tool setting GigaChat has no equivalent for");
+                    }
+                }
                 server_tools.push((name.to_string(), b));
                 out.builtins.push(ir::BuiltinTool::new(b, kind));
             }
