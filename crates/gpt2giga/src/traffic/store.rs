@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Row};
 
 /// The columns every query reads, in order.
@@ -110,20 +110,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn migrator(backend: Backend) -> Migrator {
-    let sql = match backend {
-        Backend::Sqlite => include_str!("../../migrations/traffic/sqlite/0001_traffic.sql"),
-        Backend::Postgres => include_str!("../../migrations/traffic/postgres/0001_traffic.sql"),
-    };
-    Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
+/// The traffic log's migrations, embedded in the binary (sqlx's public
+/// [`MigrationSource`]: no files needed at run time, no hidden `Migrator` fields).
+#[derive(Debug)]
+struct Embedded(Backend);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures::future::BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
+        let sql = match self.0 {
+            Backend::Sqlite => include_str!("../../migrations/traffic/sqlite/0001_traffic.sql"),
+            Backend::Postgres => {
+                include_str!("../../migrations/traffic/postgres/0001_traffic.sql")
+            }
+        };
+        Box::pin(std::future::ready(Ok(vec![Migration::new(
             1,
             Cow::Borrowed("traffic"),
             MigrationType::Simple,
             Cow::Borrowed(sql),
             false,
-        )]),
-        ..Migrator::DEFAULT
+        )])))
     }
 }
 
@@ -173,7 +181,9 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open the traffic log: {}", redacted(&e)))?;
-        migrator(backend)
+        Migrator::new(Embedded(backend))
+            .await
+            .map_err(|e| format!("cannot read the traffic log's migrations: {e}"))?
             .run(&pool)
             .await
             .map_err(|e| format!("cannot prepare the traffic log's tables: {e}"))?;
