@@ -56,6 +56,46 @@ if [ -f "$PKG" ]; then
   fi
 fi
 
+# Applications driven end to end (conformance/apps/<app>/): each has its own pinned
+# environment, so one application's dependencies never move another's.
+#   requirements.lock  -> conformance/apps/<app>/.venv, synced with uv from the lock
+#   package-lock.json  -> conformance/apps/<app>/node_modules, installed with `npm ci`
+# Each is (re)built only when its lock file changes. To refresh a Python lock after
+# editing requirements.in:  uv pip compile requirements.in -o requirements.lock
+# (uv is in the suite's own venv: conformance/.venv/bin/uv).
+UV="$VENV/bin/uv"
+for app in "$HERE"/apps/*/; do
+  [ -d "$app" ] || continue
+  name="$(basename "$app")"
+  if [ -f "$app/requirements.lock" ]; then
+    want="$(sha256sum "$app/requirements.lock" | cut -d' ' -f1)"
+    have="$(cat "$app/.venv/.lock.sha256" 2>/dev/null || true)"
+    if [ "$want" != "$have" ]; then
+      echo "conformance: building the $name environment from its requirements.lock" >&2
+      rm -rf "$app/.venv"
+      if "$UV" venv --quiet --python "$(command -v python3)" "$app/.venv" \
+        && VIRTUAL_ENV="$app/.venv" "$UV" pip sync --quiet "$app/requirements.lock"; then
+        echo "$want" >"$app/.venv/.lock.sha256"
+      else
+        # Not fatal here: that application's tests fail saying its environment is missing.
+        echo "conformance: could not build the $name environment" >&2
+      fi
+    fi
+  fi
+  if [ -f "$app/package-lock.json" ] && command -v npm >/dev/null 2>&1; then
+    want="$(sha256sum "$app/package-lock.json" | cut -d' ' -f1)"
+    have="$(cat "$app/node_modules/.lock.sha256" 2>/dev/null || true)"
+    if [ "$want" != "$have" ]; then
+      echo "conformance: npm ci for $name" >&2
+      if (cd "$app" && npm ci --no-audit --no-fund --loglevel=error); then
+        echo "$want" >"$app/node_modules/.lock.sha256"
+      else
+        echo "conformance: npm ci failed for $name" >&2
+      fi
+    fi
+  fi
+done
+
 if [ ! -x "$ROOT/target/debug/gpt2giga" ] || [ ! -x "$ROOT/target/debug/gigachat-mock" ]; then
   echo "conformance: building the binaries" >&2
   cargo build --workspace --bins

@@ -120,3 +120,46 @@ def run_cli(argv: list[str], env: dict[str, str], cwd: str, timeout: float):
     return subprocess.CompletedProcess(
         argv, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
     )
+
+
+# --------------------------------------------------------------------------------------
+# Applications with their own pinned environments (conformance/apps/<app>/, built by run.sh)
+# --------------------------------------------------------------------------------------
+
+APPS_DIR = os.path.join(CONFORMANCE_DIR, "apps")
+
+
+def app_dir(app: str) -> str:
+    return os.path.join(APPS_DIR, app)
+
+
+def app_python(app: str) -> str:
+    """The Python of `app`'s own environment, or a test failure (never a skip) saying why not."""
+    import pytest
+
+    path = os.path.join(APPS_DIR, app, ".venv", "bin", "python")
+    if not os.path.exists(path):
+        pytest.fail(
+            f"{app}'s environment is missing at {path}: conformance/run.sh builds it from "
+            f"conformance/apps/{app}/requirements.lock",
+            pytrace=False,
+        )
+    return path
+
+
+def app_bin(app: str, name: str) -> str:
+    """An executable of `app`'s environment: `.venv/bin/<name>` (Python) or
+    `node_modules/.bin/<name>` (npm), or a test failure saying why not."""
+    import pytest
+
+    for path in (
+        os.path.join(APPS_DIR, app, ".venv", "bin", name),
+        os.path.join(APPS_DIR, app, "node_modules", ".bin", name),
+    ):
+        if os.path.exists(path):
+            return path
+    pytest.fail(
+        f"{name} of {app} is not installed: conformance/run.sh installs it from "
+        f"conformance/apps/{app}/ (requirements.lock or package-lock.json)",
+        pytrace=False,
+    )
