@@ -110,6 +110,10 @@ EXPECT: dict[str, list[str]] = {
         r"^answered by: Weather agent$",
         r"^final answer: .*get_weather.*18 degrees, light rain",
     ],
+    "python/agents_responses.py": [
+        r"^tool result: .+ -> .+: SU 1190 at 09:05, SU 1196 at 18:40$",
+        r"^final answer: .*find_flights.*SU 1190 at 09:05",
+    ],
     "python/gemini_generate.py": [
         r"^answer: .*You said: What is the longest river in Europe\?$",
         r"^finish_reason: STOP$",
@@ -252,6 +256,8 @@ def command(rel: str, scratch: str) -> list[str]:
     if suffix == ".py":
         return [sys.executable, str(path)]
     if suffix == ".sh":
+        if shutil.which("curl") is None:
+            pytest.fail("curl is not on PATH: the shell examples need it", pytrace=False)
         return [shutil.which("bash") or "/bin/bash", str(path)]
     if suffix == ".mjs":
         node = shutil.which("node")
