@@ -14,6 +14,7 @@
 #   postgresql      the traffic-log tests (a real PostgreSQL server started by the tests)
 #   python3-venv    the SDK conformance suite's virtualenv
 #   nodejs, npm     the headless-browser driver and the CLI agents (Node.js >= 20)
+#   curl            the curl examples run by conformance/tests/test_examples.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +31,7 @@ need redis-server redis-server
 need nginx nginx-light
 need node nodejs
 need npm npm
+need curl curl
 # PostgreSQL's server programs live in /usr/lib/postgresql/<version>/bin on Debian.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need initdb postgresql
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=("python3-venv")
