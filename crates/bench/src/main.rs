@@ -10,6 +10,7 @@
 //! soak; and prints a table (also `target/bench/results.md` and `results.json`).
 
 mod load;
+mod nginx;
 mod null_proxy;
 mod procs;
 mod python;
@@ -34,6 +35,8 @@ const NULL_TOKEN: &str = "bench-static-token";
 /// Authorization key given to the proxies; the mock issues a token for any base64 key.
 const CREDENTIALS: &str = "YmVuY2g6YmVuY2g="; // base64("bench:bench")
 const NULL: &str = "null";
+/// The nginx pass-through target.
+const NGINX: &str = "nginx";
 /// The traffic-log levels `--traffic-log` measures.
 const TRAFFIC_LEVELS: &[&str] = &["metadata", "bodies"];
 
@@ -115,6 +118,10 @@ struct RunArgs {
     /// Do not pin processes to cores.
     #[arg(long)]
     no_pin: bool,
+    /// Do not run the nginx pass-through (by default it runs when `nginx` is installed:
+    /// Debian's `nginx-light`).
+    #[arg(long)]
+    no_nginx: bool,
     /// Also run gpt2giga with the traffic log on (SQLite), once per level
     /// (`gpt2giga+log-metadata`, `gpt2giga+log-bodies`), and report what each costs in RPS
     /// against plain `gpt2giga` per cell.
@@ -518,6 +525,7 @@ async fn measure(
         elapsed_s: secs,
         rps: stats.ok as f64 / secs,
         ratio: None,
+        ratio_nginx: None,
         p50_ms: load::percentile_ms(&stats.latency_us, 50.0),
         p99_ms: load::percentile_ms(&stats.latency_us, 99.0),
         ttfb_p50_ms: load::percentile_ms(&stats.ttfb_us, 50.0),
@@ -671,6 +679,54 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
     .await?;
     null.raw_upstream = true;
     targets.push(null);
+
+    // nginx: the same pass-through as the null proxy, as a user would set it up.
+    match (args.no_nginx, nginx::find()) {
+        (true, _) => notes.push("nginx pass-through not run (--no-nginx)".into()),
+        (false, None) => notes.push(
+            "nginx pass-through not run: nginx is not installed (apt-get install nginx-light)"
+                .into(),
+        ),
+        (false, Some(bin)) => {
+            let dir = p.out.join("nginx");
+            let upstream = origin
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .to_string();
+            let version = nginx::version(&bin);
+            let launch: Launcher = {
+                let (cpus, dir, bin) = (target_cpus.clone(), dir.clone(), bin.clone());
+                Box::new(move |port| {
+                    let conf = match nginx::prepare(&dir, port, &upstream, NULL_TOKEN) {
+                        Ok(conf) => conf,
+                        Err(e) => {
+                            eprintln!("bench: {e:#}");
+                            dir.join("missing.conf")
+                        }
+                    };
+                    let mut cmd = procs::pinned(&bin, cpus.as_deref());
+                    cmd.arg("-p")
+                        .arg(&dir)
+                        .arg("-c")
+                        .arg(conf)
+                        .arg("-e")
+                        .arg(dir.join("error.log"));
+                    cmd
+                })
+            };
+            match start_target(NGINX, version, launch, pin.target.as_deref(), &p.logs).await {
+                Ok(mut t) => {
+                    t.raw_upstream = true;
+                    targets.push(t);
+                }
+                Err(e) => {
+                    let msg = format!("nginx did not start: {e:#}");
+                    eprintln!("bench: {msg}");
+                    notes.push(msg);
+                }
+            }
+        }
+    }
 
     let work = p.out.join("work");
     std::fs::create_dir_all(&work)?;
@@ -884,7 +940,8 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
         }
     }
 
-    report::fill_ratios(&mut cells, NULL);
+    report::fill_ratios(&mut cells, NULL, |c| &mut c.ratio);
+    report::fill_ratios(&mut cells, NGINX, |c| &mut c.ratio_nginx);
     if args.traffic_log {
         for line in report::traffic_log_cost(&cells, "gpt2giga", TRAFFIC_LEVELS) {
             eprintln!("bench: {line}");
@@ -926,8 +983,8 @@ async fn run(args: RunArgs, pin: Pinning, command: String) -> anyhow::Result<()>
 
     let summaries = targets
         .iter()
-        .filter(|t| t.info.name != NULL)
-        .map(|t| report::summarise(&cells, &t.info, NULL))
+        .filter(|t| t.info.name != NULL && t.info.name != NGINX)
+        .map(|t| report::summarise(&cells, &t.info, NULL, NGINX))
         .collect();
     notes.push(format!(
         "mock: scripted reply of {} five-character tokens, chunk_size {} (= {} content frames per stream), \

@@ -39,6 +39,8 @@ pub struct Cell {
     pub rps: f64,
     /// RPS / null pass-through RPS of the same workload and concurrency.
     pub ratio: Option<f64>,
+    /// RPS / nginx pass-through RPS of the same workload and concurrency.
+    pub ratio_nginx: Option<f64>,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub ttfb_p50_ms: Option<f64>,
@@ -94,14 +96,64 @@ pub struct Check {
     pub pass: bool,
 }
 
+/// Ratios of one target against one reference over the non-soak cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct RatioSummary {
+    /// Geometric mean of the RPS ratios.
+    pub geomean: Option<f64>,
+    pub min: Option<f64>,
+    pub min_cell: Option<String>,
+    /// The smallest ratio among the stream cells.
+    pub min_stream: Option<f64>,
+    pub min_stream_cell: Option<String>,
+}
+
+fn ratio_summary(cells: &[Cell], target: &str, field: fn(&Cell) -> Option<f64>) -> RatioSummary {
+    let ratios: Vec<(f64, String, bool)> = cells
+        .iter()
+        .filter(|c| c.target == target && !c.soak)
+        .filter_map(|c| {
+            Some((
+                field(c)?,
+                format!("{} c={}", c.workload, c.concurrency),
+                c.stream,
+            ))
+        })
+        .collect();
+    let geomean = if ratios.is_empty() {
+        None
+    } else if ratios.iter().any(|(r, _, _)| *r <= 0.0) {
+        Some(0.0)
+    } else {
+        let log_sum: f64 = ratios.iter().map(|(r, _, _)| r.ln()).sum();
+        Some((log_sum / ratios.len() as f64).exp())
+    };
+    let lowest = |stream_only: bool| {
+        ratios
+            .iter()
+            .filter(|(_, _, s)| *s || !stream_only)
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(r, cell, _)| (*r, cell.clone()))
+    };
+    let (min, min_cell) = lowest(false).unzip();
+    let (min_stream, min_stream_cell) = lowest(true).unzip();
+    RatioSummary {
+        geomean,
+        min,
+        min_cell,
+        min_stream,
+        min_stream_cell,
+    }
+}
+
 /// Per-target summary over the run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub target: String,
-    /// Geometric mean of RPS ratios over the non-soak cells.
-    pub geomean_ratio: Option<f64>,
-    pub min_ratio: Option<f64>,
-    pub min_cell: Option<String>,
+    /// Against the null pass-through.
+    pub vs_null: RatioSummary,
+    /// Against nginx (absent when nginx did not run).
+    pub vs_nginx: Option<RatioSummary>,
     /// p50(target) − p50(null), non-stream chat, concurrency 1, mock latency 0 / 50 ms.
     pub added_p50_ms_chat_c1: Option<f64>,
     pub added_p50_ms_chat50_c1: Option<f64>,
@@ -124,20 +176,21 @@ pub struct Results {
     pub notes: Vec<String>,
 }
 
-/// Fills `ratio` of every cell from the null target's cell of the same workload and
-/// concurrency.
-pub fn fill_ratios(cells: &mut [Cell], null: &str) {
+/// Fills one ratio field (`field`) of every cell from the `reference` target's cell of
+/// the same workload and concurrency.
+pub fn fill_ratios(cells: &mut [Cell], reference: &str, field: fn(&mut Cell) -> &mut Option<f64>) {
     let floors: Vec<(String, usize, f64)> = cells
         .iter()
-        .filter(|c| c.target == null)
+        .filter(|c| c.target == reference)
         .map(|c| (c.workload.clone(), c.concurrency, c.rps))
         .collect();
     for cell in cells.iter_mut() {
-        cell.ratio = floors
+        let rps = cell.rps;
+        *field(cell) = floors
             .iter()
             .find(|(w, c, _)| *w == cell.workload && *c == cell.concurrency)
             .filter(|(_, _, rps)| *rps > 0.0)
-            .map(|(_, _, rps)| cell.rps / rps);
+            .map(|(_, _, floor)| rps / floor);
     }
 }
 
@@ -148,28 +201,15 @@ fn p50_of(cells: &[Cell], target: &str, workload: &str, c: usize) -> Option<f64>
         .and_then(|x| x.p50_ms)
 }
 
-/// Summary of `target` against the issue's goals.
-pub fn summarise(cells: &[Cell], info: &TargetInfo, null: &str) -> Summary {
+/// Summary of `target` against the goals: round 1's against the null pass-through, round
+/// 2's (issue #14) against nginx.
+pub fn summarise(cells: &[Cell], info: &TargetInfo, null: &str, nginx: &str) -> Summary {
     let target = info.name.as_str();
-    let ratios: Vec<(f64, String)> = cells
+    let vs_null = ratio_summary(cells, target, |c| c.ratio);
+    let vs_nginx = cells
         .iter()
-        .filter(|c| c.target == target && !c.soak)
-        .map(|c| {
-            (
-                c.ratio.unwrap_or(0.0),
-                format!("{} c={}", c.workload, c.concurrency),
-            )
-        })
-        .collect();
-    let geomean_ratio = if ratios.is_empty() {
-        None
-    } else if ratios.iter().any(|(r, _)| *r <= 0.0) {
-        Some(0.0)
-    } else {
-        let log_sum: f64 = ratios.iter().map(|(r, _)| r.ln()).sum();
-        Some((log_sum / ratios.len() as f64).exp())
-    };
-    let min = ratios.iter().min_by(|a, b| a.0.total_cmp(&b.0)).cloned();
+        .any(|c| c.target == nginx)
+        .then(|| ratio_summary(cells, target, |c| c.ratio_nginx));
     let added = |w: &str| Some(p50_of(cells, target, w, 1)? - p50_of(cells, null, w, 1)?);
     let added_p50_ms_chat_c1 = added("chat");
     let added_p50_ms_chat50_c1 = added("chat-50ms");
@@ -182,11 +222,42 @@ pub fn summarise(cells: &[Cell], info: &TargetInfo, null: &str) -> Summary {
             pass,
         });
     };
-    if let Some(g) = geomean_ratio {
-        check("geomean RPS ratio ≥ 0.5", format!("{g:.2}"), g >= 0.5);
+    if let Some(g) = vs_null.geomean {
+        check(
+            "× null: geomean RPS ratio ≥ 0.5",
+            format!("{g:.2}"),
+            g >= 0.5,
+        );
     }
-    if let Some((m, cell)) = &min {
-        check("no cell < 0.25", format!("{m:.2} ({cell})"), *m >= 0.25);
+    if let (Some(m), Some(cell)) = (vs_null.min, &vs_null.min_cell) {
+        check(
+            "× null: no cell < 0.25",
+            format!("{m:.2} ({cell})"),
+            m >= 0.25,
+        );
+    }
+    if let Some(n) = &vs_nginx {
+        if let (Some(m), Some(cell)) = (n.min_stream, &n.min_stream_cell) {
+            check(
+                "× nginx: every stream cell ≥ 0.5",
+                format!("{m:.2} ({cell})"),
+                m >= 0.5,
+            );
+        }
+        if let (Some(m), Some(cell)) = (n.min, &n.min_cell) {
+            check(
+                "× nginx: every cell ≥ 0.35",
+                format!("{m:.2} ({cell})"),
+                m >= 0.35,
+            );
+        }
+        if let Some(g) = n.geomean {
+            check(
+                "× nginx: geomean RPS ratio ≥ 0.7",
+                format!("{g:.2}"),
+                g >= 0.7,
+            );
+        }
     }
     if let Some(a) = added_p50_ms_chat_c1 {
         check(
@@ -211,19 +282,18 @@ pub fn summarise(cells: &[Cell], info: &TargetInfo, null: &str) -> Summary {
         );
     }
     if let Some(p) = info.soak_peak_rss_mib {
-        check("peak RSS ≤ 64 MiB (soak)", format!("{p:.1} MiB"), p <= 64.0);
+        check("peak RSS ≤ 48 MiB (soak)", format!("{p:.1} MiB"), p <= 48.0);
     }
     if let Some(i) = info.idle_rss_mib {
-        check("idle RSS ≤ 20 MiB", format!("{i:.1} MiB"), i <= 20.0);
+        check("idle RSS ≤ 12 MiB", format!("{i:.1} MiB"), i <= 12.0);
     }
     if let Some(s) = info.startup_ms {
         check("start-up ≤ 100 ms", format!("{s:.0} ms"), s <= 100.0);
     }
     Summary {
         target: target.to_string(),
-        geomean_ratio,
-        min_ratio: min.as_ref().map(|m| m.0),
-        min_cell: min.map(|m| m.1),
+        vs_null,
+        vs_nginx,
         added_p50_ms_chat_c1,
         added_p50_ms_chat50_c1,
         checks,
@@ -360,6 +430,7 @@ pub fn cells_table(r: &Results, soak: bool) -> Table {
         "c",
         "RPS",
         "× null",
+        "× nginx",
         "p50 ms",
         "p99 ms",
         "TTFB p50",
@@ -389,6 +460,7 @@ pub fn cells_table(r: &Results, soak: bool) -> Table {
             c.concurrency.to_string(),
             rps(c.rps),
             f(c.ratio, 2),
+            f(c.ratio_nginx, 2),
             f(c.p50_ms, 2),
             f(c.p99_ms, 2),
             f(c.ttfb_p50_ms, 2),
@@ -553,6 +625,7 @@ mod tests {
             elapsed_s: 1.0,
             rps,
             ratio: None,
+            ratio_nginx: None,
             p50_ms: Some(1.0),
             p99_ms: None,
             ttfb_p50_ms: None,
@@ -569,14 +642,22 @@ mod tests {
 
     #[test]
     fn ratios_and_geomean() {
+        let mut stream = cell("rs", "chat-stream", 1, 30.0);
+        stream.stream = true;
         let mut cells = vec![
             cell("null", "chat", 1, 100.0),
             cell("null", "chat", 16, 200.0),
+            cell("nginx", "chat", 1, 80.0),
+            cell("nginx", "chat", 16, 400.0),
+            cell("nginx", "chat-stream", 1, 100.0),
             cell("rs", "chat", 1, 50.0),
             cell("rs", "chat", 16, 200.0),
+            stream,
         ];
-        fill_ratios(&mut cells, "null");
-        assert_eq!(cells[2].ratio, Some(0.5));
+        fill_ratios(&mut cells, "null", |c| &mut c.ratio);
+        fill_ratios(&mut cells, "nginx", |c| &mut c.ratio_nginx);
+        assert_eq!(cells[5].ratio, Some(0.5));
+        assert_eq!(cells[6].ratio_nginx, Some(0.5));
         let info = TargetInfo {
             name: "rs".into(),
             version: String::new(),
@@ -588,9 +669,20 @@ mod tests {
             matrix_peak_rss_mib: None,
             soak_peak_rss_mib: None,
         };
-        let s = summarise(&cells, &info, "null");
-        assert!((s.geomean_ratio.unwrap() - 0.5f64.sqrt()).abs() < 1e-9);
-        assert_eq!(s.min_ratio, Some(0.5));
+        let s = summarise(&cells, &info, "null", "nginx");
+        assert!((s.vs_null.geomean.unwrap() - 0.5f64.sqrt()).abs() < 1e-9);
+        assert_eq!(s.vs_null.min, Some(0.5));
+        let n = s.vs_nginx.as_ref().unwrap();
+        assert_eq!(n.min_stream, Some(0.3));
+        assert_eq!(n.min_stream_cell.as_deref(), Some("chat-stream c=1"));
+        assert_eq!(n.min, Some(0.3));
+        // The stream-cell goal fails (0.3 < 0.5), and says which cell.
+        let stream_check = s
+            .checks
+            .iter()
+            .find(|c| c.goal.contains("stream cell"))
+            .unwrap();
+        assert!(!stream_check.pass && stream_check.measured.contains("chat-stream c=1"));
         assert_eq!(s.added_p50_ms_chat_c1, Some(0.0));
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::cli::{self, CliValues};
 use super::env::{self, EnvLayer};
 use super::parse::{self, Parsed, Raw};
-use super::spec::{DEMO_ENV, DEMO_FLAG, FIELDS, FieldSpec, Group, Kind};
+use super::spec::{CLIENT_ENV, DEMO_ENV, DEMO_FLAG, FIELDS, FieldSpec, Group, Kind};
 use super::{Config, ConfigError, Listen, LogLevel};
 
 pub fn load(
@@ -177,6 +177,7 @@ impl Sources<'_> {
         for layer in self.layers {
             for name in layer.names_with_prefix(Group::Proxy.env_prefix()) {
                 let known = name.eq_ignore_ascii_case(DEMO_ENV)
+                    || CLIENT_ENV.iter().any(|c| name.eq_ignore_ascii_case(c))
                     || FIELDS.iter().any(|f| {
                         f.group == Group::Proxy && name.eq_ignore_ascii_case(&f.env_var())
                     });
@@ -474,5 +475,26 @@ mod tests {
             assert_eq!(r.is_ok(), f.optional, "{}", f.name);
         }
         assert_eq!(c.gigachat.model, None);
+    }
+
+    #[test]
+    fn unknown_proxy_variables_warn_but_the_examples_variables_do_not() {
+        let env: HashMap<String, String> = [
+            ("GPT2GIGA_PORTT", "1"),
+            ("GPT2GIGA_URL", "http://localhost:8090"),
+            ("GPT2GIGA_MODEL", "GigaChat"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let dir = std::env::temp_dir();
+        let c = load(["gpt2giga".to_string()], &env, &dir).unwrap();
+        let unknown: Vec<&String> = c
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("Unknown variable"))
+            .collect();
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].contains("GPT2GIGA_PORTT"), "{unknown:?}");
     }
 }

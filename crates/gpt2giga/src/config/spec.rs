@@ -836,4 +836,8 @@ pub fn find(group: Group, name: &str) -> Option<&'static FieldSpec> {
 /// The `--demo` flag and its variable (not part of either group).
 pub(crate) const DEMO_FLAG: &str = "demo";
 pub(crate) const DEMO_ENV: &str = "GPT2GIGA_DEMO";
+/// Variables of the `examples/` clients (where the proxy is, which model to ask for):
+/// they share the `GPT2GIGA_` prefix but the proxy never reads them, so a shell that sets
+/// them for the examples does not get an "unknown variable" warning.
+pub(crate) const CLIENT_ENV: &[&str] = &["GPT2GIGA_URL", "GPT2GIGA_MODEL"];
 pub(crate) const ENV_PATH_FLAG: &str = "env-path";
