@@ -1,7 +1,8 @@
 """Kilo Code's CLI (`kilo`, pinned in conformance/apps/kilo-code/) run headless
-(`kilo run`) with a custom `@ai-sdk/openai-compatible` provider in kilo.json that points
-at the proxy: it reads a file, edits it on disk with its `edit` tool and finishes with an
-answer that uses the tool's result. Telemetry is off and Kilo's own services, the model
+(`kilo run`) with a custom provider in kilo.json that points at the proxy — through
+`@ai-sdk/openai-compatible` (Chat Completions) and through `@ai-sdk/anthropic` (Messages):
+it reads a file, edits it on disk with its `edit` tool and finishes with an answer that
+uses the tool's result. Telemetry is off and Kilo's own services, the model
 catalogue and the npm registry are pointed at a dead loopback port, so nothing leaves the
 machine. Guide: integrations/kilo-code/README.md."""
 
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
+import httpx
 import pytest
 
 from helpers import app_dir, cli_env, run_cli
@@ -35,13 +38,20 @@ def kilo_bin() -> str:
     return path
 
 
-def kilo_config(proxy_url: str) -> dict:
+# provider id -> (AI SDK package, the proxy route it must use, that route's dialect)
+PROVIDERS = {
+    "gigachat": ("@ai-sdk/openai-compatible", "/chat/completions", "openai"),
+    "gigachat-anthropic": ("@ai-sdk/anthropic", "/messages", "anthropic"),
+}
+
+
+def kilo_config(proxy_url: str, provider: str) -> dict:
     """The kilo.json of the guide (integrations/kilo-code/README.md)."""
     return {
         "$schema": "https://app.kilo.ai/config.json",
         "provider": {
-            "gigachat": {
-                "npm": "@ai-sdk/openai-compatible",
+            provider: {
+                "npm": PROVIDERS[provider][0],
                 "name": "GigaChat (gpt2giga)",
                 "options": {"baseURL": f"{proxy_url}/v1", "apiKey": "unused"},
                 "models": {
@@ -53,20 +63,36 @@ def kilo_config(proxy_url: str) -> dict:
                 },
             }
         },
-        "model": f"gigachat/{MODEL}",
-        "small_model": f"gigachat/{MODEL}",
+        "model": f"{provider}/{MODEL}",
+        "small_model": f"{provider}/{MODEL}",
         "autoupdate": False,
         "share": "disabled",
     }
 
 
-def test_kilo_cli_edits_a_file(proxy_url, mock, tmp_path):
+def served(proxy_url: str, route: str, dialect: str) -> int:
+    """The proxy's count of answered POSTs on `route` in `dialect` for the client model
+    MODEL (its /metrics), to see which API and model name the client used."""
+    text = httpx.get(f"{proxy_url}/metrics", timeout=10.0, trust_env=False).text
+    pattern = re.compile(
+        r'^gpt2giga_requests_total\{route="%s",dialect="%s",method="POST",status="200",model="%s"\} (\d+)'
+        % (re.escape(route), dialect, re.escape(MODEL)),
+        re.M,
+    )
+    m = pattern.search(text)
+    return int(m.group(1)) if m else 0
+
+
+@pytest.mark.parametrize("provider", list(PROVIDERS))
+def test_kilo_cli_edits_a_file(proxy_url, mock, tmp_path, provider):
     kilo = kilo_bin()
     home = tmp_path / "home"
     project = tmp_path / "project"
     home.mkdir()
     project.mkdir()
-    (project / "kilo.json").write_text(json.dumps(kilo_config(proxy_url), indent=2))
+    (project / "kilo.json").write_text(json.dumps(kilo_config(proxy_url, provider), indent=2))
+    _npm, route, dialect = PROVIDERS[provider]
+    served_before = served(proxy_url, route, dialect)
     target = project / "greet.py"
     target.write_text('def greet():\n    return "Hello"\n')
 
@@ -131,6 +157,9 @@ def test_kilo_cli_edits_a_file(proxy_url, mock, tmp_path):
     ], detail
     texts = [e["part"]["text"] for e in events if e.get("type") == "text"]
     assert texts and texts[-1].startswith("The function edit returned:"), detail
+
+    # Kilo spoke the provider's API to the proxy, under the configured model name.
+    assert served(proxy_url, route, dialect) - served_before == 3
 
     # What GigaChat received.
     bodies = mock.chat_requests()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
+import httpx
 import pytest
 
 from helpers import app_dir, cli_env, run_cli
@@ -21,6 +23,19 @@ MODEL = "GigaChat-2-Max"
 # A loopback port nothing listens on: should OpenCode ever reach for the npm registry
 # (it installs @opencode-ai/plugin into its config directory), it fails here at once.
 DEAD_REGISTRY = "http://127.0.0.1:9/"
+
+
+def served(proxy_url: str) -> int:
+    """The proxy's count of answered Chat Completions for the client model MODEL (its
+    /metrics): which API and model name OpenCode used."""
+    text = httpx.get(f"{proxy_url}/metrics", timeout=10.0, trust_env=False).text
+    m = re.search(
+        r'^gpt2giga_requests_total\{route="/chat/completions",dialect="openai",method="POST",'
+        r'status="200",model="%s"\} (\d+)' % re.escape(MODEL),
+        text,
+        re.M,
+    )
+    return int(m.group(1)) if m else 0
 
 
 def opencode_bin() -> str:
@@ -81,6 +96,7 @@ def test_opencode_edits_a_file(proxy_url, mock, tmp_path):
     (project / "opencode.json").write_text(json.dumps(opencode_config(proxy_url), indent=2))
     target = project / "greet.py"
     target.write_text('def greet():\n    return "Hello"\n')
+    served_before = served(proxy_url)
 
     # GigaChat's side of the task: read the file, change it, then (the emulator's default
     # after a function result) an answer quoting the last tool's result.
@@ -141,6 +157,9 @@ def test_opencode_edits_a_file(proxy_url, mock, tmp_path):
     ], detail
     texts = [e["part"]["text"] for e in events if e.get("type") == "text"]
     assert texts and texts[-1].startswith("The function edit returned:"), detail
+
+    # OpenCode spoke Chat Completions to the proxy under the configured model name.
+    assert served(proxy_url) - served_before == 3
 
     # What GigaChat received: the agent's tools as functions, each call and its result
     # sent back in order, the configured output cap, the model the proxy serves.
