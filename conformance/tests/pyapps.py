@@ -22,7 +22,8 @@ def run_driver(
 ) -> dict:
     """Runs `drive.py <scenario> <args…>` with `app`'s Python in a minimal environment
     (scratch HOME, `PROXY_URL`, nothing else inherited but PATH) and returns the JSON
-    object the script prints last. A non-zero exit fails the test with its output."""
+    object the script prints last on a line of its own after `@@result ` (the
+    application may print other things). A non-zero exit fails the test with its output."""
     python = app_python(app)
     proc = run_cli(
         [python, os.path.join(app_dir(app), "drive.py"), scenario, *args],
@@ -36,6 +37,7 @@ def run_driver(
             f"--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-6000:]}",
             pytrace=False,
         )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    marker = "@@result "
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(marker)]
     assert lines, f"{app} drive.py {scenario} printed no result:\n{proc.stdout}\n{proc.stderr}"
-    return json.loads(lines[-1])
+    return json.loads(lines[-1][len(marker) :])

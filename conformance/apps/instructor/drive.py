@@ -2,7 +2,7 @@
 
     python drive.py <scenario> [mode]      (PROXY_URL = the proxy's root URL)
 
-Prints one JSON object with what the application ended up with."""
+Prints `@@result <JSON>`: what the application ended up with."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def main() -> None:
         out = {"partials": len(partials), "user": partials[-1]}
     else:
         raise SystemExit(f"unknown scenario {scenario}")
-    print(json.dumps(out))
+    print("\n@@result " + json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python drive.py <scenario>      (PROXY_URL = the proxy's root URL)
 
-Prints one JSON object with what the application ended up with."""
+Prints `@@result <JSON>`: what the application ended up with."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def main() -> None:
         out = tool_agent(anthropic_model(), Weather)
     else:
         raise SystemExit(f"unknown scenario {scenario}")
-    print(json.dumps(out))
+    print("\n@@result " + json.dumps(out))
 
 
 if __name__ == "__main__":
