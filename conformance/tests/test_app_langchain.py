@@ -93,6 +93,9 @@ def test_chat_openai_streaming(proxy_url, mock, tmp_path):
     out = drive(proxy_url, tmp_path, "openai_stream")
     assert out["text"] == "Once upon a time."
     assert [p for p in out["pieces"] if p] == ["Once ", "upon ", "a time."]
+    [usage] = out["usage"]  # stream_usage=True: one usage chunk at the end
+    assert usage["output_tokens"] > 0 and usage["input_tokens"] > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
     req = mock.last_chat()
     assert req["stream"] is True
     assert req["messages"] == [{"role": "user", "content": "Tell me a story"}]

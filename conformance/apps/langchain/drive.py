@@ -72,8 +72,10 @@ def main() -> None:
         person = llm.invoke("Ada Lovelace was 36.")
         out = {"type": type(person).__name__, "person": person.model_dump()}
     elif scenario == "openai_stream":
-        pieces = [c.content for c in chat_openai(stream_usage=True).stream("Tell me a story")]
-        out = {"pieces": pieces, "text": "".join(pieces)}
+        chunks = list(chat_openai(stream_usage=True).stream("Tell me a story"))
+        pieces = [c.content for c in chunks]
+        usage = [c.usage_metadata for c in chunks if c.usage_metadata]
+        out = {"pieces": pieces, "text": "".join(pieces), "usage": usage}
     elif scenario == "openai_stream_tools":
         model = chat_openai().bind_tools([get_weather])
         full = None
