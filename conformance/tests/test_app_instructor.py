@@ -46,6 +46,16 @@ def test_tools_mode(proxy_url, mock, tmp_path):
     assert req["messages"][0] == {"role": "system", "content": "Extract the user."}
 
 
+def test_from_provider(proxy_url, mock, tmp_path):
+    scripted(mock, "tools", USER)
+    out = drive(proxy_url, tmp_path, "from_provider", "tools")
+    assert out == {"user": USER}
+    req = mock.last_chat()
+    assert req["model"] == "GigaChat"
+    assert [f["name"] for f in req["functions"]] == ["User"]
+    assert req["function_call"] == {"name": "User"}
+
+
 @pytest.mark.parametrize("mode", ["json", "json_schema"])
 def test_json_modes(proxy_url, mock, tmp_path, mode):
     scripted(mock, mode, USER)

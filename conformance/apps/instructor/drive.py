@@ -63,6 +63,12 @@ def main() -> None:
             model="GigaChat", response_model=User, messages=MESSAGES, max_retries=0
         )
         out = {"user": user.model_dump()}
+    elif scenario == "from_provider":
+        c = instructor.from_provider(
+            "openai/GigaChat", base_url=f"{PROXY}/v1", api_key="unused", mode=MODES[mode]
+        )
+        user = c.chat.completions.create(response_model=User, messages=MESSAGES, max_retries=0)
+        out = {"user": user.model_dump()}
     elif scenario == "retry":
         user, completion = client(mode).chat.completions.create_with_completion(
             model="GigaChat", response_model=User, messages=MESSAGES, max_retries=2
