@@ -91,3 +91,23 @@ def test_anthropic_model_tool_and_structured_output(proxy_url, mock, tmp_path):
     first, second = mock.chat_requests()
     assert sorted(f["name"] for f in first["functions"]) == ["final_result", "get_weather"]
     assert_tool_result_sent(second)
+
+
+def test_agent_stream_structured_output_after_a_tool(proxy_url, mock, tmp_path):
+    mock.function_call("get_weather", {"city": "Kazan"})
+    mock.function_call("final_result", WEATHER)
+    out = drive(proxy_url, tmp_path, "stream_structured")
+    assert out["output"] == WEATHER
+    first, second = mock.chat_requests()
+    assert first["stream"] is True and second["stream"] is True
+    assert_tool_result_sent(second)
+
+
+def test_responses_model_tool_and_structured_output(proxy_url, mock, tmp_path):
+    mock.function_call("get_weather", {"city": "Kazan"})
+    mock.function_call("final_result", WEATHER)
+    out = drive(proxy_url, tmp_path, "responses_tool_structured")
+    assert out == {"output": WEATHER, "tool_returns": ["27 degrees and sunny in Kazan"]}
+    first, second = mock.chat_requests()
+    assert sorted(f["name"] for f in first["functions"]) == ["final_result", "get_weather"]
+    assert_tool_result_sent(second)

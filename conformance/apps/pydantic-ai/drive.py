@@ -80,6 +80,27 @@ async def stream_text(model) -> dict:
     return {"pieces": pieces, "text": "".join(pieces)}
 
 
+async def stream_structured(model) -> dict:
+    agent = Agent(
+        model,
+        output_type=Weather,
+        instructions="Answer weather questions with the tool.",
+        tools=[get_weather],
+        retries=0,
+    )
+    async with agent.run_stream("What's the weather in Kazan?") as result:
+        partials = [p.model_dump() async for p in result.stream_output(debounce_by=None)]
+    return {"output": partials[-1], "partials": len(partials)}
+
+
+def responses_model():
+    from pydantic_ai.models.openai import OpenAIResponsesModel
+    from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+
+    p = OpenAICompatibleProvider("gpt2giga", base_url=f"{PROXY}/v1", api_key="unused")
+    return OpenAIResponsesModel("GigaChat", provider=p)
+
+
 def main() -> None:
     scenario = sys.argv[1]
     if scenario == "tool_structured":
@@ -90,6 +111,10 @@ def main() -> None:
         out = tool_agent(openai_model("openai"), str)
     elif scenario == "stream":
         out = asyncio.run(stream_text(openai_model("openai")))
+    elif scenario == "stream_structured":
+        out = asyncio.run(stream_structured(openai_model("openai_compatible")))
+    elif scenario == "responses_tool_structured":
+        out = tool_agent(responses_model(), Weather)
     elif scenario == "anthropic_tool_structured":
         out = tool_agent(anthropic_model(), Weather)
     else:
