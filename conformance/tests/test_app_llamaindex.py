@@ -51,6 +51,8 @@ def test_function_agent(proxy_url, mock, tmp_path):
     assert RESULT in out["answer"]
     assert out["answer"].startswith("The function get_weather returned")
     assert_function_round_trip(mock, "Answer weather questions with the tool.")
+    # FunctionAgent streams by default: the tool call arrived in a stream too.
+    assert all(r.get("stream") is True for r in mock.chat_requests())
 
 
 def test_react_agent(proxy_url, mock, tmp_path):
