@@ -1,5 +1,6 @@
-"""LangChain (`langchain-openai` ChatOpenAI, `langchain-anthropic` ChatAnthropic) driven end
-to end through the proxy from its own pinned environment (conformance/apps/langchain/)."""
+"""LangChain (`langchain-openai` ChatOpenAI, `langchain-anthropic` ChatAnthropic, and
+`langchain`'s create_agent) driven end to end through the proxy from its own pinned
+environment (conformance/apps/langchain/)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,30 @@ def test_chat_openai_tool_agent_loop(proxy_url, mock, tmp_path):
     assert "27 degrees and sunny in Kazan" in out["answer"]
     assert out["answer"].startswith("The function get_weather returned")
     assert_tool_round_trip(mock, "Answer weather questions with the tool.")
+
+
+def test_create_agent_with_tool_and_structured_response(proxy_url, mock, tmp_path):
+    mock.function_call("get_weather", {"city": "Kazan"})
+    # langchain's create_agent asks for the structured response through a tool named after
+    # the schema (its ToolStrategy: the model gives no sign of native structured output).
+    mock.function_call("Weather", {"city": "Kazan", "temperature_c": 27})
+    out = drive(proxy_url, tmp_path, "create_agent")
+    assert out["structured"] == {"city": "Kazan", "temperature_c": 27}
+    assert out["tool_outputs"][0] == "27 degrees and sunny in Kazan"
+    first, second = mock.chat_requests()
+    assert [f["name"] for f in first["functions"]] == ["get_weather", "Weather"]
+    assert first["function_call"] == "auto"
+    assert second["messages"][0] == {
+        "role": "system",
+        "content": "Answer weather questions with the tool.",
+    }
+    assert second["messages"][2]["function_call"] == {
+        "name": "get_weather",
+        "arguments": {"city": "Kazan"},
+    }
+    assert json.loads(second["messages"][3]["content"]) == {
+        "result": "27 degrees and sunny in Kazan"
+    }
 
 
 def test_chat_openai_responses_api_tool_agent_loop(proxy_url, mock, tmp_path):

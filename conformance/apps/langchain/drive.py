@@ -62,6 +62,27 @@ def main() -> None:
     scenario = sys.argv[1]
     if scenario == "openai_tools":
         out = agent_loop(chat_openai())
+    elif scenario == "create_agent":
+        from langchain.agents import create_agent
+
+        class Weather(BaseModel):
+            """The weather report."""
+
+            city: str
+            temperature_c: int
+
+        agent = create_agent(
+            chat_openai(),
+            tools=[get_weather],
+            system_prompt="Answer weather questions with the tool.",
+            response_format=Weather,
+        )
+        state = agent.invoke({"messages": [{"role": "user", "content": "What's the weather in Kazan?"}]})
+        tool_outputs = [m.content for m in state["messages"] if m.type == "tool"]
+        out = {
+            "structured": state["structured_response"].model_dump(),
+            "tool_outputs": tool_outputs,
+        }
     elif scenario == "responses_tools":
         out = agent_loop(chat_openai(use_responses_api=True))
         if isinstance(out["answer"], list):  # content blocks
