@@ -763,6 +763,12 @@ fn frame_error(data: &[u8], err: serde_json::Error) -> Error {
     }
 }
 
+/// A frame's data as text, validated once: parsing from `&str` then spares serde_json
+/// a UTF-8 check of every string and key (a measurable share of a stream's CPU).
+fn frame_text(data: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(data).map_err(|e| Error::Decode(format!("stream chunk: {e}")))
+}
+
 /// What one SSE frame means in a chat stream.
 enum Step<T> {
     /// Not part of the answer (an empty or unnamed frame).
@@ -797,7 +803,7 @@ impl Framing for V1 {
         if data == b"[DONE]" {
             return Ok(Step::End);
         }
-        serde_json::from_slice(data)
+        serde_json::from_str(frame_text(data)?)
             .map(Step::Item)
             .map_err(|e| frame_error(data, e))
     }
@@ -817,7 +823,7 @@ impl Framing for V2 {
         };
         let data = frame.data.trim_ascii();
         let payload: v2::ChatResponse =
-            serde_json::from_slice(data).map_err(|e| frame_error(data, e))?;
+            serde_json::from_str(frame_text(data)?).map_err(|e| frame_error(data, e))?;
         let last = event == v2::event::MESSAGE_DONE;
         let item = v2::StreamEvent {
             event,

@@ -160,18 +160,13 @@ struct Chunk<'a> {
     object: &'static str,
     created: i64,
     model: &'a str,
-    choices: &'a [ChunkChoice<'a>],
+    /// Always empty here (the usage chunk); one-choice frames are written by
+    /// [`CompletionEncoder::delta`].
+    choices: [(); 0],
     #[serde(skip_serializing_if = "Option::is_none")]
     usage: Option<UsageOut>,
 }
 
-#[derive(Serialize)]
-struct ChunkChoice<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    logprobs: Option<()>,
-    finish_reason: Option<&'static str>,
-}
 
 #[derive(Serialize, Default)]
 struct Delta<'a> {
@@ -187,12 +182,29 @@ struct Delta<'a> {
     annotations: Option<&'a [Annotation]>,
 }
 
+/// The constant start of every one-choice chunk frame of an answer, up to the delta.
+fn frame_head(id: &str, created: i64, model: &str) -> Vec<u8> {
+    let mut head = Vec::with_capacity(128 + id.len() + model.len());
+    head.extend_from_slice(b"data: {\"id\":");
+    // Strings are escaped by serde_json itself, so the head is what it would write.
+    let _ = serde_json::to_writer(&mut head, id);
+    head.extend_from_slice(b",\"object\":\"chat.completion.chunk\",\"created\":");
+    head.extend_from_slice(created.to_string().as_bytes());
+    head.extend_from_slice(b",\"model\":");
+    let _ = serde_json::to_writer(&mut head, model);
+    head.extend_from_slice(b",\"choices\":[{\"index\":0,\"delta\":");
+    head
+}
+
 // ---- the encoder --------------------------------------------------------------------------
 
 /// Per-answer state: ids, whether the role was sent, and the message so far.
 pub struct CompletionEncoder {
     id: String,
     created: i64,
+    /// `data: {"id":…,"choices":[{"index":0,"delta":` of this answer, encoded on the
+    /// first stream frame.
+    frame_head: Vec<u8>,
     opts: EncodeOptions,
     role_sent: bool,
     content: Option<String>,
@@ -208,6 +220,7 @@ impl CompletionEncoder {
         Self {
             id: completion_id(),
             created: now_secs(),
+            frame_head: Vec::new(),
             opts,
             role_sent: false,
             content: None,
@@ -251,14 +264,15 @@ impl CompletionEncoder {
         self.annotations.extend(added);
     }
 
-    fn frame(&self, out: &mut BytesMut, choices: &[ChunkChoice<'_>], usage: Option<UsageOut>) {
+    /// A chunk frame with no choice (the usage chunk).
+    fn usage_frame(&self, out: &mut BytesMut, usage: UsageOut) {
         let chunk = Chunk {
             id: &self.id,
             object: "chat.completion.chunk",
             created: self.created,
             model: &self.opts.model,
-            choices,
-            usage,
+            choices: [],
+            usage: Some(usage),
         };
         out.put_slice(b"data: ");
         if serde_json::to_writer((&mut *out).writer(), &chunk).is_err() {
@@ -267,18 +281,33 @@ impl CompletionEncoder {
         out.put_slice(b"\n\n");
     }
 
+    /// A one-choice chunk frame. Everything but the delta and the finish reason is the
+    /// same in every frame of the answer, so it is encoded once ([`Self::frame_head`])
+    /// and copied; the bytes are exactly those of serialising [`Chunk`] with one
+    /// choice (a unit test holds the two together).
     fn delta(&mut self, out: &mut BytesMut, mut delta: Delta<'_>, finish: Option<&'static str>) {
         if !self.role_sent {
             delta.role = Some("assistant");
             self.role_sent = true;
         }
-        let choice = ChunkChoice {
-            index: 0,
-            delta,
-            logprobs: None,
-            finish_reason: finish,
-        };
-        self.frame(out, std::slice::from_ref(&choice), None);
+        if self.frame_head.is_empty() {
+            self.frame_head = frame_head(&self.id, self.created, &self.opts.model);
+        }
+        out.reserve(self.frame_head.len() + 96);
+        out.put_slice(&self.frame_head);
+        if serde_json::to_writer((&mut *out).writer(), &delta).is_err() {
+            out.put_slice(b"{}");
+        }
+        out.put_slice(b",\"logprobs\":null,\"finish_reason\":");
+        match finish {
+            None => out.put_slice(b"null"),
+            Some(reason) => {
+                out.put_u8(b'"');
+                out.put_slice(reason.as_bytes());
+                out.put_u8(b'"');
+            }
+        }
+        out.put_slice(b"}]}\n\n");
     }
 
     /// The finish chunk (once): it carries `content: ""` when the answer has neither
@@ -360,7 +389,7 @@ impl crate::dialect::encoder::Encoder for CompletionEncoder {
         if let Some(out) = out {
             if self.opts.include_usage {
                 let usage = usage_out(&self.usage.unwrap_or_default());
-                self.frame(out, &[], Some(usage));
+                self.usage_frame(out, usage);
             }
             out.put_slice(b"data: [DONE]\n\n");
         }
@@ -452,6 +481,97 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// The frames as the whole chunk object serialised by serde (the encoding before
+    /// the frame head was pre-encoded): the fast path must write the same bytes.
+    #[derive(Serialize)]
+    struct RefChunk<'a> {
+        id: &'a str,
+        object: &'static str,
+        created: i64,
+        model: &'a str,
+        choices: [RefChoice<'a>; 1],
+    }
+
+    #[derive(Serialize)]
+    struct RefChoice<'a> {
+        index: u32,
+        delta: Delta<'a>,
+        logprobs: Option<()>,
+        finish_reason: Option<&'static str>,
+    }
+
+    #[test]
+    fn pre_encoded_frames_equal_the_serialised_chunk() {
+        let model = "Giga\"Chat\u{1}/модель";
+        let mut enc = CompletionEncoder::new(EncodeOptions {
+            model: model.into(),
+            include_usage: false,
+        });
+        let call = ToolCall {
+            id: "call_1".into(),
+            name: "f".into(),
+            arguments: "{\"a\":\"\\n\"}".into(),
+        };
+        let cases: Vec<(Delta<'_>, Option<&'static str>)> = vec![
+            (
+                Delta {
+                    content: Some("he said \"hi\"\n\u{7}"),
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                Delta {
+                    reasoning_content: Some("ok"),
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                Delta {
+                    tool_calls: Some([tool_call_out(&call, 0)]),
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                Delta {
+                    content: Some(""),
+                    ..Default::default()
+                },
+                Some("stop"),
+            ),
+        ];
+        for (i, (delta, finish)) in cases.into_iter().enumerate() {
+            let mut expected_delta = Delta {
+                role: (i == 0).then_some("assistant"),
+                content: delta.content,
+                reasoning_content: delta.reasoning_content,
+                tool_calls: None,
+                annotations: None,
+            };
+            if delta.tool_calls.is_some() {
+                expected_delta.tool_calls = Some([tool_call_out(&call, 0)]);
+            }
+            let reference = RefChunk {
+                id: &enc.id,
+                object: "chat.completion.chunk",
+                created: enc.created,
+                model,
+                choices: [RefChoice {
+                    index: 0,
+                    delta: expected_delta,
+                    logprobs: None,
+                    finish_reason: finish,
+                }],
+            };
+            let expected = format!("data: {}\n\n", serde_json::to_string(&reference).unwrap());
+            let mut out = BytesMut::new();
+            enc.delta(&mut out, delta, finish);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), expected, "case {i}");
+        }
     }
 
     #[test]
