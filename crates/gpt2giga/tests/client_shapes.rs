@@ -344,6 +344,19 @@ async fn zed_openai_compatible() {
     assert_eq!(finishes(&chunks), ["stop"]);
     assert_usage_chunk_last(&chunks);
     assert_call_and_result(&follow_up_request(&p), "read_file", &args, output);
+
+    // With `"images": true`, a tool returning an image sends an `image_url` part inside
+    // the tool message: GigaChat takes attachments only on user messages, so this is a
+    // 400 naming the part, before GigaChat is called.
+    let calls = p.chat_bodies().len();
+    body["messages"][3]["content"] = json!([
+        {"type": "text", "text": "logo.png"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+    ]);
+    let (status, _, v) = json_of(p.post("/v1/chat/completions", &body).await).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["param"], "messages[3].content[1]", "{v}");
+    assert_eq!(p.chat_bodies().len(), calls);
 }
 
 // ---- Continue -------------------------------------------------------------------------------
@@ -405,6 +418,9 @@ async fn continue_openai_provider() {
     assert_usage_chunk_last(&chunks);
     let sent = follow_up_request(&p);
     assert_call_and_result(&sent, "read_file", &args, output);
+    // The blank content travels with the function call.
+    let msgs = sent["messages"].as_array().unwrap();
+    assert_eq!(msgs[msgs.len() - 2]["content"], " ", "{sent}");
 }
 
 // ---- OpenHands ------------------------------------------------------------------------------
@@ -532,6 +548,25 @@ async fn cursor_override_base_url_with_api_key() {
     assert_eq!(status, 401, "{v}");
     assert!(v["error"]["message"].as_str().is_some(), "{v}");
     assert!(p.chat_bodies().is_empty(), "GigaChat was called without the key");
+
+    // A Responses-style body (`input`, no `messages`), which public reports say Cursor
+    // sends to /chat/completions for some models: a 400 naming the problem, in OpenAI's
+    // envelope, and GigaChat is not called.
+    let resp = http()
+        .post(p.at("/v1/chat/completions"))
+        .bearer_auth(key)
+        .json(&json!({"model": "gpt-5", "input": "hi", "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, v) = json_of(resp).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["error"]["type"], "invalid_request_error", "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("messages"),
+        "{v}"
+    );
+    assert!(p.chat_bodies().is_empty());
 
     let resp = http()
         .get(p.at("/v1/models"))
