@@ -272,7 +272,10 @@ fn assert_zed_parses(chunk: &Value) {
             "{chunk}"
         );
         if let Some(d) = c.get("delta").filter(|d| !d.is_null()) {
-            assert!(d.get("content").is_none_or(|t| t.is_null() || t.is_string()));
+            assert!(
+                d.get("content")
+                    .is_none_or(|t| t.is_null() || t.is_string())
+            );
             assert!(d.get("role").is_none_or(|r| r == "assistant"), "{chunk}");
         }
     }
@@ -304,8 +307,16 @@ async fn zed_openai_compatible() {
         {"role": "user", "content": "What does the README say?"},
     ]);
     let tools = json!([
-        text_tool("read_file", "Reads the content of the given file in the project.", &["path"]),
-        text_tool("list_directory", "Lists files and directories in a given path.", &["path"]),
+        text_tool(
+            "read_file",
+            "Reads the content of the given file in the project.",
+            &["path"]
+        ),
+        text_tool(
+            "list_directory",
+            "Lists files and directories in a given path.",
+            &["path"]
+        ),
     ]);
     let mut body = json!({
         "model": "GigaChat-2-Max",
@@ -329,7 +340,10 @@ async fn zed_openai_compatible() {
     assert_eq!(first["max_tokens"], 8192);
     assert_eq!(first["temperature"], 1.0);
     assert_eq!(first["function_call"], "auto");
-    assert_eq!(first["messages"][0], json!({"role": "system", "content": system}));
+    assert_eq!(
+        first["messages"][0],
+        json!({"role": "system", "content": system})
+    );
 
     let output = "# Project\nhello";
     body["messages"] = json!([
@@ -440,7 +454,11 @@ async fn openhands_litellm() {
     let p = TestProxy::start().await;
     let parts = |t: &str| json!([{"type": "text", "text": t}]);
     let system = "You are OpenHands agent, a helpful AI assistant.";
-    let bash = text_tool("execute_bash", "Execute a bash command in the terminal.", &["command"]);
+    let bash = text_tool(
+        "execute_bash",
+        "Execute a bash command in the terminal.",
+        &["command"],
+    );
 
     // Native tool calling.
     let args = json!({"command": "python3 hello.py"});
@@ -467,8 +485,14 @@ async fn openhands_litellm() {
     assert_eq!(got, args);
     assert!(v["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
     let first = p.last_chat();
-    assert_eq!(first["messages"][0], json!({"role": "system", "content": system}));
-    assert_eq!(first["messages"][1], json!({"role": "user", "content": "Run hello.py"}));
+    assert_eq!(
+        first["messages"][0],
+        json!({"role": "system", "content": system})
+    );
+    assert_eq!(
+        first["messages"][1],
+        json!({"role": "user", "content": "Run hello.py"})
+    );
     // temperature 0 is GigaChat's greedy decoding: top_p 0.
     assert_eq!(first["top_p"], 0.0);
     assert!(first.get("temperature").is_none(), "{first}");
@@ -483,7 +507,10 @@ async fn openhands_litellm() {
     ]);
     let (status, _, v) = json_of(p.post("/v1/chat/completions", &body).await).await;
     assert_eq!(status, 200, "{v}");
-    assert_eq!(v["choices"][0]["message"]["content"], "The script printed hi.");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "The script printed hi."
+    );
     assert_eq!(v["choices"][0]["finish_reason"], "stop");
     assert_call_and_result(&follow_up_request(&p), "execute_bash", &args, output);
 
@@ -547,7 +574,10 @@ async fn cursor_override_base_url_with_api_key() {
     let (status, _, v) = json_of(resp).await;
     assert_eq!(status, 401, "{v}");
     assert!(v["error"]["message"].as_str().is_some(), "{v}");
-    assert!(p.chat_bodies().is_empty(), "GigaChat was called without the key");
+    assert!(
+        p.chat_bodies().is_empty(),
+        "GigaChat was called without the key"
+    );
 
     // A Responses-style body (`input`, no `messages`), which public reports say Cursor
     // sends to /chat/completions for some models: a 400 naming the problem, in OpenAI's
