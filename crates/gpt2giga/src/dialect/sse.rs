@@ -16,7 +16,21 @@ use futures::StreamExt;
 use super::encoder::{Commit, Encoder};
 use crate::ir::EventStream;
 
+/// Encoded frames above this size are sent without waiting for more.
+const FLUSH_AT: usize = 32 * 1024;
+/// Scheduler turns without a new frame before encoded frames are written. The upstream
+/// connection task needs two to hand over a frame it has already read (measured: with
+/// one, every delta still left in its own write).
+const IDLE_TURNS: u32 = 2;
+
 /// The streaming HTTP response for `events` encoded by `encoder`.
+///
+/// Frames that arrive together leave together: GigaChat's frames come one per HTTP
+/// chunk, and the upstream connection task hands them over one at a time, so after the
+/// events run dry the loop yields to the scheduler ([`IDLE_TURNS`] times at most, letting
+/// that task deliver what it has already read) before it writes. A burst of frames
+/// becomes one write to the client instead of one per delta; a lone frame waits two
+/// scheduler turns (microseconds).
 pub fn response<E: Encoder>(
     mut events: EventStream,
     mut encoder: E,
@@ -24,6 +38,11 @@ pub fn response<E: Encoder>(
 ) -> Response {
     let mut started = false;
     let mut done = false;
+    // Frames encoded but not sent yet, whether any was added since the last yield, and
+    // the turns yielded since one was.
+    let mut out = BytesMut::new();
+    let mut fresh = false;
+    let mut idle = 0u32;
     // Closing frames held back until the encoder's commit finishes: (commit, frames,
     // where the closing frames start).
     let mut committing: Option<(Commit, BytesMut, usize)> = None;
@@ -46,14 +65,19 @@ pub fn response<E: Encoder>(
         if done {
             return Poll::Ready(None);
         }
-        let mut out = BytesMut::new();
         if !started {
             started = true;
             encoder.start(Some(&mut out));
         }
         loop {
             match events.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(e))) => encoder.event(e, Some(&mut out)),
+                Poll::Ready(Some(Ok(e))) => {
+                    encoder.event(e, Some(&mut out));
+                    fresh = true;
+                    if out.len() >= FLUSH_AT {
+                        break;
+                    }
+                }
                 Poll::Ready(Some(Err(e))) => {
                     encoder.fail(&e, &mut out);
                     done = true;
@@ -71,7 +95,7 @@ pub fn response<E: Encoder>(
                                 encoder.fail(&e, &mut out);
                             }
                             Poll::Pending => {
-                                committing = Some((commit, out, closing));
+                                committing = Some((commit, out.split(), closing));
                                 return Poll::Pending;
                             }
                         }
@@ -80,6 +104,20 @@ pub fn response<E: Encoder>(
                 }
                 Poll::Pending => {
                     if !out.is_empty() {
+                        if std::mem::take(&mut fresh) {
+                            idle = 0;
+                        }
+                        if idle < IDLE_TURNS {
+                            // More frames may be read already: a scheduler turn for the
+                            // upstream connection to hand them over (we are woken by
+                            // either that or the end of the turn).
+                            idle += 1;
+                            let mut turn = Box::pin(tokio::task::yield_now());
+                            if turn.as_mut().poll(cx).is_pending() {
+                                return Poll::Pending;
+                            }
+                            continue;
+                        }
                         if let Some(p) = ping.as_mut() {
                             p.reset();
                         }
@@ -95,7 +133,9 @@ pub fn response<E: Encoder>(
                 }
             }
         }
-        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(out.freeze())))
+        Poll::Ready(Some(Ok::<Bytes, std::convert::Infallible>(
+            out.split().freeze(),
+        )))
     });
     let mut r = (StatusCode::OK, Body::from_stream(body)).into_response();
     let h = r.headers_mut();
@@ -158,6 +198,71 @@ mod tests {
         let resp = response(events, Probe { commit_fails }, None);
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    /// Events that are each Pending once (waking at once) before they are ready: what the
+    /// upstream connection's hand-over looks like.
+    fn trickling(texts: &[&str]) -> EventStream {
+        let mut items: std::collections::VecDeque<Event> =
+            texts.iter().map(|t| Event::Text((*t).into())).collect();
+        let mut ready = false;
+        Box::pin(futures::stream::poll_fn(move |cx| {
+            if items.is_empty() {
+                return Poll::Ready(None);
+            }
+            ready = !ready;
+            if ready {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(items.pop_front().map(Ok))
+        }))
+    }
+
+    #[tokio::test]
+    async fn frames_that_arrive_together_leave_together() {
+        let resp = response(
+            trickling(&["a", "b", "c", "d"]),
+            Probe {
+                commit_fails: false,
+            },
+            None,
+        );
+        let mut body = resp.into_body();
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            chunks.push(frame.unwrap().into_data().unwrap());
+        }
+        let all: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            "text:a\ntext:b\ntext:c\ntext:d\nend\n"
+        );
+        assert_eq!(chunks.len(), 1, "{chunks:?}");
+    }
+
+    #[tokio::test]
+    async fn a_lone_frame_is_not_held_back() {
+        // One event, then silence (Pending, never woken): the frame must still go out.
+        let mut first = Some(Event::Text("a".into()));
+        let events: EventStream = Box::pin(futures::stream::poll_fn(move |_| match first.take() {
+            Some(e) => Poll::Ready(Some(Ok(e))),
+            None => Poll::Pending,
+        }));
+        let resp = response(
+            events,
+            Probe {
+                commit_fails: false,
+            },
+            None,
+        );
+        let mut body = resp.into_body();
+        let frame = tokio::time::timeout(Duration::from_secs(2), body.frame())
+            .await
+            .expect("the frame was held back")
+            .unwrap()
+            .unwrap();
+        assert_eq!(&frame.into_data().unwrap()[..], b"text:a\n");
     }
 
     #[tokio::test]
