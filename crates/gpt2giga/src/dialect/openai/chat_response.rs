@@ -167,7 +167,6 @@ struct Chunk<'a> {
     usage: Option<UsageOut>,
 }
 
-
 #[derive(Serialize, Default)]
 struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
