@@ -179,35 +179,67 @@ def test_is_error_tool_result(claude, mock):
     assert json.loads(msgs[2]["content"]) == {"error": "service unavailable"}
 
 
-def test_image_in_tool_result_is_refused_with_a_clean_message(claude, mock):
-    with pytest.raises(anthropic.BadRequestError) as exc:
-        claude.messages.create(
-            model=MODEL,
-            max_tokens=50,
-            tools=[WEATHER],
-            messages=[
-                user("Show me"),
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_i", "name": "get_weather", "input": {"city": "Kazan"}}]},
+READ = {
+    "name": "Read",
+    "description": "Reads a file from the local filesystem.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"file_path": {"type": "string"}},
+        "required": ["file_path"],
+    },
+}
+
+
+def test_image_in_tool_result_reaches_gigachat_after_the_function_result(claude, mock):
+    """Claude Code's `Read` on a PNG: the model calls the tool, the tool_result holds only
+    an image block. The function result says where the image is and a user message
+    right after it carries the uploaded PNG (GigaChat attaches files to user messages
+    only)."""
+    mock.function_call("Read", {"file_path": "/repo/logo.png"})
+    history = [user("What is in logo.png?")]
+    first = claude.messages.create(model=MODEL, max_tokens=100, tools=[READ], messages=history)
+    assert first.stop_reason == "tool_use"
+    use = [b for b in first.content if b.type == "tool_use"][0]
+    assert use.name == "Read" and use.input == {"file_path": "/repo/logo.png"}
+
+    png = png_1x1()
+    mock.text("A one-pixel image.")
+    history += [
+        {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+        {
+            "role": "user",
+            "content": [
                 {
-                    "role": "user",
+                    "type": "tool_result",
+                    "tool_use_id": use.id,
                     "content": [
                         {
-                            "type": "tool_result",
-                            "tool_use_id": "toolu_i",
-                            "content": [
-                                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png_1x1()).decode()}}
-                            ],
+                            "type": "image",
+                            "source": {
+                                "type": "base64",
+                                "media_type": "image/png",
+                                "data": base64.b64encode(png).decode(),
+                            },
                         }
                     ],
-                },
+                }
             ],
-        )
-    body = exc.value.response.json()
-    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
-    message = body["error"]["message"]
-    assert "image" in message
-    assert "Some(" not in message, f"internal formatting leaks into the error: {message!r}"
-    assert mock.chat_requests() == []
+        },
+    ]
+    with claude.messages.stream(model=MODEL, max_tokens=100, tools=[READ], messages=history) as s:
+        final = s.get_final_message()
+    assert final.content[0].text == "A one-pixel image."
+    assert final.stop_reason == "end_turn"
+
+    sent = mock.last_chat()["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "function", "user"]
+    assert sent[1]["function_call"] == {"name": "Read", "arguments": {"file_path": "/repo/logo.png"}}
+    assert sent[2]["name"] == "Read"
+    assert json.loads(sent[2]["content"]) == {"result": "1 image, attached after the function results"}
+    assert sent[3]["content"] == "Image returned by Read:"
+    assert isinstance(sent[3]["attachments"], list) and len(sent[3]["attachments"]) == 1
+    uploads = [r for r in mock.requests("/api/v1/files") if r["method"] == "POST"]
+    assert len(uploads) == 1 and uploads[0]["body_len"] >= len(png)
 
 
 def test_forced_tool_choice(claude, mock):

@@ -139,6 +139,7 @@ impl AppState {
             flags: config.gigachat.flags.clone(),
             alias: crate::config::AliasSettings::default(),
             api_mode: p.gigachat_api_mode,
+            media_per_message: attachments.limits().max_images_per_message,
         };
         let metrics = Arc::new(Metrics::new(Some(gigachat.clone())));
         let traces = p

@@ -396,6 +396,88 @@ async fn error_results_are_wrapped() {
     );
 }
 
+/// A 1×1 PNG (70 bytes).
+const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/// Claude Code's `Read` on a PNG answers with a `tool_result` holding only an image
+/// block. GigaChat's function results are JSON and its attachments live on user
+/// messages: the function result says where the image is, and a user message right
+/// after it carries the uploaded image.
+#[tokio::test]
+async fn tool_result_images_follow_the_function_result() {
+    let p = TestProxy::start().await;
+    p.ctl().push_reply(Reply::text("A red square."));
+    let read = json!({"name": "Read", "description": "Reads a file from the local filesystem.",
+        "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}},
+                         "required": ["file_path"]}});
+    let mut body = request(json!([
+        user("What is in logo.png?"),
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_01", "name": "Read",
+             "input": {"file_path": "/repo/logo.png"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01", "content": [
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                             "data": PNG_B64}}]}]},
+    ]));
+    body["tools"] = json!([read]);
+    let v = message(&p, &body).await;
+    assert_eq!(v["content"][0]["text"], "A red square.");
+
+    let sent = p.last_chat();
+    let m = sent["messages"].as_array().unwrap();
+    let roles: Vec<&str> = m.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["user", "assistant", "function", "user"], "{sent}");
+    assert_eq!(m[1]["function_call"]["name"], "Read");
+    assert_eq!(m[2]["name"], "Read");
+    assert_eq!(
+        serde_json::from_str::<Value>(m[2]["content"].as_str().unwrap()).unwrap(),
+        json!({"result": "1 image, attached after the function results"})
+    );
+    assert!(m[2].get("attachments").is_none(), "{sent}");
+    assert_eq!(m[3]["content"], "Image returned by Read:");
+    let ids = m[3]["attachments"].as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{sent}");
+    let id = ids[0].as_str().unwrap();
+    // The PNG was uploaded to GigaChat, and the attachment is that file.
+    let uploads: Vec<_> = p
+        .ctl()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/files"))
+        .collect();
+    assert_eq!(uploads.len(), 1);
+    let raw = String::from_utf8_lossy(&uploads[0].body).into_owned();
+    assert!(raw.contains("Content-Type: image/png"), "{raw}");
+    let (status, _, file) = json_of(p.get(&format!("/v1/files/{id}")).await).await;
+    assert_eq!(status, 200, "{file}");
+    assert_eq!(file["bytes"], 70, "{file}");
+
+    // Streamed, the same history reaches GigaChat (the upload is reused).
+    p.ctl().push_reply(Reply::text("A red square."));
+    let events = stream_events(&p.at("/v1/messages"), &body).await;
+    assert_eq!(block_text(&events, 0, "text"), "A red square.");
+    assert_eq!(p.last_chat()["messages"], sent["messages"]);
+    assert_eq!(p.ctl().upload_count(), 1);
+
+    // An unsupported image is still a 400 naming the part, before GigaChat is asked.
+    let chats = p.chat_bodies().len();
+    body["messages"][2]["content"][0]["content"][0]["source"]["data"] =
+        json!("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7");
+    body["messages"][2]["content"][0]["content"][0]["source"]["media_type"] = json!("image/gif");
+    let (status, _, e) = json_of(p.post("/v1/messages", &body).await).await;
+    assert_eq!(status, 400, "{e}");
+    assert_eq!(e["type"], "error");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("image/gif"),
+        "{e}"
+    );
+    assert_eq!(p.chat_bodies().len(), chats);
+}
+
 #[tokio::test]
 async fn system_blocks_and_system_messages_are_merged() {
     let p = TestProxy::start().await;

@@ -360,17 +360,25 @@ async fn zed_openai_compatible() {
     assert_call_and_result(&follow_up_request(&p), "read_file", &args, output);
 
     // With `"images": true`, a tool returning an image sends an `image_url` part inside
-    // the tool message: GigaChat takes attachments only on user messages, so this is a
-    // 400 naming the part, before GigaChat is called.
-    let calls = p.chat_bodies().len();
+    // the tool message. GigaChat takes attachments only on user messages: the text stays
+    // the function result and the image follows it in a user message.
+    p.ctl().push_reply(Reply::text("A logo."));
     body["messages"][3]["content"] = json!([
         {"type": "text", "text": "logo.png"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
     ]);
-    let (status, _, v) = json_of(p.post("/v1/chat/completions", &body).await).await;
-    assert_eq!(status, 400, "{v}");
-    assert_eq!(v["error"]["param"], "messages[3].content[1]", "{v}");
-    assert_eq!(p.chat_bodies().len(), calls);
+    let chunks = stream(&p, &body, None).await;
+    chunks.iter().for_each(assert_zed_parses);
+    assert_eq!(streamed_text(&chunks), "A logo.");
+    let sent = p.last_chat();
+    let msgs = sent["messages"].as_array().unwrap();
+    let n = msgs.len();
+    assert_eq!(msgs[n - 2]["role"], "function", "{sent}");
+    assert_eq!(msgs[n - 2]["content"], r#"{"result":"logo.png"}"#);
+    assert_eq!(msgs[n - 1]["role"], "user", "{sent}");
+    assert_eq!(msgs[n - 1]["content"], "Image returned by read_file:");
+    assert_eq!(msgs[n - 1]["attachments"].as_array().unwrap().len(), 1);
+    assert_eq!(p.ctl().upload_count(), 1);
 }
 
 // ---- Continue -------------------------------------------------------------------------------

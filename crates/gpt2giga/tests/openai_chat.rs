@@ -326,6 +326,74 @@ async fn parallel_tool_calls_in_history_pair_by_id() {
     }
 }
 
+/// A 1×1 PNG as a `data:` URL.
+const PNG: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/// Tool messages with `image_url` parts (Zed's `images` capability, OpenHands with
+/// vision): each result stays its function message (text as before), and the images
+/// follow the turn's results in user messages, one image each, labelled.
+#[tokio::test]
+async fn tool_message_images_follow_the_function_results() {
+    let p = TestProxy::start().await;
+    p.ctl()
+        .push_reply(Reply::text("Two screenshots and a file."));
+    let tools = json!([
+        {"type": "function", "function": {"name": "read_file",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}}}},
+        {"type": "function", "function": {"name": "screenshot",
+            "parameters": {"type": "object", "properties": {}}}},
+    ]);
+    let mut body = chat(json!([
+        user("Look at the app."),
+        {"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_a", "type": "function",
+             "function": {"name": "read_file", "arguments": "{\"path\":\"a.txt\"}"}},
+            {"id": "call_b", "type": "function",
+             "function": {"name": "screenshot", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_b", "content": [
+            {"type": "text", "text": "window"},
+            {"type": "image_url", "image_url": {"url": PNG}},
+            {"type": "image_url", "image_url": {"url": PNG, "detail": "high"}}]},
+        {"role": "tool", "tool_call_id": "call_a", "content": "hello"},
+        user("What do you see?"),
+    ]));
+    body["tools"] = tools;
+    let v = completion(&p, &body).await;
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Two screenshots and a file."
+    );
+
+    let sent = p.last_chat();
+    let m = sent["messages"].as_array().unwrap();
+    let shape: Vec<(&str, &str)> = m
+        .iter()
+        .map(|m| (m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("user", "Look at the app."),
+            ("assistant", ""),
+            ("function", r#"{"result":"hello"}"#),
+            ("assistant", ""),
+            ("function", r#"{"result":"window"}"#),
+            ("user", "Image 1 of 2 returned by screenshot (call 2 of 2):"),
+            ("user", "Image 2 of 2 returned by screenshot (call 2 of 2):"),
+            ("user", "What do you see?"),
+        ],
+        "{sent}"
+    );
+    assert_eq!(m[2]["name"], "read_file");
+    assert_eq!(m[4]["name"], "screenshot");
+    let (a, b) = (&m[5]["attachments"], &m[6]["attachments"]);
+    assert_eq!(a.as_array().unwrap().len(), 1, "{sent}");
+    // The same bytes are uploaded once and attached twice.
+    assert_eq!(a, b);
+    assert_eq!(p.ctl().upload_count(), 1);
+    assert!(m[7].get("attachments").is_none(), "{sent}");
+}
+
 #[tokio::test]
 async fn tool_result_without_id_is_400_when_ambiguous() {
     // Two open calls of that name: 400 naming the message, GigaChat not called.

@@ -547,6 +547,7 @@ fn options() -> Vec<Options> {
                 api_mode: Some(gpt2giga::config::ApiMode::V2),
             },
             api_mode: gpt2giga::config::ApiMode::V2,
+            media_per_message: 2,
         },
     ]
 }

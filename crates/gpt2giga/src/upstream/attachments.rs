@@ -3,7 +3,7 @@
 //! [`Attachments::resolve`] runs in three phases, so that cheap refusals come before
 //! any network traffic:
 //!
-//! 1. **Inspect** (no network): media on non-user messages is refused; image parts are
+//! 1. **Inspect** (no network): media on assistant messages is refused; image parts are
 //!    refused when images are disabled; inline data (`data:` URLs, base64, text) is
 //!    decoded, typed and size-checked; `http(s)` URLs are checked for scheme and
 //!    literal non-public IPs; image counts (per message, per request) are checked,
@@ -23,10 +23,14 @@
 //!
 //! Decisions worth knowing:
 //!
-//! * **Only user messages carry attachments** (GigaChat's `attachments` exist on user
-//!   messages only, and the request builder attaches ids to user messages only).
-//!   Media on an assistant or tool message (e.g. an image inside an Anthropic
-//!   `tool_result`) is refused with a 400 naming the message, never dropped.
+//! * **User and tool messages carry attachments.** GigaChat's `attachments` exist on
+//!   user messages only: the request builders attach a user message's ids to it, and
+//!   a tool result's (e.g. an image inside an Anthropic `tool_result`) to user
+//!   messages after the turn's function results (`tool_media`), at most
+//!   `max_images_per_message` files each, so tool results count only towards the
+//!   per-request limits here.
+//!   Media on an assistant message is refused with a 400 naming the message, never
+//!   dropped.
 //! * **MIME type**: magic bytes of formats with unambiguous signatures (PNG, JPEG, GIF,
 //!   WebP, TIFF, BMP, PDF, WAV, Ogg/Opus, MP3, WebM, MP4/M4A, HEIC) win over declared
 //!   types, because `data:` URLs are often mislabelled and a GIF labelled `image/png`
@@ -165,6 +169,10 @@ impl std::fmt::Debug for Attachments {
 /// One media part on its way to an upload.
 struct Item {
     msg: usize,
+    /// On a tool result: the request builders spread its files over user messages of
+    /// at most `max_images_per_message` (`Options::media_per_message`), so only the
+    /// per-request limits apply.
+    tool_result: bool,
     kind: MediaKind,
     /// `messages[i].content[j]`, for messages and the error `param`.
     label: String,
@@ -267,7 +275,7 @@ impl Attachments {
     /// result has one entry per `req.messages` element, empty for messages without
     /// media, ids in part order.
     ///
-    /// Errors: 400 for media on a non-user message, disabled images, unsupported or
+    /// Errors: 400 for media on an assistant message, disabled images, unsupported or
     /// undeterminable types, bad base64, bad or non-public URLs, failed downloads
     /// (naming the host and status, never the full URL) and too many images; 413 for
     /// oversize files and an oversize audio+image total; GigaChat's own failures as
@@ -288,16 +296,12 @@ impl Attachments {
                     continue;
                 };
                 let label = format!("messages[{i}].content[{j}]");
-                if msg.role != Role::User {
-                    let role = match msg.role {
-                        Role::Assistant => "an assistant message",
-                        Role::Tool => "a tool result",
-                        Role::User => "a user message",
-                    };
+                if msg.role == Role::Assistant {
                     return Err(ProxyError::invalid_param(
                         format!(
-                            "messages[{i}] is {role} with an attachment ({label}); GigaChat \
-                             accepts images and files only on user messages"
+                            "messages[{i}] is an assistant message with an attachment \
+                             ({label}); GigaChat accepts images and files only on user \
+                             messages and tool results"
                         ),
                         label,
                     ));
@@ -308,6 +312,7 @@ impl Attachments {
                 let body = self.inspect(media, &label)?;
                 items.push(Item {
                     msg: i,
+                    tool_result: msg.role == Role::Tool,
                     kind: media.kind,
                     label,
                     filename: media.filename.clone(),
@@ -654,8 +659,13 @@ impl Attachments {
 
     fn check_image_counts(&self, items: &[Item]) -> Result<(), ProxyError> {
         let mut per_message: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut from_tools = 0;
         for item in items.iter().filter(|it| it.is_image()) {
-            *per_message.entry(item.msg).or_default() += 1;
+            if item.tool_result {
+                from_tools += 1;
+            } else {
+                *per_message.entry(item.msg).or_default() += 1;
+            }
         }
         let max_msg = self.limits.max_images_per_message;
         if let Some((msg, n)) = per_message.iter().find(|(_, n)| **n > max_msg) {
@@ -668,7 +678,7 @@ impl Attachments {
                 format!("messages[{msg}].content"),
             ));
         }
-        let total: usize = per_message.values().sum();
+        let total: usize = per_message.values().sum::<usize>() + from_tools;
         let max_req = self.limits.max_images_per_request;
         if total > max_req {
             return Err(ProxyError::invalid_param(

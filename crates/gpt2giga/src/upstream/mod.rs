@@ -6,7 +6,9 @@
 //! * [`files`] is GigaChat's file store behind the Files APIs;
 //! * [`response`] maps GigaChat v1 chunks to events, [`response_v2`] v2 answers and
 //!   named stream events to the same events; [`stop`] enforces stop sequences;
-//! * [`schema`] and [`names`] make tool definitions acceptable to GigaChat.
+//! * [`schema`] and [`names`] make tool definitions acceptable to GigaChat;
+//! * `tool_media` carries images and files returned by tools (user messages after
+//!   the function results), for both builders.
 //!
 //! A non-streaming call yields the very same events as a streaming one, so one dialect
 //! encoder makes both answers from them (architecture invariant 1).
@@ -27,6 +29,7 @@ pub mod response_v2;
 pub mod schema;
 pub mod stop;
 pub(crate) mod tokens;
+mod tool_media;
 
 pub use pool::Upstream;
 

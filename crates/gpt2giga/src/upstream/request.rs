@@ -8,6 +8,8 @@
 //!   message); each result is found **by tool-call id**, not by position;
 //! * a tool result that is not a JSON object is wrapped as `{"result": …}` (an error
 //!   result as `{"error": …}`); every result stays its own `function` message;
+//! * images and files a tool returned go in user messages right after the turn's
+//!   function results ([`super::tool_media`]);
 //! * temperature 0 (greedy) becomes `top_p: 0`, since GigaChat rejects temperature 0;
 //! * `tool_choice: required` forces the only tool when there is exactly one, otherwise
 //!   becomes `auto` (GigaChat cannot force "some tool");
@@ -21,6 +23,7 @@ use serde_json::{Map, Value, json};
 
 use super::names::ToolNames;
 use super::schema;
+use super::tool_media::{self, Returned};
 use crate::config::{AliasSettings, ApiMode};
 use crate::error::ProxyError;
 use crate::ir;
@@ -49,6 +52,9 @@ pub struct Options {
     pub alias: AliasSettings,
     /// The chat contract (`--proxy.gigachat-api-mode`, or the alias's `api_mode`).
     pub api_mode: ApiMode,
+    /// How many tool-returned files one user message carries (GigaChat's one image per
+    /// message: `attachments::Limits::max_images_per_message`); 0 counts as 1.
+    pub media_per_message: usize,
 }
 
 /// What the response side needs to know about how the request was built.
@@ -221,7 +227,8 @@ pub fn build(
                     continue;
                 }
                 let mut text = Some(text);
-                for call in &msg.tool_calls {
+                let mut returned = Vec::new();
+                for (k, call) in msg.tool_calls.iter().enumerate() {
                     let Some(&result_idx) = results.get(&(i, call.id.as_str())) else {
                         return Err(ProxyError::invalid_param(
                             format!(
@@ -241,9 +248,18 @@ pub fn build(
                     out.messages.push(a);
                     let result = &req.messages[result_idx];
                     consumed[result_idx] = true;
+                    if let Some(ids) = attachments.get(result_idx).filter(|a| !a.is_empty()) {
+                        let n = msg.tool_calls.len();
+                        returned.push(Returned::new(&upstream_name, k, n, result, ids));
+                    }
                     let mut f = v1::Message::new(v1::Role::Function, function_content(result));
                     f.name = Some(upstream_name);
                     out.messages.push(f);
+                }
+                for c in tool_media::carriers(&returned, opts.media_per_message) {
+                    let mut m = v1::Message::new(v1::Role::User, c.text);
+                    m.attachments = Some(c.ids);
+                    out.messages.push(m);
                 }
             }
             ir::Role::Tool => {
@@ -400,9 +416,16 @@ fn function_content(result: &ir::Message) -> String {
 }
 
 /// A tool result as a JSON object: an object result as it is, anything else wrapped as
-/// `{"result": …}` (an error result as `{"error": …}`).
+/// `{"result": …}` (an error result as `{"error": …}`). A result of only images or
+/// files says where they are (`{"result": "1 image, attached after the function
+/// results"}`).
 pub(super) fn result_object(result: &ir::Message) -> Value {
-    let text = result.joined_text();
+    let mut text = result.joined_text();
+    if text.trim().is_empty()
+        && let Some(note) = tool_media::note(result)
+    {
+        text = note;
+    }
     if result.is_error {
         json!({ "error": parse_or_string(&text) })
     } else {
@@ -694,6 +717,134 @@ pub(super) mod tests {
         assert_eq!(
             out.messages[0].attachments,
             Some(vec!["file-1".to_string()])
+        );
+    }
+
+    fn image() -> ir::Part {
+        ir::Part::Media(ir::Media {
+            kind: ir::MediaKind::Image,
+            source: ir::MediaSource::Base64 {
+                mime: Some("image/png".into()),
+                data: "iVBORw0KGgo=".into(),
+            },
+            filename: None,
+        })
+    }
+
+    /// user, assistant(read_file c1, shot c2), results (c2 first: only two images; c1
+    /// text), then the user's next message. File ids for the image result (index 2).
+    pub(in crate::upstream) fn tool_images_request() -> (ChatRequest, Vec<Vec<String>>) {
+        let mut a = Message::text(Role::Assistant, "");
+        a.tool_calls = vec![
+            call("c1", "read_file", r#"{"path":"a.txt"}"#),
+            call("c2", "shot", "{}"),
+        ];
+        let mut shot = tool_result("c2", "");
+        shot.parts.extend([image(), image()]);
+        let req = ChatRequest {
+            messages: vec![
+                Message::text(Role::User, "look"),
+                a,
+                shot,
+                tool_result("c1", "plain"),
+                Message::text(Role::User, "and?"),
+            ],
+            ..Default::default()
+        };
+        let files = vec![
+            vec![],
+            vec![],
+            vec!["f-a".to_string(), "f-b".to_string()],
+            vec![],
+            vec![],
+        ];
+        (req, files)
+    }
+
+    #[test]
+    fn tool_images_follow_the_function_results_in_user_messages() {
+        let (req, files) = tool_images_request();
+        let (out, _) = build(&req, &files, &opts()).unwrap();
+        let got: Vec<(v1::Role, &str, Option<Vec<String>>)> = out
+            .messages
+            .iter()
+            .map(|m| (m.role, m.content.as_str(), m.attachments.clone()))
+            .collect();
+        let ids = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            [
+                (v1::Role::User, "look", None),
+                (v1::Role::Assistant, "", None),
+                (v1::Role::Function, r#"{"result":"plain"}"#, None),
+                (v1::Role::Assistant, "", None),
+                (
+                    v1::Role::Function,
+                    r#"{"result":"2 images, attached after the function results"}"#,
+                    None
+                ),
+                // One image per message (GigaChat's limit), each labelled.
+                (
+                    v1::Role::User,
+                    "Image 1 of 2 returned by shot (call 2 of 2):",
+                    ids(&["f-a"])
+                ),
+                (
+                    v1::Role::User,
+                    "Image 2 of 2 returned by shot (call 2 of 2):",
+                    ids(&["f-b"])
+                ),
+                (v1::Role::User, "and?", None),
+            ]
+        );
+        assert_eq!(out.messages[4].name.as_deref(), Some("shot"));
+        // Where one message may hold more, it holds them all.
+        let roomy = Options {
+            media_per_message: 10,
+            ..opts()
+        };
+        let (out, _) = build(&req, &files, &roomy).unwrap();
+        assert_eq!(out.messages.len(), 7);
+        assert_eq!(
+            out.messages[5].content,
+            "2 images returned by shot (call 2 of 2):"
+        );
+        assert_eq!(out.messages[5].attachments, ids(&["f-a", "f-b"]));
+    }
+
+    #[test]
+    fn results_with_text_and_images_keep_their_text_byte_for_byte() {
+        let mut a = Message::text(Role::Assistant, "");
+        a.tool_calls = vec![call("c1", "read_file", "{}")];
+        let text_only = ChatRequest {
+            messages: vec![
+                Message::text(Role::User, "x"),
+                a,
+                tool_result("c1", "line 1\nline \"2\""),
+            ],
+            ..Default::default()
+        };
+        let (plain, _) = build(&text_only, &[], &opts()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&plain.messages).unwrap(),
+            r#"[{"role":"user","content":"x"},{"role":"assistant","content":"","function_call":{"name":"read_file","arguments":{}}},{"role":"function","content":"{\"result\":\"line 1\\nline \\\"2\\\"\"}","name":"read_file"}]"#
+        );
+        let mut with_image = text_only.clone();
+        with_image.messages[2].parts.push(image());
+        let files = vec![vec![], vec![], vec!["f-1".to_string()]];
+        let (out, _) = build(&with_image, &files, &opts()).unwrap();
+        assert_eq!(out.messages[..3], plain.messages[..]);
+        assert_eq!(out.messages[3].role, v1::Role::User);
+        assert_eq!(out.messages[3].content, "Image returned by read_file:");
+        assert_eq!(out.messages[3].attachments, Some(vec!["f-1".to_string()]));
+        assert_eq!(out.messages.len(), 4);
+        // An error result of only an image says so as its error.
+        with_image.messages[2].parts = vec![ir::Part::Text(String::new()), image()];
+        with_image.messages[2].is_error = true;
+        let (out, _) = build(&with_image, &files, &opts()).unwrap();
+        assert_eq!(
+            out.messages[2].content,
+            r#"{"error":"1 image, attached after the function results"}"#
         );
     }
 

@@ -7,7 +7,9 @@
 //! * an assistant turn keeps all its tool calls as `function_call` parts of one message
 //!   (GigaChat's call ids sent back when the client echoes them), and the results of
 //!   those calls go back as `function_result` parts of **one** `tool` message, in call
-//!   order, matched by call id;
+//!   order, matched by call id; images and files those results returned follow in
+//!   user messages with a `files` part, as in v1 (a `function_result` takes no
+//!   files: [`super::tool_media`]);
 //! * sampling, `max_tokens`, `reasoning.effort` and `response_format` (json_schema with
 //!   `strict`) live in `model_options`; `tool_choice` becomes `tool_config`
 //!   (`auto` / `none` / `forced` with `function_name`);
@@ -23,6 +25,7 @@ use super::request::{
     system_text,
 };
 use super::schema;
+use super::tool_media::{self, Returned};
 use crate::error::ProxyError;
 use crate::ir;
 
@@ -184,18 +187,7 @@ pub fn build(
             ir::Role::User => {
                 let mut parts = text_parts(msg);
                 if let Some(ids) = attachments.get(i).filter(|a| !a.is_empty()) {
-                    parts.push(v2::ContentPart {
-                        files: Some(
-                            ids.iter()
-                                .map(|id| v2::FileRef {
-                                    id: id.clone(),
-                                    mime: None,
-                                    target: None,
-                                })
-                                .collect(),
-                        ),
-                        ..Default::default()
-                    });
+                    parts.push(files_part(ids));
                 }
                 if parts.is_empty() {
                     parts.push(text(String::new()));
@@ -215,7 +207,8 @@ pub fn build(
                     continue;
                 }
                 let mut answers = Vec::with_capacity(msg.tool_calls.len());
-                for call in &msg.tool_calls {
+                let mut returned = Vec::new();
+                for (k, call) in msg.tool_calls.iter().enumerate() {
                     let Some(&result_idx) = results.get(&(i, call.id.as_str())) else {
                         return Err(ProxyError::invalid_param(
                             format!(
@@ -235,16 +228,25 @@ pub fn build(
                         ..Default::default()
                     });
                     consumed[result_idx] = true;
+                    let result = &req.messages[result_idx];
+                    if let Some(ids) = attachments.get(result_idx).filter(|a| !a.is_empty()) {
+                        let n = msg.tool_calls.len();
+                        returned.push(Returned::new(&name, k, n, result, ids));
+                    }
                     answers.push(v2::ContentPart {
                         function_result: Some(v2::FunctionResult {
                             name,
-                            result: result_object(&req.messages[result_idx]),
+                            result: result_object(result),
                         }),
                         ..Default::default()
                     });
                 }
                 out.messages.push(message("assistant", parts));
                 out.messages.push(message("tool", answers));
+                for c in tool_media::carriers(&returned, opts.media_per_message) {
+                    out.messages
+                        .push(message("user", vec![text(c.text), files_part(&c.ids)]));
+                }
             }
             ir::Role::Tool => {
                 if !consumed[i] {
@@ -326,6 +328,22 @@ fn text(t: String) -> v2::ContentPart {
     v2::ContentPart::text(t)
 }
 
+/// A `files` part referencing uploaded files (§4.2).
+fn files_part(ids: &[String]) -> v2::ContentPart {
+    v2::ContentPart {
+        files: Some(
+            ids.iter()
+                .map(|id| v2::FileRef {
+                    id: id.clone(),
+                    mime: None,
+                    target: None,
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
 /// One text part per non-empty text of the message.
 fn text_parts(msg: &ir::Message) -> Vec<v2::ContentPart> {
     msg.parts
@@ -348,7 +366,7 @@ fn gigachat_call_id(id: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::ir::{ChatRequest, Message, Role, Tool, ToolChoice};
-    use crate::upstream::request::tests::{call, tool_result};
+    use crate::upstream::request::tests::{call, tool_images_request, tool_result};
 
     fn opts() -> Options {
         Options {
@@ -482,6 +500,39 @@ mod tests {
             v["messages"][0]["content"],
             json!([{"text":"what is this?"},{"files":[{"id":"file-1"}]}])
         );
+    }
+
+    #[test]
+    fn tool_images_follow_the_tool_message_in_user_messages() {
+        let (req, files) = tool_images_request();
+        let (out, _) = build(&req, &files, &opts()).unwrap();
+        let v = serde_json::to_value(&out).unwrap();
+        let roles: Vec<&str> = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["user", "assistant", "tool", "user", "user", "user"]);
+        assert_eq!(
+            v["messages"][2]["content"],
+            json!([
+                {"function_result": {"name": "read_file", "result": {"result": "plain"}}},
+                {"function_result": {"name": "shot",
+                    "result": {"result": "2 images, attached after the function results"}}}
+            ])
+        );
+        assert_eq!(
+            v["messages"][3]["content"],
+            json!([{"text": "Image 1 of 2 returned by shot (call 2 of 2):"},
+                   {"files": [{"id": "f-a"}]}])
+        );
+        assert_eq!(
+            v["messages"][4]["content"],
+            json!([{"text": "Image 2 of 2 returned by shot (call 2 of 2):"},
+                   {"files": [{"id": "f-b"}]}])
+        );
+        assert_eq!(v["messages"][5]["content"], json!([{"text": "and?"}]));
     }
 
     #[test]

@@ -440,23 +440,26 @@ fn str_field(b: &Value, key: &str, param: &str) -> Result<String, ProxyError> {
 
 fn tool_result(b: &Value, param: &str) -> Result<ir::Message, ProxyError> {
     let id = str_field(b, "tool_use_id", param)?;
+    // Images and documents the tool returned follow the text (`upstream` carries them to
+    // GigaChat in a user message after the function results).
+    let mut media = Vec::new();
     let text = match b.get("content") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(blocks)) => {
             let mut texts = Vec::new();
             for (k, blk) in blocks.iter().enumerate() {
+                let at = format!("{param}.content[{k}]");
                 match blk.get("type").and_then(Value::as_str) {
-                    Some("text") => {
-                        texts.push(required_str(blk, "text", &format!("{param}.content[{k}]"))?)
-                    }
+                    Some("text") => texts.push(required_str(blk, "text", &at)?),
+                    Some("image" | "document") => media.extend(user_part(blk, &at)?),
                     other => {
                         return Err(ProxyError::invalid_param(
                             format!(
-                                "tool_result content block {} is not supported: GigaChat function results are text/JSON only",
+                                "tool_result content block {} is not supported (expected text, image or document)",
                                 shown(other)
                             ),
-                            format!("{param}.content[{k}].type"),
+                            format!("{at}.type"),
                         ));
                     }
                 }
@@ -471,6 +474,7 @@ fn tool_result(b: &Value, param: &str) -> Result<ir::Message, ProxyError> {
         }
     };
     let mut m = ir::Message::text(ir::Role::Tool, text);
+    m.parts.extend(media);
     m.tool_call_id = Some(id);
     m.is_error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
     Ok(m)
@@ -624,6 +628,41 @@ mod tests {
         assert_eq!(r.messages[2].tool_call_id.as_deref(), Some("toolu_2"));
         assert!(r.messages[3].is_error);
         assert_eq!(r.messages[4].joined_text(), "thanks");
+    }
+
+    #[test]
+    fn tool_results_keep_their_images_and_documents() {
+        let png = json!({"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="});
+        let (r, _) = decode_json(json!({
+            "model":"m","max_tokens":10,
+            "messages":[
+                {"role":"user","content":"look"},
+                {"role":"assistant","content":[
+                    {"type":"tool_use","id":"toolu_1","name":"Read","input":{"file_path":"a.png"}}]},
+                {"role":"user","content":[
+                    {"type":"tool_result","tool_use_id":"toolu_1","content":[
+                        {"type":"text","text":"a.png"},
+                        {"type":"image","source":png},
+                        {"type":"document","title":"d","source":{"type":"text","media_type":"text/plain","data":"hi"}}]}]}
+            ]
+        }))
+        .unwrap();
+        let tool = &r.messages[2];
+        assert_eq!(tool.role, ir::Role::Tool);
+        assert_eq!(tool.joined_text(), "a.png");
+        assert_eq!(tool.parts.len(), 3);
+        assert!(matches!(&tool.parts[1], ir::Part::Media(m)
+            if m.kind == ir::MediaKind::Image
+                && m.source == ir::MediaSource::Base64 {
+                    mime: Some("image/png".into()), data: "iVBORw0KGgo=".into() }));
+        assert!(matches!(&tool.parts[2], ir::Part::Media(m) if m.kind == ir::MediaKind::File));
+        // Other blocks are still refused, naming the block.
+        let e = decode_json(json!({"model":"m","max_tokens":10,"messages":[
+            {"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t",
+                "content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]}]}))
+        .unwrap_err();
+        assert_eq!(e.param(), Some("messages[1].content[0].content[0].type"));
     }
 
     #[test]

@@ -679,15 +679,39 @@ fn function_response(
     };
     let response = field(fr, "response").cloned().unwrap_or(json!({}));
     let is_error = response.get("error").is_some() && response.get("output").is_none();
-    // `parts` (multimodal function results) cannot reach GigaChat, whose function
-    // results are JSON only.
-    if field(fr, "parts").is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty())) {
-        return Err(ProxyError::invalid_param(
-            "functionResponse parts are not supported: GigaChat function results are JSON only",
-            format!("{param}.parts"),
-        ));
+    // `parts` (multimodal function results: `inlineData` / `fileData`) follow the
+    // response; `upstream` carries them to GigaChat in a user message after the
+    // function results.
+    let mut media = Vec::new();
+    match field(fr, "parts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(parts)) => {
+            for (k, p) in parts.iter().enumerate() {
+                let at = format!("{param}.parts[{k}]");
+                if field(p, "inlineData").is_none() && field(p, "fileData").is_none() {
+                    return Err(ProxyError::invalid_param(
+                        "functionResponse parts take inlineData or fileData",
+                        at,
+                    ));
+                }
+                media.extend(user_part(p, &at)?);
+            }
+        }
+        Some(_) => {
+            return Err(ProxyError::invalid_param(
+                "parts: Input should be a valid list",
+                format!("{param}.parts"),
+            ));
+        }
     }
-    let mut m = ir::Message::text(ir::Role::Tool, response.to_string());
+    // A response of only parts says so in the function result.
+    let text = if media.is_empty() || response.as_object().is_none_or(|o| !o.is_empty()) {
+        response.to_string()
+    } else {
+        String::new()
+    };
+    let mut m = ir::Message::text(ir::Role::Tool, text);
+    m.parts.extend(media);
     m.tool_call_id = Some(call_id);
     m.name = Some(name.to_string());
     m.is_error = is_error;
@@ -1009,6 +1033,40 @@ mod tests {
             vec![ir::Part::Text("First answer.".into())]
         );
         assert_eq!(r.messages[1].tool_calls.len(), 1);
+    }
+
+    #[test]
+    fn function_response_parts_are_media_of_the_result() {
+        let call =
+            json!({"role": "model", "parts": [{"functionCall": {"name": "shot", "args": {}}}]});
+        let png = json!({"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}});
+        let (r, _) = decode_json(json!({"contents": [
+            {"role": "user", "parts": [{"text": "x"}]}, call,
+            {"role": "user", "parts": [{"functionResponse": {"name": "shot",
+                "response": {"output": "ok"}, "parts": [png]}}]}
+        ]}))
+        .unwrap();
+        let tool = &r.messages[2];
+        assert_eq!(tool.joined_text(), r#"{"output":"ok"}"#);
+        assert!(matches!(&tool.parts[1], ir::Part::Media(m) if m.kind == ir::MediaKind::Image));
+        // Only parts: an empty response leaves the result to say where the image is.
+        let (r, _) = decode_json(json!({"contents": [
+            {"role": "user", "parts": [{"text": "x"}]}, call,
+            {"role": "user", "parts": [{"functionResponse": {"name": "shot",
+                "response": {}, "parts": [png]}}]}
+        ]}))
+        .unwrap();
+        assert_eq!(r.messages[2].joined_text(), "");
+        let e = decode_json(json!({"contents": [
+            {"role": "user", "parts": [{"text": "x"}]}, call,
+            {"role": "user", "parts": [{"functionResponse": {"name": "shot",
+                "response": {}, "parts": [{"text": "no"}]}}]}
+        ]}))
+        .unwrap_err();
+        assert_eq!(
+            e.param(),
+            Some("contents[2].parts[0].functionResponse.parts[0]")
+        );
     }
 
     #[test]

@@ -519,8 +519,8 @@ fn decode_messages(
                 if let Some(call) = pending.iter_mut().find(|c| c.1 == id) {
                     call.2 = true;
                 }
-                let text = text_only(m.content, &at("content"))?;
-                let mut msg = ir::Message::text(ir::Role::Tool, text);
+                let parts = tool_content(m.content, &at("content"))?;
+                let mut msg = ir::Message::new(ir::Role::Tool, parts);
                 msg.tool_call_id = Some(id);
                 msg.name = m.name;
                 out.messages.push(msg);
@@ -627,6 +627,33 @@ fn text_only(content: Option<Content>, param: &str) -> Result<String, ProxyError
             Ok(out)
         }
     }
+}
+
+/// A tool result's content: its text parts joined by newlines (the function result),
+/// then the images and files the tool returned (`upstream` carries those to GigaChat in
+/// a user message after the function results).
+fn tool_content(content: Option<Content>, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
+    let parts = match content {
+        Some(Content::Parts(parts)) => parts,
+        other => return Ok(vec![ir::Part::Text(text_only(other, param)?)]),
+    };
+    let mut text = String::new();
+    let mut media = Vec::new();
+    for (k, p) in parts.into_iter().enumerate() {
+        let t = match p {
+            ContentPart::Text { text } => text,
+            ContentPart::Refusal { refusal } => refusal,
+            other => {
+                media.push(part_of(other, &format!("{param}[{k}]"))?);
+                continue;
+            }
+        };
+        if !text.is_empty() && !t.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&t);
+    }
+    Ok(std::iter::once(ir::Part::Text(text)).chain(media).collect())
 }
 
 fn parts_of(content: Option<Content>, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
@@ -841,6 +868,39 @@ mod tests {
 
     fn call(id: &str, name: &str) -> Value {
         json!({"id":id,"type":"function","function":{"name":name,"arguments":"{}"}})
+    }
+
+    #[test]
+    fn tool_messages_keep_their_images_after_the_text() {
+        let (r, _) = decode_json(json!({
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": "look"},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "read_file", "arguments": "{}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": [
+                    {"type": "text", "text": "logo.png"},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                    {"type": "text", "text": "done"}]},
+            ]
+        }))
+        .unwrap();
+        let tool = &r.messages[2];
+        // The text is joined as before (one newline), the image follows it.
+        assert_eq!(tool.parts.len(), 2);
+        assert_eq!(tool.parts[0], ir::Part::Text("logo.png\ndone".into()));
+        assert!(matches!(&tool.parts[1], ir::Part::Media(m)
+            if m.kind == ir::MediaKind::Image
+                && m.source == ir::MediaSource::Base64 {
+                    mime: Some("image/png".into()), data: "iVBORw0KGgo=".into() }));
+        // A bad image is still a 400 naming the part.
+        let e = decode_json(json!({"model": "m", "messages": [
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "f", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": [
+                {"type": "image_url", "image_url": {"url": "ftp://x/y.png"}}]}]}))
+        .unwrap_err();
+        assert_eq!(e.param(), Some("messages[1].content[0]"));
     }
 
     #[test]

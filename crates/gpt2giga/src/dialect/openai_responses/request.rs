@@ -698,13 +698,27 @@ fn decode_item(
             );
         }
         Some("function_call_output" | "custom_tool_call_output") => {
+            let mut media = Vec::new();
             let text = match item.get("output") {
                 Some(Value::String(s)) => s.clone(),
-                Some(v @ Value::Array(_)) => text_of(v, &param("output"))?,
+                Some(Value::Array(parts)) => {
+                    // Images and files the tool returned follow the text (`upstream`
+                    // carries them to GigaChat in a user message after the results).
+                    let mut text = String::new();
+                    for (k, p) in parts.iter().enumerate() {
+                        let at = format!("{}[{k}]", param("output"));
+                        match p.get("type").and_then(Value::as_str) {
+                            Some("input_image" | "input_file") => media.push(media_part(p, &at)?),
+                            _ => push_line(&mut text, &text_part(p, &at)?),
+                        }
+                    }
+                    text
+                }
                 Some(Value::Null) | None => String::new(),
                 Some(other) => other.to_string(),
             };
             let mut m = ir::Message::text(ir::Role::Tool, text);
+            m.parts.extend(media);
             m.tool_call_id = Some(str_of("call_id")?);
             out.messages.push(m);
         }
@@ -748,23 +762,7 @@ fn text_of(content: &Value, param: &str) -> Result<String, ProxyError> {
         Value::Array(parts) => {
             let mut out = String::new();
             for (k, p) in parts.iter().enumerate() {
-                let at = format!("{param}[{k}]");
-                let t = match p.get("type").and_then(Value::as_str) {
-                    Some(
-                        "input_text" | "output_text" | "text" | "summary_text" | "reasoning_text",
-                    ) => required_str(p, "text", &at)?,
-                    Some("refusal") => required_str(p, "refusal", &at)?,
-                    other => {
-                        return Err(ProxyError::invalid_param(
-                            format!("content part {} is not allowed here", shown(other)),
-                            format!("{param}[{k}]"),
-                        ));
-                    }
-                };
-                if !out.is_empty() && !t.is_empty() {
-                    out.push('\n');
-                }
-                out.push_str(&t);
+                push_line(&mut out, &text_part(p, &format!("{param}[{k}]"))?);
             }
             Ok(out)
         }
@@ -773,6 +771,28 @@ fn text_of(content: &Value, param: &str) -> Result<String, ProxyError> {
             param.to_string(),
         )),
     }
+}
+
+/// The text of a part that may only hold text.
+fn text_part(p: &Value, at: &str) -> Result<String, ProxyError> {
+    match p.get("type").and_then(Value::as_str) {
+        Some("input_text" | "output_text" | "text" | "summary_text" | "reasoning_text") => {
+            required_str(p, "text", at)
+        }
+        Some("refusal") => required_str(p, "refusal", at),
+        other => Err(ProxyError::invalid_param(
+            format!("content part {} is not allowed here", shown(other)),
+            at.to_string(),
+        )),
+    }
+}
+
+/// Appends `t` on a new line (no line for empty text).
+fn push_line(out: &mut String, t: &str) {
+    if !out.is_empty() && !t.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(t);
 }
 
 fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
@@ -790,75 +810,7 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
                     Some("refusal") => {
                         out.push(ir::Part::Text(required_str(p, "refusal", &at)?));
                     }
-                    Some("input_image") => {
-                        let url = p.get("image_url").and_then(Value::as_str);
-                        let id = p.get("file_id").and_then(Value::as_str);
-                        let source = match (url, id) {
-                            (Some(_), Some(_)) => {
-                                return Err(ProxyError::invalid_param(
-                                    "input_image takes image_url or file_id, not both",
-                                    at,
-                                ));
-                            }
-                            (Some(url), None) => {
-                                crate::dialect::openai::chat_request::media_source(url, &at)?
-                            }
-                            (None, Some(id)) => {
-                                ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
-                            }
-                            (None, None) => {
-                                return Err(ProxyError::invalid_param(
-                                    "input_image needs image_url or file_id",
-                                    format!("{at}.image_url"),
-                                ));
-                            }
-                        };
-                        out.push(ir::Part::Media(ir::Media {
-                            kind: ir::MediaKind::Image,
-                            source,
-                            filename: None,
-                        }));
-                    }
-                    Some("input_file") => {
-                        let filename = p
-                            .get("filename")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let given = ["file_data", "file_url", "file_id"]
-                            .iter()
-                            .filter(|k| p.get(**k).is_some_and(|v| !v.is_null()))
-                            .count();
-                        if given > 1 {
-                            return Err(ProxyError::invalid_param(
-                                "input_file takes one of file_data, file_url and file_id",
-                                at,
-                            ));
-                        }
-                        let source = if let Some(id) = p.get("file_id").and_then(Value::as_str) {
-                            ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
-                        } else if let Some(data) = p.get("file_data").and_then(Value::as_str) {
-                            if data.starts_with("data:") {
-                                crate::dialect::openai::chat_request::media_source(data, &at)?
-                            } else {
-                                ir::MediaSource::Base64 {
-                                    mime: None,
-                                    data: data.to_string(),
-                                }
-                            }
-                        } else if let Some(url) = p.get("file_url").and_then(Value::as_str) {
-                            crate::dialect::openai::chat_request::media_source(url, &at)?
-                        } else {
-                            return Err(ProxyError::invalid_param(
-                                "input_file needs file_id (from /v1/files), file_data or file_url",
-                                at,
-                            ));
-                        };
-                        out.push(ir::Part::Media(ir::Media {
-                            kind: ir::MediaKind::File,
-                            source,
-                            filename,
-                        }));
-                    }
+                    Some("input_image" | "input_file") => out.push(media_part(p, &at)?),
                     other => {
                         return Err(ProxyError::invalid_param(
                             format!("content part {} is not supported", shown(other)),
@@ -874,6 +826,86 @@ fn parts_of(content: &Value, param: &str) -> Result<Vec<ir::Part>, ProxyError> {
             param.to_string(),
         )),
     }
+}
+
+/// An `input_image` or `input_file` part (of a message, or of a function call's output).
+fn media_part(p: &Value, at: &str) -> Result<ir::Part, ProxyError> {
+    let at = at.to_string();
+    Ok(match p.get("type").and_then(Value::as_str) {
+        Some("input_image") => {
+            let url = p.get("image_url").and_then(Value::as_str);
+            let id = p.get("file_id").and_then(Value::as_str);
+            let source = match (url, id) {
+                (Some(_), Some(_)) => {
+                    return Err(ProxyError::invalid_param(
+                        "input_image takes image_url or file_id, not both",
+                        at,
+                    ));
+                }
+                (Some(url), None) => crate::dialect::openai::chat_request::media_source(url, &at)?,
+                (None, Some(id)) => {
+                    ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
+                }
+                (None, None) => {
+                    return Err(ProxyError::invalid_param(
+                        "input_image needs image_url or file_id",
+                        format!("{at}.image_url"),
+                    ));
+                }
+            };
+            ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::Image,
+                source,
+                filename: None,
+            })
+        }
+        Some("input_file") => {
+            let filename = p
+                .get("filename")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let given = ["file_data", "file_url", "file_id"]
+                .iter()
+                .filter(|k| p.get(**k).is_some_and(|v| !v.is_null()))
+                .count();
+            if given > 1 {
+                return Err(ProxyError::invalid_param(
+                    "input_file takes one of file_data, file_url and file_id",
+                    at,
+                ));
+            }
+            let source = if let Some(id) = p.get("file_id").and_then(Value::as_str) {
+                ir::MediaSource::FileId(ir::file_id(id, &format!("{at}.file_id"))?)
+            } else if let Some(data) = p.get("file_data").and_then(Value::as_str) {
+                if data.starts_with("data:") {
+                    crate::dialect::openai::chat_request::media_source(data, &at)?
+                } else {
+                    ir::MediaSource::Base64 {
+                        mime: None,
+                        data: data.to_string(),
+                    }
+                }
+            } else if let Some(url) = p.get("file_url").and_then(Value::as_str) {
+                crate::dialect::openai::chat_request::media_source(url, &at)?
+            } else {
+                return Err(ProxyError::invalid_param(
+                    "input_file needs file_id (from /v1/files), file_data or file_url",
+                    at,
+                ));
+            };
+            ir::Part::Media(ir::Media {
+                kind: ir::MediaKind::File,
+                source,
+                filename,
+            })
+        }
+        other => {
+            return Err(ProxyError::invalid_param(
+                format!("content part {} is not supported", shown(other)),
+                format!("{at}.type"),
+            ));
+        }
+    })
 }
 
 /// The opaque `encrypted_content` for a reasoning text. Not a secret (the client already
@@ -999,6 +1031,38 @@ mod tests {
         assert_eq!(r.messages[1].tool_calls[2].name, "fs__read");
         assert_eq!(r.messages[4].joined_text(), "data");
         assert!(d.input_items.iter().all(|i| i.get("id").is_some()));
+    }
+
+    #[test]
+    fn function_call_output_keeps_its_images() {
+        let d = decode_json(json!({"model":"m","input":[
+            {"role":"user","content":"shoot"},
+            {"type":"function_call","call_id":"c1","name":"screenshot","arguments":"{}"},
+            {"type":"function_call_output","call_id":"c1","output":[
+                {"type":"input_text","text":"screen"},
+                {"type":"input_image","image_url":"data:image/png;base64,iVBORw0KGgo="},
+                {"type":"input_text","text":"1080p"}]}
+        ]}))
+        .unwrap();
+        let tool = &d.request.messages[2];
+        assert_eq!(tool.role, ir::Role::Tool);
+        assert_eq!(tool.parts[0], ir::Part::Text("screen\n1080p".into()));
+        assert!(matches!(&tool.parts[1], ir::Part::Media(m) if m.kind == ir::MediaKind::Image));
+        assert_eq!(tool.parts.len(), 2);
+        let e = decode_json(json!({"model":"m","input":[
+            {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+            {"type":"function_call_output","call_id":"c1","output":[
+                {"type":"input_text","text":"x"},{"type":"input_image"}]}]}))
+        .err()
+        .unwrap();
+        assert_eq!(e.param(), Some("input[1].output[1].image_url"));
+        let e = decode_json(json!({"model":"m","input":[
+            {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+            {"type":"function_call_output","call_id":"c1","output":[
+                {"type":"input_image","file_id":"f"},{"type":"input_audio"}]}]}))
+        .err()
+        .unwrap();
+        assert_eq!(e.param(), Some("input[1].output[1]"));
     }
 
     #[test]

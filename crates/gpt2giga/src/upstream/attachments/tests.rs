@@ -876,7 +876,7 @@ async fn disabled_images_are_refused_not_dropped() {
 }
 
 #[tokio::test]
-async fn media_on_non_user_messages_is_refused() {
+async fn media_on_assistant_messages_is_refused() {
     let mut assistant = Message::new(Role::Assistant, vec![b64(MediaKind::Image, None, PNG)]);
     assistant.parts.insert(0, Part::Text("see".into()));
     let err = refusal(
@@ -886,11 +886,63 @@ async fn media_on_non_user_messages_is_refused() {
     .await;
     assert_400(&err, "messages[1] is an assistant message");
     assert_eq!(err.param(), Some("messages[1].content[1]"));
+}
 
-    let mut tool = Message::new(Role::Tool, vec![b64(MediaKind::Image, None, PNG)]);
-    tool.tool_call_id = Some("call_1".into());
-    let err = refusal(Limits::default(), vec![tool]).await;
-    assert_400(&err, "messages[0] is a tool result");
+fn tool(parts: Vec<Part>) -> Message {
+    let mut m = Message::new(Role::Tool, parts);
+    m.tool_call_id = Some("call_1".into());
+    m
+}
+
+#[tokio::test]
+async fn tool_results_carry_media_under_the_request_limits() {
+    // Two images in one tool result are uploaded (the builders give each its own user
+    // message), ids in part order, on the tool message's entry.
+    let srv = TestServer::start().await;
+    let att = Attachments::new(Limits::default()).unwrap();
+    let ids = resolve_with(
+        &att,
+        &srv.client(),
+        vec![
+            user(vec![Part::Text("look".into())]),
+            tool(vec![
+                Part::Text("two".into()),
+                b64(MediaKind::Image, None, PNG),
+                b64(MediaKind::Image, None, JPEG),
+            ]),
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(ids[0].is_empty(), "{ids:?}");
+    let mut got = ids[1].clone();
+    got.sort();
+    assert_eq!(got, ["file-1", "file-2"], "{ids:?}");
+    // They count towards the ten per request, with the users' images.
+    let mut many: Vec<Message> = (0..6)
+        .map(|_| user(vec![image_url("https://example.com/a.png")]))
+        .collect();
+    many.push(tool(
+        (0..5)
+            .map(|_| image_url("https://example.com/b.png"))
+            .collect(),
+    ));
+    let err = refusal(Limits::default(), many).await;
+    assert_400(&err, "the request has 11 images");
+    // The same type checks and switches as a user's.
+    let err = refusal(
+        Limits::default(),
+        vec![tool(vec![b64(MediaKind::Image, None, GIF)])],
+    )
+    .await;
+    assert_400(&err, "image/gif images are not supported");
+    assert_eq!(err.param(), Some("messages[0].content[0]"));
+    let off = Limits {
+        enable_images: false,
+        ..Default::default()
+    };
+    let err = refusal(off, vec![tool(vec![b64(MediaKind::Image, None, PNG)])]).await;
+    assert_400(&err, "image input is disabled");
 }
 
 // ---- uploads -----------------------------------------------------------------------------
