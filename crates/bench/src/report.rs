@@ -585,7 +585,7 @@ pub fn markdown(r: &Results) -> String {
     out.push_str(
         "\nThroughput and latency (closed loop, `c` concurrent keep-alive connections; \
          latencies in ms; TTFB = first body byte; CPU in % of one core; \
-         `× null` = RPS / null pass-through RPS in the same run):\n\n",
+         `× null`, `× nginx` = RPS / the null or nginx pass-through RPS in the same run):\n\n",
     );
     out.push_str(&cells_table(r, false).markdown());
     let soak = cells_table(r, true);
@@ -595,7 +595,7 @@ pub fn markdown(r: &Results) -> String {
         );
         out.push_str(&soak.markdown());
     }
-    out.push_str("\nGoals (issue #7):\n\n");
+    out.push_str("\nGoals (issue #7 against the null proxy, issue #14 against nginx):\n\n");
     out.push_str(&summary_table(r).markdown());
     let errors = errors_section(r);
     if !errors.is_empty() {
