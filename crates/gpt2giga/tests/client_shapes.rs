@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{TestProxy, content_type, http, json_of, openai_frames, text_of};
+use common::{TestProxy, http, json_of, openai_stream};
 use gigachat_mock::{Matcher, Reply, Rule};
 use serde_json::{Value, json};
 
@@ -25,15 +25,9 @@ async fn stream(p: &TestProxy, body: &Value, auth: Option<&str>) -> Vec<Value> {
     if let Some(key) = auth {
         req = req.bearer_auth(key);
     }
-    let (status, headers, text) = text_of(req.send().await.unwrap()).await;
-    assert_eq!(status, 200, "{text}");
-    assert!(
-        content_type(&headers).starts_with("text/event-stream"),
-        "{headers:?}"
-    );
-    let frames = openai_frames(&text);
-    assert_eq!(frames.last().unwrap(), "[DONE]", "{text}");
-    frames[..frames.len() - 1].to_vec()
+    let mut frames = openai_stream(req.send().await.unwrap()).await;
+    frames.pop(); // [DONE]
+    frames
 }
 
 /// The one tool call of a streamed answer, checked the way the Vercel AI SDK

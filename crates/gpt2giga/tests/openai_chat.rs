@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestProxy, content_type, delta_text, http, json_of, openai_frames, text_of};
+use common::{TestProxy, delta_text, http, json_of, openai_frames, openai_stream, text_of};
 use gigachat_mock::{BLACKLIST_TEXT, Reply};
 use serde_json::{Value, json};
 
@@ -29,15 +29,7 @@ async fn completion(p: &TestProxy, body: &Value) -> Value {
 }
 
 async fn stream(p: &TestProxy, body: &Value) -> Vec<Value> {
-    let (status, headers, text) = text_of(p.post("/v1/chat/completions", body).await).await;
-    assert_eq!(status, 200, "{text}");
-    assert!(
-        content_type(&headers).starts_with("text/event-stream"),
-        "{headers:?}"
-    );
-    let frames = openai_frames(&text);
-    assert_eq!(frames.last().unwrap(), "[DONE]", "{text}");
-    frames
+    openai_stream(p.post("/v1/chat/completions", body).await).await
 }
 
 fn weather_tool() -> Value {

@@ -263,6 +263,20 @@ pub fn openai_frames(text: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The frames of a successful OpenAI stream answer, `[DONE]` included, checking the
+/// framing: status 200, `text/event-stream`, every frame a `data:` line, `[DONE]` last.
+pub async fn openai_stream(resp: reqwest::Response) -> Vec<Value> {
+    let (status, headers, text) = text_of(resp).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        content_type(&headers).starts_with("text/event-stream"),
+        "{headers:?}"
+    );
+    let frames = openai_frames(&text);
+    assert_eq!(frames.last().unwrap(), "[DONE]", "{text}");
+    frames
+}
+
 /// Concatenated `choices[0].delta.<field>` strings of OpenAI chunks.
 pub fn delta_text(frames: &[Value], field: &str) -> String {
     frames
