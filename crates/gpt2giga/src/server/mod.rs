@@ -22,6 +22,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 
 use crate::app::AppState;
 
@@ -94,7 +95,19 @@ pub fn router(state: AppState) -> Router {
             post(gemini::model_post).fallback(gemini::no_such_method),
         );
     let (observability, open_pages) = observability(&state);
-    Router::new()
+    // Each stack is one layer: axum clones a matched route's service for every request,
+    // and a stack inside one `layer` call is cloned as one value, where separate `layer`
+    // calls would box (and clone, and free) each middleware on its own.
+    let common = || {
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(middleware::request_context))
+            .layer(axum::extract::DefaultBodyLimit::disable())
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                metrics::track,
+            ))
+    };
+    let keyed = Router::new()
         .route("/", get(system::root).head(system::root))
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
@@ -104,23 +117,19 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", api)
         .nest("/v1beta", gemini_api)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::limit_body,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_key,
-        ))
-        // Merged after the key check: pages that hold no data (see `observability`).
-        .merge(open_pages)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn(middleware::request_context))
-        .with_state(state)
+        .layer(
+            common()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::require_api_key,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    limits::limit_body,
+                )),
+        );
+    // Pages that hold no data skip the key check (see `observability`).
+    keyed.merge(open_pages.layer(common())).with_state(state)
 }
 
 /// `/metrics` (always), and in DEV mode only `/logs*`, `/openapi.json`, `/docs` and
@@ -151,10 +160,11 @@ fn observability(state: &AppState) -> (Router<AppState>, Router<AppState>) {
 /// only hosts the layer, so the rewrite happens before the inner one matches a route.
 pub fn app(state: AppState) -> Router {
     let cors = cors::layer(&state.config().proxy);
-    Router::new()
-        .fallback_service(router(state))
-        .layer(axum::middleware::from_fn(middleware::normalize_path))
-        .layer(cors)
+    Router::new().fallback_service(router(state)).layer(
+        ServiceBuilder::new()
+            .layer(cors)
+            .layer(axum::middleware::from_fn(middleware::normalize_path)),
+    )
 }
 
 /// Unknown routes: a 404 in the dialect the path suggests.
