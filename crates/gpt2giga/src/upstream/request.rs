@@ -101,53 +101,22 @@ pub fn build(
 
     // --- system
     let mut system = req.system.clone();
-    match &req.response_format {
-        ir::ResponseFormat::Text => {}
-        // GigaChat v1 has no `json_object`: native mode asks for a schema that admits any
-        // object; function mode (models without structured output) keeps the instruction.
-        ir::ResponseFormat::JsonObject => match opts.structured_output {
-            StructuredOutput::Native => {
-                out.response_format = Some(v1::ResponseFormat {
-                    kind: "json_schema".into(),
-                    schema: Some(serde_json::json!({"type": "object"})),
-                    strict: Some(false),
-                });
-            }
-            StructuredOutput::Function => system.push(JSON_OBJECT_INSTRUCTION.to_string()),
-        },
-        ir::ResponseFormat::JsonSchema {
-            name,
-            schema: s,
-            strict,
-        } => match opts.structured_output {
-            StructuredOutput::Native => {
-                out.response_format = Some(v1::ResponseFormat {
-                    kind: "json_schema".into(),
-                    schema: Some(schema::normalize_schema(s)),
-                    strict: Some(*strict),
-                });
-            }
-            StructuredOutput::Function => {
-                let fname = plan.names.register(STRUCTURED_FUNCTION);
-                plan.structured_function = Some(fname.clone());
-                let description = if name.is_empty() {
-                    "Return the final answer in this structured form.".to_string()
-                } else {
-                    format!("Return the final answer as `{name}`.")
-                };
-                out.functions = Some(vec![v1::Function {
-                    name: fname.clone(),
-                    description: Some(description),
-                    parameters: Some(schema::normalize_parameters(Some(s))),
-                    few_shot_examples: None,
-                    return_parameters: None,
-                }]);
-                out.function_call = Some(v1::FunctionCallMode::Named {
-                    name: fname,
-                    partial_arguments: None,
-                });
-            }
-        },
+    match structured_output(req, opts, &mut plan, &mut system) {
+        None => {}
+        Some(Structured::Native { schema, strict }) => {
+            out.response_format = Some(v1::ResponseFormat {
+                kind: "json_schema".into(),
+                schema: Some(schema),
+                strict: Some(strict),
+            });
+        }
+        Some(Structured::Function(f)) => {
+            out.function_call = Some(v1::FunctionCallMode::Named {
+                name: f.name.clone(),
+                partial_arguments: None,
+            });
+            out.functions = Some(vec![f]);
+        }
     }
     let system_text = system_text(&system);
     if !system_text.is_empty() {
@@ -160,13 +129,7 @@ pub fn build(
         let functions: Vec<v1::Function> = req
             .tools
             .iter()
-            .map(|t| v1::Function {
-                name: plan.names.register(&t.name),
-                description: t.description.clone(),
-                parameters: Some(schema::normalize_parameters(t.parameters.as_ref())),
-                few_shot_examples: None,
-                return_parameters: None,
-            })
+            .map(|t| tool_function(&mut plan, t))
             .collect();
         out.function_call = match &req.tool_choice {
             ir::ToolChoice::Auto => Some(v1::FunctionCallMode::Mode(v1::FunctionCallKeyword::Auto)),
@@ -286,6 +249,78 @@ pub fn build(
 }
 
 /// `tool_choice` forces a built-in tool that `tools` does not offer.
+/// How a request's response format reaches GigaChat: both APIs make the same choice
+/// and differ only in where they write it.
+pub(super) enum Structured {
+    /// Native structured output with this (normalised) schema.
+    Native { schema: Value, strict: bool },
+    /// A forced function whose arguments are the answer (models without native
+    /// structured output); registered in `plan` as the structured function.
+    Function(v1::Function),
+}
+
+/// The structured-output plan of `req`; a `json_object` answer in function mode adds its
+/// instruction to `system` instead.
+pub(super) fn structured_output(
+    req: &ir::ChatRequest,
+    opts: &Options,
+    plan: &mut Plan,
+    system: &mut Vec<String>,
+) -> Option<Structured> {
+    match &req.response_format {
+        ir::ResponseFormat::Text => None,
+        // GigaChat has no `json_object` (v1) or refuses it (v2, §9.15): native mode asks
+        // for a schema that admits any object; function mode keeps the instruction.
+        ir::ResponseFormat::JsonObject => match opts.structured_output {
+            StructuredOutput::Native => Some(Structured::Native {
+                schema: json!({"type": "object"}),
+                strict: false,
+            }),
+            StructuredOutput::Function => {
+                system.push(JSON_OBJECT_INSTRUCTION.to_string());
+                None
+            }
+        },
+        ir::ResponseFormat::JsonSchema {
+            name,
+            schema: s,
+            strict,
+        } => match opts.structured_output {
+            StructuredOutput::Native => Some(Structured::Native {
+                schema: schema::normalize_schema(s),
+                strict: *strict,
+            }),
+            StructuredOutput::Function => {
+                let fname = plan.names.register(STRUCTURED_FUNCTION);
+                plan.structured_function = Some(fname.clone());
+                let description = if name.is_empty() {
+                    "Return the final answer in this structured form.".to_string()
+                } else {
+                    format!("Return the final answer as `{name}`.")
+                };
+                Some(Structured::Function(v1::Function {
+                    name: fname,
+                    description: Some(description),
+                    parameters: Some(schema::normalize_parameters(Some(s))),
+                    few_shot_examples: None,
+                    return_parameters: None,
+                }))
+            }
+        },
+    }
+}
+
+/// A client tool as a GigaChat function (its name registered in `plan`).
+pub(super) fn tool_function(plan: &mut Plan, t: &ir::Tool) -> v1::Function {
+    v1::Function {
+        name: plan.names.register(&t.name),
+        description: t.description.clone(),
+        parameters: Some(schema::normalize_parameters(t.parameters.as_ref())),
+        few_shot_examples: None,
+        return_parameters: None,
+    }
+}
+
 pub(super) fn builtin_not_offered(kind: ir::Builtin) -> ProxyError {
     ProxyError::invalid_param(
         format!(

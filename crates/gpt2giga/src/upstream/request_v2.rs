@@ -20,11 +20,9 @@ use gigachat::types::{v1, v2};
 use serde_json::json;
 
 use super::request::{
-    JSON_OBJECT_INSTRUCTION, Options, Plan, STRUCTURED_FUNCTION, StructuredOutput, builtin_key,
-    builtin_not_offered, index_results, parse_arguments, reasoning_effort, result_object, sampling,
-    system_text,
+    Options, Plan, Structured, builtin_key, builtin_not_offered, index_results, parse_arguments,
+    reasoning_effort, result_object, sampling, structured_output, system_text, tool_function,
 };
-use super::schema;
 use super::tool_media::{self, Returned};
 use crate::error::ProxyError;
 use crate::ir;
@@ -56,52 +54,20 @@ pub fn build(
     // --- structured output
     let mut system = req.system.clone();
     let mut functions: Vec<v1::Function> = Vec::new();
-    match &req.response_format {
-        ir::ResponseFormat::Text => {}
-        // v2 refuses `json_object` (§9.15): native mode asks for a schema admitting any
-        // object; function mode keeps the instruction.
-        ir::ResponseFormat::JsonObject => match opts.structured_output {
-            StructuredOutput::Native => {
-                mo.response_format = Some(v2::ResponseFormat {
-                    kind: "json_schema".into(),
-                    schema: Some(json!({"type": "object"})),
-                    strict: Some(false),
-                    regex: None,
-                });
-            }
-            StructuredOutput::Function => system.push(JSON_OBJECT_INSTRUCTION.to_string()),
-        },
-        ir::ResponseFormat::JsonSchema {
-            name,
-            schema: s,
-            strict,
-        } => match opts.structured_output {
-            StructuredOutput::Native => {
-                mo.response_format = Some(v2::ResponseFormat {
-                    kind: "json_schema".into(),
-                    schema: Some(schema::normalize_schema(s)),
-                    strict: Some(*strict),
-                    regex: None,
-                });
-            }
-            StructuredOutput::Function => {
-                let fname = plan.names.register(STRUCTURED_FUNCTION);
-                plan.structured_function = Some(fname.clone());
-                let description = if name.is_empty() {
-                    "Return the final answer in this structured form.".to_string()
-                } else {
-                    format!("Return the final answer as `{name}`.")
-                };
-                functions.push(v1::Function {
-                    name: fname.clone(),
-                    description: Some(description),
-                    parameters: Some(schema::normalize_parameters(Some(s))),
-                    few_shot_examples: None,
-                    return_parameters: None,
-                });
-                out.tool_config = Some(forced_function(fname));
-            }
-        },
+    match structured_output(req, opts, &mut plan, &mut system) {
+        None => {}
+        Some(Structured::Native { schema, strict }) => {
+            mo.response_format = Some(v2::ResponseFormat {
+                kind: "json_schema".into(),
+                schema: Some(schema),
+                strict: Some(strict),
+                regex: None,
+            });
+        }
+        Some(Structured::Function(f)) => {
+            out.tool_config = Some(forced_function(f.name.clone()));
+            functions.push(f);
+        }
     }
     if mo != v2::ModelOptions::default() {
         out.model_options = Some(mo);
@@ -117,13 +83,7 @@ pub fn build(
     plan.builtins = req.builtins.clone();
     plan.query = last_user_text(req);
     if plan.structured_function.is_none() && (!req.tools.is_empty() || !builtins.is_empty()) {
-        functions.extend(req.tools.iter().map(|t| v1::Function {
-            name: plan.names.register(&t.name),
-            description: t.description.clone(),
-            parameters: Some(schema::normalize_parameters(t.parameters.as_ref())),
-            few_shot_examples: None,
-            return_parameters: None,
-        }));
+        functions.extend(req.tools.iter().map(|t| tool_function(&mut plan, t)));
         out.tool_config = Some(match &req.tool_choice {
             ir::ToolChoice::Auto => mode("auto"),
             ir::ToolChoice::None => mode("none"),
@@ -366,6 +326,7 @@ fn gigachat_call_id(id: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::ir::{ChatRequest, Message, Role, Tool, ToolChoice};
+    use crate::upstream::request::StructuredOutput;
     use crate::upstream::request::tests::{call, tool_images_request, tool_result};
 
     fn opts() -> Options {

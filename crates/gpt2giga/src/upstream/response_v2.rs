@@ -219,37 +219,22 @@ impl EventMapperV2 {
 
     /// Generated files arrived: the image generation (started or implied) is done.
     fn image_result(&mut self, out: &mut Vec<Event>) {
-        if !self
-            .running
-            .as_ref()
-            .is_some_and(|r| r.call.kind == Builtin::ImageGeneration)
-        {
-            self.finish_running(out);
-            let call = BuiltinCall {
-                id: short_id(),
-                kind: Builtin::ImageGeneration,
-                query: self.plan.query.clone(),
-            };
-            out.push(Event::BuiltinStarted(call.clone()));
-            self.running = Some(Running {
-                call,
-                completed: Some(true),
-            });
-        }
-        self.finish_running(out);
+        self.result_of(Builtin::ImageGeneration, out);
     }
 
     /// Sources arrived: the web search (started or implied by them) is done.
     fn web_search_result(&mut self, out: &mut Vec<Event>) {
-        if !self
-            .running
-            .as_ref()
-            .is_some_and(|r| r.call.kind == Builtin::WebSearch)
-        {
+        self.result_of(Builtin::WebSearch, out);
+    }
+
+    /// A result of `kind` arrived: that tool is done, started here first when GigaChat
+    /// sent no call for it (the result implies one).
+    fn result_of(&mut self, kind: Builtin, out: &mut Vec<Event>) {
+        if !self.running.as_ref().is_some_and(|r| r.call.kind == kind) {
             self.finish_running(out);
             let call = BuiltinCall {
                 id: short_id(),
-                kind: Builtin::WebSearch,
+                kind,
                 query: self.plan.query.clone(),
             };
             out.push(Event::BuiltinStarted(call.clone()));
