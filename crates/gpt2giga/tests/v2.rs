@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestProxy, anthropic_events, delta_text, http, json_of, openai_frames, text_of};
+use common::{TestProxy, anthropic_events, delta_text, json_of, openai_frames, text_of};
 use gigachat_mock::{Reply, ScriptedCall};
 use serde_json::{Value, json};
 
@@ -405,17 +405,7 @@ async fn message(p: &TestProxy, body: &Value) -> Value {
 }
 
 async fn message_stream(p: &TestProxy, body: &Value) -> Vec<(String, Value)> {
-    let mut body = body.clone();
-    body["stream"] = json!(true);
-    let r = http()
-        .post(p.at("/v1/messages"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, _, text) = text_of(r).await;
-    assert_eq!(status, 200, "{text}");
-    anthropic_events(&text)
+    p.events("/v1/messages", body).await
 }
 
 #[tokio::test]

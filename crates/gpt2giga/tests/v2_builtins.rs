@@ -301,17 +301,7 @@ async fn anthropic_web_search_server_tool_blocks_citations_and_usage() {
     assert_eq!(v["usage"]["server_tool_use"]["web_search_requests"], 1);
 
     // Stream grammar.
-    let mut s = body.clone();
-    s["stream"] = json!(true);
-    let r = http()
-        .post(p.at("/v1/messages"))
-        .json(&s)
-        .send()
-        .await
-        .unwrap();
-    let (status, _, raw) = text_of(r).await;
-    assert_eq!(status, 200, "{raw}");
-    let events = anthropic_events(&raw);
+    let events = p.events("/v1/messages", &body).await;
     let starts: Vec<&str> = events
         .iter()
         .filter(|(e, _)| e == "content_block_start")
@@ -454,11 +444,7 @@ async fn responses_image_generation_returns_the_downloaded_image() {
             .contains("a red square")
     );
 
-    let mut s = body.clone();
-    s["stream"] = json!(true);
-    let (status, _, raw) = text_of(p.post("/v1/responses", &s).await).await;
-    assert_eq!(status, 200, "{raw}");
-    let events = anthropic_events(&raw);
+    let events = p.events("/v1/responses", &body).await;
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     for n in [
         "response.image_generation_call.in_progress",
@@ -489,11 +475,7 @@ async fn code_interpreter_runs_show_in_streams() {
             .contains("42")
     );
 
-    let mut s = body.clone();
-    s["stream"] = json!(true);
-    let (status, _, raw) = text_of(p.post("/v1/responses", &s).await).await;
-    assert_eq!(status, 200, "{raw}");
-    let events = anthropic_events(&raw);
+    let events = p.events("/v1/responses", &body).await;
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     for n in [
         "response.code_interpreter_call.in_progress",

@@ -182,6 +182,16 @@ impl TestProxy {
         http().post(self.at(path)).json(body).send().await.unwrap()
     }
 
+    /// POSTs `body` with `"stream": true` to `path` and returns the named SSE events
+    /// (Anthropic and Responses framing), checking for a 200.
+    pub async fn events(&self, path: &str, body: &Value) -> Vec<(String, Value)> {
+        let mut body = body.clone();
+        body["stream"] = Value::Bool(true);
+        let (status, _, text) = text_of(self.post(path, &body).await).await;
+        assert_eq!(status, 200, "{text}");
+        anthropic_events(&text)
+    }
+
     /// GETs `path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         http().get(self.at(path)).send().await.unwrap()
