@@ -201,6 +201,62 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
     let store = Store::open(&pg.url()).await.unwrap();
     let before = store.count().await.unwrap();
     assert!(before >= 9);
+    // The indexes the migrations leave: a model's, the status', the time's.
+    use sqlx::Connection as _;
+    let mut pg_conn = sqlx::postgres::PgConnection::connect(&pg.url())
+        .await
+        .unwrap();
+    let mut indexes: Vec<String> =
+        sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE tablename = 'traffic'")
+            .fetch_all(&mut pg_conn)
+            .await
+            .unwrap();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        [
+            "traffic_client_model",
+            "traffic_gigachat_model",
+            "traffic_pkey",
+            "traffic_status",
+            "traffic_ts"
+        ]
+    );
+    // Filtered listings agree with filtering the whole listing.
+    let all = records(&store, usize::try_from(before).unwrap()).await;
+    let mut models: Vec<String> = all
+        .iter()
+        .flat_map(|e| [e.client_model.clone(), e.gigachat_model.clone()])
+        .flatten()
+        .collect();
+    models.sort();
+    models.dedup();
+    assert!(models.len() >= 3, "{models:?}");
+    for model in &models {
+        let model = model.as_str();
+        let mut want: Vec<i64> = all
+            .iter()
+            .filter(|e| {
+                e.client_model.as_deref() == Some(model)
+                    || e.gigachat_model.as_deref() == Some(model)
+            })
+            .map(|e| e.id)
+            .collect();
+        want.sort_unstable_by(|a, b| b.cmp(a));
+        assert!(!want.is_empty());
+        let got: Vec<i64> = store
+            .list(&Filter {
+                model: Some(model.into()),
+                limit: 100,
+                ..Filter::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(got, want, "{model}");
+    }
     let now = chrono::Utc::now().timestamp_millis();
     let newest = records(&store, 1).await.pop().unwrap();
     let gone = store.prune(now, 0, newest.size_bytes).await.unwrap();

@@ -64,10 +64,10 @@ pub struct Record {
     /// Arrival, Unix milliseconds.
     pub ts_ms: i64,
     pub request_id: String,
-    pub method: String,
+    pub method: &'static str,
     pub path: String,
-    pub route: String,
-    pub dialect: String,
+    pub route: &'static str,
+    pub dialect: &'static str,
     pub client_model: Option<String>,
     pub gigachat_model: Option<String>,
     /// Whose GigaChat account served it (`server`, or a pass-token fingerprint).
@@ -168,10 +168,10 @@ impl Capture {
     pub fn new(
         tap: &Tap,
         request_id: &str,
-        method: &str,
+        method: &'static str,
         path: &str,
-        route: &str,
-        dialect: &str,
+        route: &'static str,
+        dialect: &'static str,
     ) -> Arc<Self> {
         let ts_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -184,10 +184,10 @@ impl Capture {
                 record: Record {
                     ts_ms,
                     request_id: request_id.to_string(),
-                    method: method.to_string(),
+                    method,
                     path: path.to_string(),
-                    route: route.to_string(),
-                    dialect: dialect.to_string(),
+                    route,
+                    dialect,
                     ..Record::default()
                 },
                 client_request: bodies.then(|| Buf::new(tap.cap)),

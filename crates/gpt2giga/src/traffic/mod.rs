@@ -10,6 +10,7 @@
 
 pub mod store;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,6 +144,9 @@ impl Writer {
         match self.store.insert(entries).await {
             Ok(rows) => {
                 self.written.inc_by(n);
+                if self.tail.receiver_count() == 0 {
+                    return;
+                }
                 for row in rows {
                     let _ = self.tail.send(Arc::new(Entry {
                         bodies: None,
@@ -183,15 +187,19 @@ impl Writer {
             gigachat_response: body(r.gigachat_response, store::CUT_GIGACHAT_RESPONSE),
             client_response: body(r.client_response, store::CUT_CLIENT_RESPONSE),
         };
-        let red = |s: String| self.redactor.redact(&s).into_owned();
+        // Redacted text, the same allocation when there was nothing to mask.
+        let red = |s: String| match self.redactor.redact(&s) {
+            Cow::Owned(masked) => masked,
+            Cow::Borrowed(_) => s,
+        };
         let mut e = Entry {
             id: 0,
             ts_ms: r.ts_ms,
             request_id: red(r.request_id),
-            method: r.method,
+            method: r.method.to_string(),
             path: red(r.path),
-            route: r.route,
-            dialect: r.dialect,
+            route: r.route.to_string(),
+            dialect: r.dialect.to_string(),
             client_model: r.client_model.map(red),
             gigachat_model: r.gigachat_model.map(red),
             identity: r.identity,

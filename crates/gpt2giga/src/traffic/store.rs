@@ -5,7 +5,10 @@
 //! nothing is checked against a database at compile time.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -23,6 +26,19 @@ const INSERT_COLUMNS: usize = 25;
 /// Rows per INSERT statement, largest first (25 parameters each; SQLite allows 32,766
 /// per statement, PostgreSQL 65,535).
 const ROW_COUNTS: &[usize] = &[128, 32, 8, 1];
+
+/// Ids a listing walks at the newest end before it asks the indexes (see
+/// [`Store::list`]).
+const RECENT_ROWS: i64 = 10_000;
+
+/// The ids one query of a listing reads.
+#[derive(Debug, Clone, Copy)]
+enum Window {
+    /// Newer than this id.
+    After(i64),
+    /// This id and older.
+    UpTo(i64),
+}
 
 /// Bits of the `truncated` column.
 pub(crate) const CUT_CLIENT_REQUEST: i64 = 1;
@@ -100,6 +116,24 @@ pub struct Filter {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// A SQLite file's writer: its own connection, driven directly (one prepared
+    /// statement, one transaction per batch), so that a record costs SQLite's work and
+    /// little else. `None` for PostgreSQL and in-memory SQLite, which insert through
+    /// the pool.
+    writer: Option<Arc<Mutex<rusqlite::Connection>>>,
+    /// [`RECENT_ROWS`] (smaller in tests).
+    recent_rows: i64,
+}
+
+/// Why records could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Pool(#[from] sqlx::Error),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the SQLite writer stopped: {0}")]
+    Stopped(String),
 }
 
 impl std::fmt::Debug for Store {
@@ -119,19 +153,45 @@ impl MigrationSource<'static> for Embedded {
     fn resolve(
         self,
     ) -> futures::future::BoxFuture<'static, Result<Vec<Migration>, sqlx::error::BoxDynError>> {
-        let sql = match self.0 {
-            Backend::Sqlite => include_str!("../../migrations/traffic/sqlite/0001_traffic.sql"),
-            Backend::Postgres => {
-                include_str!("../../migrations/traffic/postgres/0001_traffic.sql")
-            }
+        let sql: [(i64, &'static str, &'static str); 2] = match self.0 {
+            Backend::Sqlite => [
+                (
+                    1,
+                    "traffic",
+                    include_str!("../../migrations/traffic/sqlite/0001_traffic.sql"),
+                ),
+                (
+                    2,
+                    "fewer indexes",
+                    include_str!("../../migrations/traffic/sqlite/0002_fewer_indexes.sql"),
+                ),
+            ],
+            Backend::Postgres => [
+                (
+                    1,
+                    "traffic",
+                    include_str!("../../migrations/traffic/postgres/0001_traffic.sql"),
+                ),
+                (
+                    2,
+                    "fewer indexes",
+                    include_str!("../../migrations/traffic/postgres/0002_fewer_indexes.sql"),
+                ),
+            ],
         };
-        Box::pin(std::future::ready(Ok(vec![Migration::new(
-            1,
-            Cow::Borrowed("traffic"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )])))
+        let migrations = sql
+            .into_iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    Cow::Borrowed(sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
     }
 }
 
@@ -140,10 +200,21 @@ impl Store {
     /// its schema up to date. The error names the problem, never the URL.
     pub async fn open(url: &str) -> Result<Self, String> {
         sqlx::any::install_default_drivers();
+        let mut in_memory = false;
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
+            in_memory = path.starts_with(":memory:") || path.contains("mode=memory");
             let sep = if path.contains('?') { '&' } else { '?' };
-            let url = if path.contains("mode=") {
+            let url = if path.starts_with(":memory:") {
+                // One database all the pool's connections share (`sqlite::memory:`
+                // would give each connection its own).
+                static DATABASES: AtomicU64 = AtomicU64::new(0);
+                let n = DATABASES.fetch_add(1, Ordering::Relaxed);
+                format!(
+                    "sqlite:file:gpt2giga-traffic-{}-{n}?mode=memory&cache=shared",
+                    std::process::id()
+                )
+            } else if path.contains("mode=") {
                 format!("sqlite://{path}")
             } else {
                 format!("sqlite://{path}{sep}mode=rwc")
@@ -156,6 +227,9 @@ impl Store {
             .map_err(|e| format!("the traffic-log URL is not usable: {}", redacted(&e)))?;
         let pool = AnyPoolOptions::new()
             .acquire_timeout(std::time::Duration::from_secs(5))
+            // An in-memory database lives as long as one of its connections.
+            .min_connections(u32::from(in_memory))
+            .idle_timeout((!in_memory).then_some(std::time::Duration::from_secs(600)))
             .max_connections(match backend {
                 // One writer at a time is all SQLite allows; readers share the rest.
                 Backend::Sqlite => 4,
@@ -187,7 +261,22 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| format!("cannot prepare the traffic log's tables: {e}"))?;
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            Backend::Sqlite if !in_memory => {
+                let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                    .map_err(|e| format!("the traffic-log URL is not usable: {}", redacted(&e)))?;
+                let conn = sqlite_writer(file.get_filename())
+                    .map_err(|e| format!("cannot open the traffic log for writing: {e}"))?;
+                Some(Arc::new(Mutex::new(conn)))
+            }
+            _ => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            writer,
+            recent_rows: RECENT_ROWS,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -204,10 +293,22 @@ impl Store {
         }
     }
 
-    /// Writes `entries` (ids ignored) in one transaction, up to 128 rows per statement
-    /// (one round trip to the database per statement, not per row); returns them with
-    /// their ids.
-    pub async fn insert(&self, mut entries: Vec<Entry>) -> Result<Vec<Entry>, sqlx::Error> {
+    /// Writes `entries` (ids ignored) in one transaction; returns them with their ids.
+    pub async fn insert(&self, entries: Vec<Entry>) -> Result<Vec<Entry>, WriteError> {
+        match &self.writer {
+            Some(conn) => {
+                let conn = conn.clone();
+                tokio::task::spawn_blocking(move || insert_sqlite(&conn, entries))
+                    .await
+                    .map_err(|e| WriteError::Stopped(e.to_string()))?
+            }
+            None => Ok(self.insert_pooled(entries).await?),
+        }
+    }
+
+    /// [`Self::insert`] through the pool: up to 128 rows per statement (one round trip
+    /// to the database per statement, not per row).
+    async fn insert_pooled(&self, mut entries: Vec<Entry>) -> Result<Vec<Entry>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let mut rest: &mut [Entry] = &mut entries;
         while !rest.is_empty() {
@@ -288,8 +389,86 @@ impl Store {
     }
 
     /// Newest first, metadata only.
+    ///
+    /// "The newest N that match" is answered two ways. A value common in recent traffic
+    /// (the usual model, status 200) is found at once by walking the newest ids
+    /// backwards, while its index would hand over every one of its (maybe millions of)
+    /// rows to be sorted. A rare value is the other way round: its index holds few rows,
+    /// which sort at once, while a walk would read the whole table. So the newest
+    /// [`RECENT_ROWS`] ids are walked first, and only when they hold too few matches do
+    /// the indexes find the rest among the older ones.
     pub async fn list(&self, f: &Filter) -> Result<Vec<Entry>, sqlx::Error> {
-        let mut sql = format!("SELECT {COLUMNS} FROM traffic WHERE 1 = 1");
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM traffic")
+            .fetch_one(&self.pool)
+            .await?;
+        let Some(newest) = newest else {
+            return Ok(Vec::new());
+        };
+        let start = f
+            .before_id
+            .map_or(newest, |b| b.saturating_sub(1).min(newest));
+        let split = start.saturating_sub(self.recent_rows);
+        let mut out = self.select(f, Window::After(split), f.limit).await?;
+        let missing = f.limit - i64::try_from(out.len()).unwrap_or(i64::MAX);
+        if missing > 0 && split > 0 {
+            out.extend(self.select(f, Window::UpTo(split), missing).await?);
+        }
+        Ok(out)
+    }
+
+    /// One query of [`Self::list`]: the filters' newest `limit` matches in `window`.
+    async fn select(
+        &self,
+        f: &Filter,
+        window: Window,
+        limit: i64,
+    ) -> Result<Vec<Entry>, sqlx::Error> {
+        let sql = self.select_sql(f, window);
+        let mut q = sqlx::query(&sql);
+        if let Some(m) = &f.model {
+            q = q.bind(m.clone()).bind(m.clone());
+        }
+        if let Some((lo, hi)) = f.status {
+            q = q.bind(lo).bind(hi);
+        }
+        if let Some(d) = &f.dialect {
+            q = q.bind(d.clone());
+        }
+        if let Some(v) = f.since_ms {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.until_ms {
+            q = q.bind(v);
+        }
+        if let Some(v) = f.before_id {
+            q = q.bind(v);
+        }
+        let (Window::After(id) | Window::UpTo(id)) = window;
+        q = q.bind(id).bind(limit);
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(|r| entry(r, false)).collect()
+    }
+
+    /// The text of [`Self::select`]'s query (parameters in the order it binds them).
+    fn select_sql(&self, f: &Filter, window: Window) -> String {
+        // SQLite keeps no statistics, so it is told which way to go; PostgreSQL's
+        // planner has them and needs no hint. The newest ids: the id range alone
+        // (`NOT INDEXED`). The older ones: a model's index (it bounds the id itself),
+        // else the status index, else the time index (`+id` takes the id range away,
+        // which SQLite would otherwise walk), else the id range.
+        let sqlite = self.backend == Backend::Sqlite;
+        let timed = f.since_ms.is_some() || f.until_ms.is_some();
+        let (table, id) = match window {
+            Window::After(_) if sqlite => ("traffic NOT INDEXED", "id"),
+            Window::UpTo(_) if sqlite && f.model.is_none() && f.status.is_some() => {
+                ("traffic", "+id")
+            }
+            Window::UpTo(_) if sqlite && f.model.is_none() && timed => {
+                ("traffic INDEXED BY traffic_ts", "+id")
+            }
+            _ => ("traffic", "id"),
+        };
+        let mut sql = format!("SELECT {COLUMNS} FROM {table} WHERE 1 = 1");
         let mut n = 0;
         let mut next = || {
             n += 1;
@@ -317,29 +496,13 @@ impl Store {
         if f.before_id.is_some() {
             sql.push_str(&format!(" AND id < {}", next()));
         }
+        let op = match window {
+            Window::After(_) => ">",
+            Window::UpTo(_) => "<=",
+        };
+        sql.push_str(&format!(" AND {id} {op} {}", next()));
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", next()));
-        let mut q = sqlx::query(&sql);
-        if let Some(m) = &f.model {
-            q = q.bind(m.clone()).bind(m.clone());
-        }
-        if let Some((lo, hi)) = f.status {
-            q = q.bind(lo).bind(hi);
-        }
-        if let Some(d) = &f.dialect {
-            q = q.bind(d.clone());
-        }
-        if let Some(v) = f.since_ms {
-            q = q.bind(v);
-        }
-        if let Some(v) = f.until_ms {
-            q = q.bind(v);
-        }
-        if let Some(v) = f.before_id {
-            q = q.bind(v);
-        }
-        q = q.bind(f.limit);
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(|r| entry(r, false)).collect()
+        sql
     }
 
     /// One record with its bodies.
@@ -405,6 +568,73 @@ impl Store {
             .await?;
         row.try_get("n")
     }
+}
+
+/// The writer's connection to a SQLite file the pool has already set up (WAL mode is
+/// a property of the file; `synchronous` is per connection).
+fn sqlite_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(conn)
+}
+
+/// One row of the SQLite writer's statement.
+const INSERT_ONE: &str = "INSERT INTO traffic (ts_ms, request_id, method, path, route, \
+    dialect, client_model, gigachat_model, identity, status, error, stream, queue_us, \
+    upload_us, first_byte_us, total_us, input_tokens, output_tokens, cached_tokens, \
+    truncated, size_bytes, client_request, gigachat_request, gigachat_response, \
+    client_response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+    ?, ?, ?, ?)";
+
+/// Writes `entries` in one transaction on the SQLite writer's connection (blocking).
+fn insert_sqlite(
+    conn: &Mutex<rusqlite::Connection>,
+    mut entries: Vec<Entry>,
+) -> Result<Vec<Entry>, WriteError> {
+    let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(INSERT_ONE)?;
+        for e in &mut entries {
+            let body = |pick: fn(&Bodies) -> &Option<String>| {
+                e.bodies.as_ref().and_then(|b| pick(b).as_deref())
+            };
+            insert.execute(rusqlite::params![
+                e.ts_ms,
+                e.request_id,
+                e.method,
+                e.path,
+                e.route,
+                e.dialect,
+                e.client_model,
+                e.gigachat_model,
+                e.identity,
+                e.status,
+                e.error,
+                i64::from(e.stream),
+                e.queue_us,
+                e.upload_us,
+                e.first_byte_us,
+                e.total_us,
+                e.input_tokens,
+                e.output_tokens,
+                e.cached_tokens,
+                e.truncated,
+                e.size_bytes,
+                body(|b| &b.client_request),
+                body(|b| &b.gigachat_request),
+                body(|b| &b.gigachat_response),
+                body(|b| &b.client_response),
+            ])?;
+            e.id = tx.last_insert_rowid();
+        }
+    }
+    tx.commit()?;
+    Ok(entries)
 }
 
 fn entry(r: &AnyRow, with_bodies: bool) -> Result<Entry, sqlx::Error> {
@@ -525,6 +755,198 @@ mod tests {
         drop(store);
         let again = Store::open(&url).await.unwrap();
         assert_eq!(again.count().await.unwrap(), 1);
+    }
+
+    /// Rows of many models, statuses, dialects and times, in insertion order.
+    fn mixed(n: i64) -> Vec<Entry> {
+        (0..n)
+            .map(|i| {
+                let model = if i % 17 == 0 {
+                    "rare"
+                } else if i % 3 == 1 {
+                    "b"
+                } else {
+                    "a"
+                };
+                let status = [200, 200, 200, 429, 500][(i % 5) as usize];
+                let mut e = sample(1000 + i * 10, model, status, 10);
+                e.gigachat_model = Some(if i % 4 == 0 { "g1" } else { "g2" }.into());
+                e.dialect = if i % 6 == 0 { "gemini" } else { "openai" }.into();
+                e
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn listings_find_the_newest_matches_whichever_way_they_look() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let mut store = Store::open(&url).await.unwrap();
+        let rows = store.insert(mixed(200)).await.unwrap();
+        let filters = [
+            Filter::default(),
+            Filter {
+                model: Some("a".into()),
+                ..Filter::default()
+            },
+            Filter {
+                model: Some("rare".into()),
+                ..Filter::default()
+            },
+            Filter {
+                model: Some("g1".into()),
+                status: Some((500, 599)),
+                ..Filter::default()
+            },
+            Filter {
+                status: Some((400, 499)),
+                ..Filter::default()
+            },
+            Filter {
+                status: Some((200, 200)),
+                dialect: Some("gemini".into()),
+                ..Filter::default()
+            },
+            Filter {
+                since_ms: Some(1500),
+                until_ms: Some(2500),
+                ..Filter::default()
+            },
+            Filter {
+                until_ms: Some(1300),
+                ..Filter::default()
+            },
+            Filter {
+                model: Some("b".into()),
+                before_id: Some(rows[150].id),
+                ..Filter::default()
+            },
+        ];
+        // The walk of the newest ids alone, the indexes alone, and both.
+        for recent in [1_000_000, 0, 7, 40] {
+            store.recent_rows = recent;
+            for f in &filters {
+                for limit in [1, 5, 30, 500] {
+                    let f = Filter { limit, ..f.clone() };
+                    let want: Vec<i64> = rows
+                        .iter()
+                        .rev()
+                        .filter(|e| {
+                            f.model.as_ref().is_none_or(|m| {
+                                e.client_model.as_ref() == Some(m)
+                                    || e.gigachat_model.as_ref() == Some(m)
+                            }) && f
+                                .status
+                                .is_none_or(|(lo, hi)| (lo..=hi).contains(&e.status))
+                                && f.dialect.as_ref().is_none_or(|d| &e.dialect == d)
+                                && f.since_ms.is_none_or(|t| e.ts_ms >= t)
+                                && f.until_ms.is_none_or(|t| e.ts_ms < t)
+                                && f.before_id.is_none_or(|b| e.id < b)
+                        })
+                        .take(limit as usize)
+                        .map(|e| e.id)
+                        .collect();
+                    let got: Vec<i64> =
+                        store.list(&f).await.unwrap().iter().map(|e| e.id).collect();
+                    assert_eq!(got, want, "recent {recent}, {f:?}");
+                }
+            }
+        }
+    }
+
+    /// SQLite's plans: the newest ids walked by id, the older ones looked up in the
+    /// filter's index; no index the writer pays for and no query uses.
+    #[tokio::test]
+    async fn sqlite_queries_use_the_indexes_and_only_those_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = Store::open(&url).await.unwrap();
+        let plan = |f: Filter, w: Window| {
+            let sql = format!("EXPLAIN QUERY PLAN {}", store.select_sql(&f, w));
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query(&sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("detail").unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            }
+        };
+        let model = || Filter {
+            model: Some("m".into()),
+            ..Filter::default()
+        };
+        let status = || Filter {
+            status: Some((500, 599)),
+            ..Filter::default()
+        };
+        let timed = || Filter {
+            since_ms: Some(1),
+            ..Filter::default()
+        };
+        for f in [model(), status(), timed(), Filter::default()] {
+            let p = plan(f, Window::After(10)).await;
+            assert!(
+                p.contains("INTEGER PRIMARY KEY") && !p.contains("TEMP B-TREE"),
+                "{p}"
+            );
+        }
+        let p = plan(model(), Window::UpTo(10)).await;
+        assert!(
+            p.contains("traffic_client_model") && p.contains("traffic_gigachat_model"),
+            "{p}"
+        );
+        assert!(
+            plan(status(), Window::UpTo(10))
+                .await
+                .contains("traffic_status")
+        );
+        assert!(plan(timed(), Window::UpTo(10)).await.contains("traffic_ts"));
+        let p = plan(Filter::default(), Window::UpTo(10)).await;
+        assert!(
+            p.contains("INTEGER PRIMARY KEY") && !p.contains("TEMP B-TREE"),
+            "{p}"
+        );
+        let mut indexes: Vec<String> = sqlx::query(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traffic' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("name").unwrap())
+        .collect();
+        indexes.sort();
+        assert_eq!(
+            indexes,
+            [
+                "traffic_client_model",
+                "traffic_gigachat_model",
+                "traffic_status",
+                "traffic_ts"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_is_written_through_the_pool() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        assert!(store.writer.is_none());
+        let rows = store.insert(mixed(3)).await.unwrap();
+        assert!(rows[0].id < rows[1].id && rows[1].id < rows[2].id);
+        let listed = store
+            .list(&Filter {
+                limit: 10,
+                ..Filter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 3);
+        assert_eq!(listed[0].id, rows[2].id);
     }
 
     #[test]
