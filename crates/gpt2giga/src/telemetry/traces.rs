@@ -42,7 +42,7 @@ use opentelemetry_sdk::trace::{
 
 use crate::config::OtlpProtocol;
 
-/// How often finished spans are sent.
+/// How often finished spans are sent (unless `OTEL_BSP_SCHEDULE_DELAY` says).
 const EXPORT_EVERY: Duration = Duration::from_secs(1);
 /// `gen_ai.system` of every span.
 const SYSTEM: &str = "gigachat";
@@ -122,12 +122,13 @@ impl Traces {
     /// `OTEL_EXPORTER_OTLP_TIMEOUT` are honoured).
     pub fn start(endpoint: &str, protocol: OtlpProtocol) -> Result<Self, String> {
         let exporter = exporter(endpoint, protocol)?;
+        // The SDK's default reads the OTEL_BSP_* variables; the delay is ours unless set.
+        let mut batch = BatchConfigBuilder::default();
+        if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
+            batch = batch.with_scheduled_delay(EXPORT_EVERY);
+        }
         let processor = BatchSpanProcessor::builder(exporter)
-            .with_batch_config(
-                BatchConfigBuilder::default()
-                    .with_scheduled_delay(EXPORT_EVERY)
-                    .build(),
-            )
+            .with_batch_config(batch.build())
             .build();
         let mut resource = Resource::builder();
         if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
