@@ -145,7 +145,7 @@ impl AppState {
         let traces = p
             .otlp_endpoint
             .as_deref()
-            .map(Traces::start)
+            .map(|endpoint| Traces::start(endpoint, p.otlp_protocol()))
             .transpose()
             .map_err(ProxyError::Internal)?;
         Ok(Self {

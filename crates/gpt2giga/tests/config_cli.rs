@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use gigachat::Secret;
 use gpt2giga::config::spec::{FIELDS, FieldSpec, Group};
 use gpt2giga::config::{
-    ApiMode, AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases,
+    ApiMode, AuthMode, Config, ConfigError, LogFormat, LogLevel, Mode, ModelAliases, OtlpProtocol,
     StructuredOutputMode, TrafficLogLevel,
 };
 
@@ -314,6 +314,9 @@ fn cases() -> Vec<Case> {
         }),
         case(P, "otlp_endpoint", "http://127.0.0.1:4318", |c| {
             c.proxy.otlp_endpoint = Some("http://127.0.0.1:4318".into())
+        }),
+        case(P, "otlp_protocol", "grpc", |c| {
+            c.proxy.otlp_protocol = Some(OtlpProtocol::Grpc)
         }),
         case(P, "enable_traffic_admin", "true", |c| {
             c.proxy.enable_traffic_admin = true
@@ -858,6 +861,27 @@ fn invalid_values_name_the_source_and_value() {
             &[],
             &[("GIGACHAT_RETRY_ON_STATUS_CODES", "[429, 999]")],
             &["GIGACHAT_RETRY_ON_STATUS_CODES"],
+        ),
+        (
+            &["--proxy.otlp-protocol", "http/json"],
+            &[],
+            &[
+                "--proxy.otlp-protocol",
+                "http/json",
+                "expected http/protobuf or grpc",
+            ],
+        ),
+        (
+            &[],
+            &[
+                ("GPT2GIGA_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp"),
+            ],
+            &[
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "\"udp\"",
+                "expected http/protobuf or grpc",
+            ],
         ),
         (
             &["--proxy.pass-model", "maybe"],

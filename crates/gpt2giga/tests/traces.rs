@@ -1,7 +1,9 @@
-//! OpenTelemetry traces: a tiny OTLP/HTTP receiver started by the test (protobuf decoded
-//! with `opentelemetry-proto`) gets the proxy's spans — a server span per request whose
-//! parent is the client's `traceparent`, a client span per GigaChat call under it — with
-//! the GenAI semantic-convention attributes.
+//! OpenTelemetry traces: collectors started by the test — a tiny OTLP/HTTP receiver
+//! (protobuf decoded with `opentelemetry-proto`) and a real OTLP/gRPC one (tonic serving
+//! `opentelemetry-proto`'s `TraceService`) — get the proxy's spans: a server span per
+//! request whose parent is the client's `traceparent`, a client span per GigaChat call
+//! under it, with the GenAI semantic-convention attributes. Both protocols run the same
+//! scenario and the same assertions.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -12,14 +14,21 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use common::procs::Gpt2Giga;
 use common::{TestProxy, http};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use serde_json::json;
 
-/// The spans an OTLP/HTTP collector received, and the resource's service name.
+/// What a collector received: the spans, the resources' service names and the
+/// content type of each export.
 #[derive(Clone, Default)]
 struct Received {
     spans: Arc<Mutex<Vec<Span>>>,
@@ -27,7 +36,60 @@ struct Received {
     content_types: Arc<Mutex<Vec<String>>>,
 }
 
-async fn collector() -> (String, Received) {
+impl Received {
+    fn record(&self, content_type: &str, req: ExportTraceServiceRequest) {
+        self.content_types
+            .lock()
+            .unwrap()
+            .push(content_type.to_string());
+        for rs in req.resource_spans {
+            if let Some(r) = &rs.resource {
+                for kv in &r.attributes {
+                    if kv.key == "service.name"
+                        && let Some(AnyValue::StringValue(s)) =
+                            kv.value.as_ref().and_then(|v| v.value.clone())
+                    {
+                        self.services.lock().unwrap().push(s);
+                    }
+                }
+            }
+            for ss in rs.scope_spans {
+                self.spans.lock().unwrap().extend(ss.spans);
+            }
+        }
+    }
+
+    /// The spans of trace `trace_id` received so far.
+    fn spans_now(&self, trace_id: &str) -> Vec<Span> {
+        self.spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| hex(&s.trace_id) == trace_id)
+            .cloned()
+            .collect()
+    }
+
+    /// The spans of trace `trace_id`, once there are at least `n` (waits up to 15 s).
+    async fn spans_of(&self, trace_id: &str, n: usize) -> Vec<Span> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let spans = self.spans_now(trace_id);
+            if spans.len() >= n {
+                return spans;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} spans of trace {trace_id} arrived",
+                spans.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// An OTLP/HTTP collector on a free loopback port: its base URL and what it gets.
+async fn http_collector() -> (String, Received) {
     let got = Received::default();
     let state = got.clone();
     let app = axum::Router::new().route(
@@ -38,25 +100,8 @@ async fn collector() -> (String, Received) {
                 let ct = headers
                     .get("content-type")
                     .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                state.content_types.lock().unwrap().push(ct);
-                let req = ExportTraceServiceRequest::decode(body).unwrap();
-                for rs in req.resource_spans {
-                    if let Some(r) = &rs.resource {
-                        for kv in &r.attributes {
-                            if kv.key == "service.name"
-                                && let Some(AnyValue::StringValue(s)) =
-                                    kv.value.as_ref().and_then(|v| v.value.clone())
-                            {
-                                state.services.lock().unwrap().push(s);
-                            }
-                        }
-                    }
-                    for ss in rs.scope_spans {
-                        state.spans.lock().unwrap().extend(ss.spans);
-                    }
-                }
+                    .unwrap_or("");
+                state.record(ct, ExportTraceServiceRequest::decode(body).unwrap());
                 StatusCode::OK
             }
         }),
@@ -64,6 +109,42 @@ async fn collector() -> (String, Received) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), got)
+}
+
+/// The OTLP `TraceService` of the gRPC collector.
+struct GrpcCollector(Received);
+
+#[tonic::async_trait]
+impl TraceService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let ct = request
+            .metadata()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        self.0.record(&ct, request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// An OTLP/gRPC collector (tonic, plaintext HTTP/2) on a free loopback port: its
+/// endpoint and what it gets.
+async fn grpc_collector() -> (String, Received) {
+    let got = Received::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = TraceServiceServer::new(GrpcCollector(got.clone()));
+    tokio::spawn(tonic::transport::Server::builder().serve_with_incoming(
+        service,
+        tonic::transport::server::TcpIncoming::from(listener),
+    ));
     (format!("http://{addr}"), got)
 }
 
@@ -87,43 +168,13 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The spans of trace `trace_id`, once there are at least `n` (waits up to 15 s).
-async fn spans_of(got: &Received, trace_id: &str, n: usize) -> Vec<Span> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let spans: Vec<Span> = got
-            .spans
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| hex(&s.trace_id) == trace_id)
-            .cloned()
-            .collect();
-        if spans.len() >= n {
-            return spans;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} spans of trace {trace_id} arrived",
-            spans.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 const SERVER: i32 = 2;
 const CLIENT: i32 = 3;
 
-#[tokio::test]
-async fn spans_arrive_with_the_clients_parent_and_genai_attributes() {
-    let (endpoint, got) = collector().await;
-    let p = TestProxy::start_with(&["--proxy.otlp-endpoint", &endpoint], &[]).await;
-
-    // A JSON chat call under the client's trace.
-    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let parent_id = "00f067aa0ba902b7";
+/// A JSON chat call to the proxy at `base` under the client's trace (model `gpt-4o`).
+async fn traced_chat(base: &str, trace_id: &str, parent_id: &str) {
     let r = http()
-        .post(p.at("/v1/chat/completions"))
+        .post(format!("{base}/v1/chat/completions"))
         .header("traceparent", format!("00-{trace_id}-{parent_id}-01"))
         .json(&json!({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}))
         .send()
@@ -131,7 +182,11 @@ async fn spans_arrive_with_the_clients_parent_and_genai_attributes() {
         .unwrap();
     assert_eq!(r.status(), 200);
     r.text().await.unwrap();
-    let spans = spans_of(&got, trace_id, 2).await;
+}
+
+/// The spans of one [`traced_chat`]: the request's server span under the client's
+/// `parent_id`, the GigaChat call's client span under it, both with their attributes.
+fn assert_chat_trace(spans: &[Span], parent_id: &str, got: &Received) {
     let server = spans.iter().find(|s| s.kind == SERVER).unwrap();
     let client = spans.iter().find(|s| s.kind == CLIENT).unwrap();
     assert_eq!(
@@ -166,15 +221,19 @@ async fn spans_arrive_with_the_clients_parent_and_genai_attributes() {
     assert_eq!(c["gen_ai.operation.name"], "chat");
     assert_eq!(c["gen_ai.request.model"], "GigaChat");
     assert!(server.end_time_unix_nano >= client.end_time_unix_nano);
-    assert!(got.services.lock().unwrap().iter().all(|s| s == "gpt2giga"));
-    assert!(
-        got.content_types
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|c| c == "application/x-protobuf"),
-        "OTLP/HTTP protobuf"
-    );
+    let services = got.services.lock().unwrap();
+    assert!(!services.is_empty() && services.iter().all(|s| s == "gpt2giga"));
+}
+
+/// The scenario every protocol must pass against the proxy `p` exporting to `got`: a
+/// traced JSON chat call, a traced stream in another dialect, an untraced request (a
+/// root span) and a probe (no span).
+async fn traces_arrive(p: &TestProxy, got: &Received) {
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent_id = "00f067aa0ba902b7";
+    traced_chat(&p.url, trace_id, parent_id).await;
+    let spans = got.spans_of(trace_id, 2).await;
+    assert_chat_trace(&spans, parent_id, got);
 
     // A stream in another dialect: its span ends with the stream, usage included.
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
@@ -191,7 +250,7 @@ async fn spans_arrive_with_the_clients_parent_and_genai_attributes() {
         .unwrap();
     assert_eq!(r.status(), 200);
     r.text().await.unwrap();
-    let spans = spans_of(&got, trace_id, 2).await;
+    let spans = got.spans_of(trace_id, 2).await;
     let server = spans.iter().find(|s| s.kind == SERVER).unwrap();
     let s = attrs(server);
     assert_eq!(hex(&server.parent_span_id), parent_id);
@@ -227,12 +286,93 @@ async fn spans_arrive_with_the_clients_parent_and_genai_attributes() {
     }
 }
 
+/// Every export `got` received had `content_type`.
+fn assert_content_types(got: &Received, content_type: &str) {
+    let cts = got.content_types.lock().unwrap();
+    assert!(
+        !cts.is_empty() && cts.iter().all(|c| c == content_type),
+        "{cts:?}"
+    );
+}
+
 #[tokio::test]
-async fn otel_environment_variables_configure_the_endpoint() {
+async fn spans_arrive_over_otlp_http_by_default() {
+    let (endpoint, got) = http_collector().await;
+    let p = TestProxy::start_with(&["--proxy.otlp-endpoint", &endpoint], &[]).await;
+    traces_arrive(&p, &got).await;
+    assert_content_types(&got, "application/x-protobuf");
+}
+
+#[tokio::test]
+async fn spans_arrive_over_otlp_grpc() {
+    let (endpoint, got) = grpc_collector().await;
+    let p = TestProxy::start_with(
+        &[
+            "--proxy.otlp-endpoint",
+            &endpoint,
+            "--proxy.otlp-protocol",
+            "grpc",
+        ],
+        &[],
+    )
+    .await;
+    traces_arrive(&p, &got).await;
+    assert_content_types(&got, "application/grpc");
+}
+
+/// The real binary, configured only by OpenTelemetry's variables: gRPC chosen by
+/// `OTEL_EXPORTER_OTLP_PROTOCOL`, and the batch held back (`OTEL_BSP_SCHEDULE_DELAY`
+/// of a minute) so that the spans can only arrive by the flush on SIGTERM.
+#[tokio::test]
+async fn the_binary_exports_over_grpc_from_otel_variables_and_flushes_on_sigterm() {
+    let (endpoint, got) = grpc_collector().await;
     let mock = gigachat_mock::MockServer::start().await.unwrap();
-    let c = common::config_for(
-        &mock.base_url(),
-        &mock.auth_url(),
+    let dir = tempfile::tempdir().unwrap();
+    let mut proxy = Gpt2Giga::spawn_with(
+        dir.path(),
+        "gpt2giga",
+        (&mock.base_url(), &mock.auth_url()),
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+    );
+    proxy.wait_ready().await;
+    let trace_id = "5bf92f3577b34da6a3ce929d0e0e4737";
+    let parent_id = "10f067aa0ba902b8";
+    traced_chat(&proxy.url, trace_id, parent_id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        got.spans_now(trace_id).is_empty(),
+        "the batch is held until shutdown"
+    );
+
+    // SIGTERM, waited for off the runtime (the collector runs on it).
+    let Gpt2Giga { mut proc, .. } = proxy;
+    let mut proc = tokio::task::spawn_blocking(move || {
+        proc.terminate(Duration::from_secs(30));
+        proc
+    })
+    .await
+    .unwrap();
+    let status = proc.exited().unwrap();
+    assert!(status.success(), "{status}:\n{}", proc.log_tail());
+    let spans = got.spans_now(trace_id);
+    assert_eq!(spans.len(), 2, "flushed before exit:\n{}", proc.log_tail());
+    assert_chat_trace(&spans, parent_id, &got);
+    assert_content_types(&got, "application/grpc");
+}
+
+#[tokio::test]
+async fn otel_environment_variables_configure_the_endpoint_and_protocol() {
+    use gpt2giga::config::OtlpProtocol;
+    let mock = gigachat_mock::MockServer::start().await.unwrap();
+    let config = |args: &[&str], env: &[(&str, &str)]| {
+        common::config_for(&mock.base_url(), &mock.auth_url(), args, env)
+    };
+    let c = config(
         &[],
         &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")],
     );
@@ -240,16 +380,27 @@ async fn otel_environment_variables_configure_the_endpoint() {
         c.proxy.otlp_endpoint.as_deref(),
         Some("http://127.0.0.1:4318")
     );
-    let c = common::config_for(
-        &mock.base_url(),
-        &mock.auth_url(),
+    assert_eq!(c.proxy.otlp_protocol(), OtlpProtocol::HttpProtobuf);
+    let c = config(
         &["--proxy.otlp-endpoint", "http://127.0.0.1:9999"],
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+        ],
     );
     assert_eq!(
         c.proxy.otlp_endpoint.as_deref(),
         Some("http://127.0.0.1:9999")
     );
-    let c = common::config_for(&mock.base_url(), &mock.auth_url(), &[], &[]);
+    assert_eq!(c.proxy.otlp_protocol(), OtlpProtocol::Grpc);
+    let c = config(
+        &["--proxy.otlp-protocol", "http/protobuf"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    );
+    assert_eq!(c.proxy.otlp_protocol(), OtlpProtocol::HttpProtobuf);
+    let c = config(&[], &[]);
     assert!(c.proxy.otlp_endpoint.is_none());
 }

@@ -266,6 +266,46 @@ impl FromStr for ApiMode {
     }
 }
 
+/// How traces reach the collector (`--proxy.otlp-protocol`), named as in the
+/// OpenTelemetry specification's `OTEL_EXPORTER_OTLP_PROTOCOL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OtlpProtocol {
+    /// OTLP/HTTP with protobuf bodies, `POST {endpoint}/v1/traces` (port 4318).
+    #[default]
+    HttpProtobuf,
+    /// OTLP/gRPC to the endpoint as given (port 4317).
+    Grpc,
+}
+
+impl OtlpProtocol {
+    pub const EXPECTED: &'static str =
+        "expected http/protobuf or grpc (http/json is not supported)";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+            OtlpProtocol::Grpc => "grpc",
+        }
+    }
+}
+
+impl fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OtlpProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+            "grpc" => Ok(OtlpProtocol::Grpc),
+            _ => Err(Self::EXPECTED.to_string()),
+        }
+    }
+}
+
 /// Log line format (Rust extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -403,9 +443,13 @@ pub struct ProxySettings {
     pub traffic_log_max_bytes: u64,
     /// Rust extension: records waiting to be written. Default 10,000.
     pub traffic_log_queue_size: usize,
-    /// Rust extension: the OTLP/HTTP collector traces go to; `None` = no traces.
+    /// Rust extension: the OTLP collector traces go to; `None` = no traces.
     /// Falls back to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`.
     pub otlp_endpoint: Option<String>,
+    /// Rust extension: how traces are sent; `None` = not set here nor (when traces are
+    /// on) by `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, so
+    /// http/protobuf (see [`ProxySettings::otlp_protocol`]).
+    pub otlp_protocol: Option<OtlpProtocol>,
     /// Rust extension: `/admin/traffic` and `/console` in PROD too. Default false.
     pub enable_traffic_admin: bool,
     /// Rust extension: IPs allowed to reach `/admin/traffic` and `/console`. Default `[]`.
@@ -486,6 +530,7 @@ impl Default for ProxySettings {
             traffic_log_max_bytes: 1024 * 1024 * 1024,
             traffic_log_queue_size: 10_000,
             otlp_endpoint: None,
+            otlp_protocol: None,
             enable_traffic_admin: false,
             traffic_ip_allowlist: Vec::new(),
         }
@@ -563,6 +608,11 @@ impl ProxySettings {
     /// explicitly (with the traffic log off they answer 404 saying so).
     pub fn traffic_admin(&self) -> bool {
         !self.is_prod() || self.enable_traffic_admin
+    }
+
+    /// How traces are sent: the setting, else http/protobuf.
+    pub fn otlp_protocol(&self) -> OtlpProtocol {
+        self.otlp_protocol.unwrap_or_default()
     }
 
     /// The shared-state URL, if set and non-empty.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{ApiMode, LogFormat, LogLevel, Mode, ModelAliases, StructuredOutputMode};
+use super::{ApiMode, LogFormat, LogLevel, Mode, ModelAliases, OtlpProtocol, StructuredOutputMode};
 use gigachat::Secret;
 
 /// A value as it arrived from one source.
@@ -192,6 +192,11 @@ pub fn structured_output(raw: Raw<'_>) -> Parsed<StructuredOutputMode> {
 
 pub fn api_mode(raw: Raw<'_>) -> Parsed<ApiMode> {
     let s = string(raw).map_err(|_| ApiMode::EXPECTED.to_string())?;
+    s.parse()
+}
+
+pub fn otlp_protocol(raw: Raw<'_>) -> Parsed<OtlpProtocol> {
+    let s = string(raw).map_err(|_| OtlpProtocol::EXPECTED.to_string())?;
     s.parse()
 }
 

@@ -39,28 +39,47 @@ pub fn load(
     }
     config.demo = sources.demo()?;
     if config.proxy.otlp_endpoint.is_none() {
-        config.proxy.otlp_endpoint = otel_endpoint(env)?;
+        config.proxy.otlp_endpoint = otel_var(env, OTEL_ENDPOINT, parse::http_url)?;
+    }
+    // Like an OpenTelemetry SDK, read the protocol variables only when traces are on: a
+    // variable meant for another program in the same environment cannot stop the proxy.
+    if config.proxy.otlp_endpoint.is_some() && config.proxy.otlp_protocol.is_none() {
+        config.proxy.otlp_protocol = otel_var(env, OTEL_PROTOCOL, parse::otlp_protocol)?;
     }
     config.warnings = sources.warnings(&config);
     validate(&config)?;
     Ok(config)
 }
 
-/// OpenTelemetry's own variables, when `--proxy.otlp-endpoint` is unset: the traces
-/// endpoint (used as it is), else the collector's base endpoint.
-fn otel_endpoint(env: &HashMap<String, String>) -> Result<Option<String>, ConfigError> {
-    for name in [
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-    ] {
+/// OpenTelemetry's own variables for the endpoint, when `--proxy.otlp-endpoint` is unset:
+/// the traces endpoint (used as it is), else the collector's base endpoint.
+const OTEL_ENDPOINT: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+];
+
+/// The same for the protocol, when `--proxy.otlp-protocol` is unset.
+const OTEL_PROTOCOL: [&str; 2] = [
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+];
+
+/// The first of `names` set (non-empty) in the process environment, parsed; a bad
+/// value is an error naming the variable.
+fn otel_var<T>(
+    env: &HashMap<String, String>,
+    names: [&str; 2],
+    parse: impl Fn(Raw<'_>) -> Parsed<T>,
+) -> Result<Option<T>, ConfigError> {
+    for name in names {
         if let Some(v) = env.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
-            return parse::http_url(Raw::Text(v)).map(Some).map_err(|reason| {
-                ConfigError::InvalidValue {
+            return parse(Raw::Text(v))
+                .map(Some)
+                .map_err(|reason| ConfigError::InvalidValue {
                     name: name.to_string(),
                     value: Raw::Text(v).display(),
                     reason,
-                }
-            });
+                });
         }
     }
     Ok(None)
@@ -384,6 +403,7 @@ fn set_field(c: &mut Config, f: &FieldSpec, raw: Option<Raw<'_>>) -> Parsed<()> 
             p.traffic_log_queue_size = positive_usize(req(raw)?)?;
         }
         (Group::Proxy, "otlp_endpoint") => p.otlp_endpoint = opt(raw, http_url)?,
+        (Group::Proxy, "otlp_protocol") => p.otlp_protocol = opt(raw, parse::otlp_protocol)?,
         (Group::Proxy, "enable_traffic_admin") => p.enable_traffic_admin = boolean(req(raw)?)?,
         (Group::Proxy, "traffic_ip_allowlist") => p.traffic_ip_allowlist = ip_nets(req(raw)?)?,
         (Group::Proxy, "concurrency_lease_secs") => {
@@ -475,6 +495,58 @@ mod tests {
             assert_eq!(r.is_ok(), f.optional, "{}", f.name);
         }
         assert_eq!(c.gigachat.model, None);
+    }
+
+    fn load_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        load(["gpt2giga".to_string()], &env, &std::env::temp_dir())
+    }
+
+    #[test]
+    fn otel_protocol_variables_apply_when_traces_are_on() {
+        use crate::config::OtlpProtocol::{Grpc, HttpProtobuf};
+        const EP: (&str, &str) = ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317");
+        let protocol = |vars: &[(&str, &str)]| load_env(vars).map(|c| c.proxy.otlp_protocol);
+        assert_eq!(protocol(&[EP]).unwrap(), None);
+        assert_eq!(
+            protocol(&[EP, ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap(),
+            Some(Grpc)
+        );
+        // The traces variable wins over the general one.
+        assert_eq!(
+            protocol(&[
+                EP,
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+            ])
+            .unwrap(),
+            Some(HttpProtobuf)
+        );
+        // The proxy's own setting wins over both.
+        assert_eq!(
+            protocol(&[
+                EP,
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+                ("GPT2GIGA_OTLP_PROTOCOL", "GRPC"),
+            ])
+            .unwrap(),
+            Some(Grpc)
+        );
+        let e = protocol(&[EP, ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            r#"invalid value "http/json" for OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf or grpc (http/json is not supported)"#
+        );
+        // Traces off: the variables are someone else's business.
+        assert_eq!(
+            protocol(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -366,7 +366,16 @@ pub const FIELDS: &[FieldSpec] = &[
         "URL",
         None,
         Value,
-        "OpenTelemetry traces over OTLP/HTTP to this collector, e.g. http://localhost:4318 (/v1/traces is added); unset = OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else off [Rust extension]",
+        "OpenTelemetry traces to this collector, e.g. http://localhost:4318 for OTLP/HTTP (/v1/traces is added) or http://localhost:4317 for gRPC (used as given); unset = OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else off [Rust extension]",
+    )),
+    extension(field(
+        P,
+        "otlp_protocol",
+        HEADING_LOGGING,
+        "PROTOCOL",
+        None,
+        Value,
+        "How traces are sent: http/protobuf (OTLP/HTTP) or grpc (OTLP/gRPC; an https:// endpoint uses TLS with the public web roots); unset = OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf [Rust extension]",
     )),
     extension(field(
         P,

@@ -161,7 +161,7 @@ pub(crate) fn render(c: &Config) -> String {
         out,
         "  Traces:     {}",
         match &p.otlp_endpoint {
-            Some(e) => format!("OTLP/HTTP {}", mask_url(e)),
+            Some(e) => format!("OTLP {} {}", p.otlp_protocol(), mask_url(e)),
             None => "off".to_string(),
         }
     );
@@ -266,6 +266,24 @@ mod tests {
         assert!(s.contains("Auth:       mode=none"), "{s}");
         assert!(s.contains("model=GigaChat (default)"), "{s}");
         assert!(s.contains("api_key=-"), "{s}");
+    }
+
+    #[test]
+    fn traces_line_names_the_protocol() {
+        let mut c = Config::default();
+        assert!(c.summary().contains("Traces:     off"));
+        c.proxy.otlp_endpoint = Some("http://u:pw@collector:4318".into());
+        let s = c.summary();
+        assert!(
+            s.contains("Traces:     OTLP http/protobuf http://***@collector:4318/"),
+            "{s}"
+        );
+        c.proxy.otlp_protocol = Some(crate::config::OtlpProtocol::Grpc);
+        let s = c.summary();
+        assert!(
+            s.contains("Traces:     OTLP grpc http://***@collector:4318/"),
+            "{s}"
+        );
     }
 
     #[test]

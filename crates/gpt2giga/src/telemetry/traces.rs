@@ -1,7 +1,15 @@
 //! OpenTelemetry traces (`--proxy.otlp-endpoint`, or the standard
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`): one server span per request and one client span per
-//! GigaChat call, exported over OTLP/HTTP (protobuf) in batches from the SDK's own
-//! thread. Off (and free) unless an endpoint is configured.
+//! GigaChat call, exported in batches from the SDK's own thread over OTLP/HTTP
+//! (protobuf, the default) or OTLP/gRPC (`--proxy.otlp-protocol grpc`, or the standard
+//! `OTEL_EXPORTER_OTLP_PROTOCOL`). Off (and free) unless an endpoint is configured.
+//!
+//! The gRPC exporter is tonic's: its channel is built inside the proxy's Tokio runtime,
+//! which then runs the connection (tonic spawns its buffer worker and the HTTP/2
+//! connection there), while the batch processor's thread only waits for each export to
+//! finish; so [`Traces::start`] must be called within the runtime, and
+//! [`Traces::shutdown`] (which flushes) while it still runs, off its worker threads.
+//! An `https://` collector is reached over rustls with the public web roots.
 //!
 //! The parent context comes from the client's W3C `traceparent` / `tracestate`. Spans
 //! carry the HTTP attributes (`http.request.method`, `http.route`, `url.path`,
@@ -24,14 +32,17 @@ use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::{Protocol, WithExportConfig as _};
+use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig as _, WithTonicConfig as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
 };
 
-/// How often finished spans are sent.
+use crate::config::OtlpProtocol;
+
+/// How often finished spans are sent (unless `OTEL_BSP_SCHEDULE_DELAY` says).
 const EXPORT_EVERY: Duration = Duration::from_secs(1);
 /// `gen_ai.system` of every span.
 const SYSTEM: &str = "gigachat";
@@ -60,22 +71,64 @@ pub fn traces_url(endpoint: &str) -> String {
     }
 }
 
-impl Traces {
-    /// Starts exporting to the collector at `endpoint`. The service is `gpt2giga`
-    /// unless `OTEL_SERVICE_NAME` names it (`OTEL_RESOURCE_ATTRIBUTES` is honoured).
-    pub fn start(endpoint: &str) -> Result<Self, String> {
-        let exporter = opentelemetry_otlp::SpanExporter::builder()
+/// Whether the gRPC collector `endpoint` is reached over TLS (`https://`). gRPC uses the
+/// endpoint as given: its scheme, host and port (the method names its own path).
+fn grpc_tls(endpoint: &str) -> Result<bool, String> {
+    let url = url::Url::parse(endpoint.trim())
+        .map_err(|e| format!("invalid OTLP endpoint {endpoint:?}: {e}"))?;
+    match url.scheme() {
+        "http" => Ok(false),
+        "https" => Ok(true),
+        other => Err(format!(
+            "invalid OTLP endpoint {endpoint:?}: expected http:// or https://, not {other}://"
+        )),
+    }
+}
+
+/// The span exporter for `endpoint` over `protocol`.
+fn exporter(endpoint: &str, protocol: OtlpProtocol) -> Result<SpanExporter, String> {
+    let built = match protocol {
+        OtlpProtocol::HttpProtobuf => SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
             .with_endpoint(traces_url(endpoint))
-            .build()
-            .map_err(|e| format!("cannot set up the OTLP trace exporter: {e}"))?;
+            .build(),
+        OtlpProtocol::Grpc => {
+            // tonic spawns its channel's worker on the current runtime (and would panic
+            // without one).
+            if tokio::runtime::Handle::try_current().is_err() {
+                return Err("OTLP/gRPC export must be started within the Tokio runtime".into());
+            }
+            let builder = SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.trim());
+            if grpc_tls(endpoint)? {
+                // tonic only speaks TLS to an https:// endpoint when given a TLS config.
+                builder
+                    .with_tls_config(ClientTlsConfig::new().with_webpki_roots())
+                    .build()
+            } else {
+                builder.build()
+            }
+        }
+    };
+    built.map_err(|e| format!("cannot set up the OTLP trace exporter: {e}"))
+}
+
+impl Traces {
+    /// Starts exporting to the collector at `endpoint` over `protocol` (gRPC: call it
+    /// within the Tokio runtime). The service is `gpt2giga` unless `OTEL_SERVICE_NAME`
+    /// names it (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_EXPORTER_OTLP_HEADERS` and
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT` are honoured).
+    pub fn start(endpoint: &str, protocol: OtlpProtocol) -> Result<Self, String> {
+        let exporter = exporter(endpoint, protocol)?;
+        // The SDK's default reads the OTEL_BSP_* variables; the delay is ours unless set.
+        let mut batch = BatchConfigBuilder::default();
+        if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
+            batch = batch.with_scheduled_delay(EXPORT_EVERY);
+        }
         let processor = BatchSpanProcessor::builder(exporter)
-            .with_batch_config(
-                BatchConfigBuilder::default()
-                    .with_scheduled_delay(EXPORT_EVERY)
-                    .build(),
-            )
+            .with_batch_config(batch.build())
             .build();
         let mut resource = Resource::builder();
         if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
@@ -89,7 +142,8 @@ impl Traces {
         Ok(Self { provider, tracer })
     }
 
-    /// Sends what is still buffered and stops the exporter (blocks up to its timeout).
+    /// Sends what is still buffered and stops the exporter (blocks up to its timeout;
+    /// with gRPC, call it from a blocking thread while the runtime still runs).
     pub fn shutdown(&self) {
         let _ = self.provider.shutdown();
     }
@@ -242,6 +296,56 @@ mod tests {
             traces_url("http://c:4318/v1/traces"),
             "http://c:4318/v1/traces"
         );
+    }
+
+    #[test]
+    fn grpc_endpoints() {
+        assert_eq!(grpc_tls("http://c:4317"), Ok(false));
+        assert_eq!(grpc_tls(" HTTPS://c:4317/ "), Ok(true));
+        assert!(grpc_tls("unix:/tmp/otel.sock").is_err());
+        assert!(grpc_tls("c:4317x").is_err());
+    }
+
+    #[test]
+    fn grpc_outside_a_runtime_is_an_error_not_a_panic() {
+        let e = Traces::start("http://127.0.0.1:4317", OtlpProtocol::Grpc)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("Tokio runtime"), "{e}");
+    }
+
+    /// The first bytes the exporter sends to a raw loopback listener when it flushes one
+    /// span to `scheme://127.0.0.1:PORT` over gRPC.
+    async fn first_bytes_of_a_grpc_export(scheme: &str) -> Vec<u8> {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let read = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 16];
+            conn.read_exact(&mut buf).await.unwrap();
+            buf // the connection closes here: the export fails, the flush returns
+        });
+        let t = Traces::start(&format!("{scheme}://127.0.0.1:{port}"), OtlpProtocol::Grpc).unwrap();
+        t.request(&HeaderMap::new(), "GET", "/x", "/x")
+            .end(&Outcome::default());
+        tokio::task::spawn_blocking(move || t.shutdown())
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn grpc_speaks_h2c_to_http_and_tls_to_https_endpoints() {
+        let plain = first_bytes_of_a_grpc_export("http").await;
+        assert_eq!(&plain[..], b"PRI * HTTP/2.0\r\n", "the HTTP/2 preface");
+        let tls = first_bytes_of_a_grpc_export("https").await;
+        // A TLS record of type handshake (a ClientHello), not the plain preface.
+        assert_eq!(tls[0], 0x16, "{tls:?}");
+        assert_eq!(tls[1], 0x03, "{tls:?}");
     }
 
     #[test]

@@ -331,6 +331,24 @@ impl Gpt2Giga {
     /// the listen address and the emulator's URLs. Returns at once; see
     /// [`Gpt2Giga::wait_ready`].
     pub fn spawn(dir: &Path, name: &str, emulator: &Emulator, args: &[&str]) -> Gpt2Giga {
+        Self::spawn_with(
+            dir,
+            name,
+            (&emulator.base_url(), &emulator.auth_url()),
+            args,
+            &[],
+        )
+    }
+
+    /// [`Gpt2Giga::spawn`] in front of any GigaChat (`urls`: base and auth URL, e.g. an
+    /// in-process `gigachat_mock::MockServer`'s), with `env` added to its environment.
+    pub fn spawn_with(
+        dir: &Path,
+        name: &str,
+        urls: (&str, &str),
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Gpt2Giga {
         let port = free_port();
         let log_file = dir.join(format!("{name}.log"));
         let mut cmd = Command::new(proxy_binary());
@@ -343,11 +361,12 @@ impl Gpt2Giga {
                 "--proxy.port",
                 &port.to_string(),
             ])
-            .args(["--gigachat.base-url", &emulator.base_url()])
-            .args(["--gigachat.auth-url", &emulator.auth_url()])
+            .args(["--gigachat.base-url", urls.0])
+            .args(["--gigachat.auth-url", urls.1])
             .arg("--proxy.log-filename")
             .arg(&log_file)
-            .args(args);
+            .args(args)
+            .envs(env.iter().copied());
         let proc = Proc::spawn(name, cmd, &dir.join(format!("{name}.out")), false);
         Gpt2Giga {
             proc,
@@ -392,12 +411,17 @@ impl Gpt2Giga {
     }
 }
 
-/// Removes the proxy's configuration variables inherited from the environment, so a
-/// process runs with exactly the settings the test gives it.
+/// Removes the proxy's configuration variables inherited from the environment (its own,
+/// and OpenTelemetry's, which it honours), so a process runs with exactly the settings
+/// the test gives it.
 pub fn clean_env(cmd: &mut Command) {
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy().to_ascii_uppercase();
-        if k.starts_with("GIGACHAT_") || k.starts_with("GPT2GIGA_") || k == "RUST_LOG" {
+        if k.starts_with("GIGACHAT_")
+            || k.starts_with("GPT2GIGA_")
+            || k.starts_with("OTEL_")
+            || k == "RUST_LOG"
+        {
             cmd.env_remove(&key);
         }
     }
