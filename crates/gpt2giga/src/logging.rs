@@ -235,6 +235,20 @@ static TRIGGERS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(r"(?i)key|tok|pass|pwd|cred|auth|secret|cookie|bearer|basic|giga-|eyj").ok()
 });
 
+/// Whether `text` holds a trigger word, not counting the `tok` of `tokens`: `max_tokens`,
+/// `total_tokens` and the like are in nearly every request and answer, and no rule's
+/// match ends inside `tokens` (a key name must end with the key word itself).
+fn triggered(triggers: &Regex, text: &str) -> bool {
+    triggers.find_iter(text).any(|m| {
+        let tokens = m.as_str().eq_ignore_ascii_case("tok")
+            && text
+                .as_bytes()
+                .get(m.end()..m.end() + 3)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"ens"));
+        !tokens
+    })
+}
+
 /// The context rules, compiled once.
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let rules = [
@@ -339,7 +353,7 @@ impl Redactor {
         }
         // Most text holds none of the words every context rule needs: one fast literal
         // scan instead of running each rule.
-        if TRIGGERS.as_ref().is_some_and(|t| !t.is_match(&out)) {
+        if TRIGGERS.as_ref().is_some_and(|t| !triggered(t, &out)) {
             return out;
         }
         for rule in RULES.iter() {
@@ -569,6 +583,16 @@ mod tests {
         // Non-secret keys that merely contain a key word are kept.
         let usage = r#"{"max_tokens":5,"input_tokens":3,"token_fetches":1,"key":"k"}"#;
         assert_eq!(r(usage), usage);
+        // `tokens` alone does not even run the rules; a real key beside it is masked.
+        let counts = r#"{"usage":{"prompt_tokens":5,"TOTAL_TOKENS":7}}"#;
+        assert!(matches!(
+            Redactor::default().redact(counts),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            r(r#"{"max_tokens":5,"token":"abc","tokens_secret":"def"}"#),
+            r#"{"max_tokens":5,"token":"***","tokens_secret":"***"}"#
+        );
     }
 
     #[test]

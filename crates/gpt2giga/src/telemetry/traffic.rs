@@ -124,9 +124,12 @@ impl Buf {
         }
     }
 
-    fn captured(&self) -> Captured {
+    /// The text (its bytes, moved; a character cut at the cap becomes U+FFFD).
+    fn captured(self) -> Captured {
+        let text = String::from_utf8(self.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Captured {
-            text: String::from_utf8_lossy(&self.bytes).into_owned(),
+            text,
             truncated: self.truncated,
         }
     }
@@ -336,7 +339,7 @@ impl Capture {
         let record = self.with(|d| {
             let mut r = std::mem::take(&mut d.record);
             r.total_us = total;
-            let answer = d.client_response.take().map(|b| b.captured());
+            let answer = d.client_response.take().map(Buf::captured);
             if r.status >= 400
                 && r.error.is_none()
                 && let Some(a) = &answer
@@ -344,9 +347,9 @@ impl Capture {
                 r.error = Some(error_message(&a.text));
             }
             r.client_response = answer.filter(|_| d.keep_client_response);
-            r.client_request = d.client_request.take().map(|b| b.captured());
-            r.gigachat_request = d.gigachat_request.take().map(|b| b.captured());
-            r.gigachat_response = d.gigachat_response.take().map(|b| b.captured());
+            r.client_request = d.client_request.take().map(Buf::captured);
+            r.gigachat_request = d.gigachat_request.take().map(Buf::captured);
+            r.gigachat_response = d.gigachat_response.take().map(Buf::captured);
             r
         });
         self.tap.send(record);
