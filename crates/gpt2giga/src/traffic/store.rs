@@ -582,13 +582,65 @@ fn sqlite_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-/// One row of the SQLite writer's statement.
-const INSERT_ONE: &str = "INSERT INTO traffic (ts_ms, request_id, method, path, route, \
-    dialect, client_model, gigachat_model, identity, status, error, stream, queue_us, \
-    upload_us, first_byte_us, total_us, input_tokens, output_tokens, cached_tokens, \
-    truncated, size_bytes, client_request, gigachat_request, gigachat_response, \
-    client_response) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-    ?, ?, ?, ?)";
+/// Rows per statement of the SQLite writer, largest first: every execution of a
+/// statement costs a fixed part (resetting it, the `AUTOINCREMENT` counter's update)
+/// that many rows share.
+const SQLITE_ROWS: &[usize] = &[64, 8, 1];
+
+/// The SQLite writer's statement for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; INSERT_COLUMNS].join(", "));
+    format!(
+        "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
+         client_model, gigachat_model, identity, status, error, stream, queue_us, \
+         upload_us, first_byte_us, total_us, input_tokens, output_tokens, cached_tokens, \
+         truncated, size_bytes, client_request, gigachat_request, gigachat_response, \
+         client_response) VALUES {}",
+        vec![row; rows].join(", ")
+    )
+}
+
+/// Binds `e` as the row whose first parameter is `first` (1-based).
+fn bind_row(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    first: usize,
+    e: &Entry,
+) -> rusqlite::Result<()> {
+    let body = |pick: fn(&Bodies) -> &Option<String>| {
+        e.bodies.as_ref().and_then(|b| pick(b).as_deref())
+    };
+    let values: [&dyn rusqlite::ToSql; INSERT_COLUMNS] = [
+        &e.ts_ms,
+        &e.request_id,
+        &e.method,
+        &e.path,
+        &e.route,
+        &e.dialect,
+        &e.client_model,
+        &e.gigachat_model,
+        &e.identity,
+        &e.status,
+        &e.error,
+        &e.stream,
+        &e.queue_us,
+        &e.upload_us,
+        &e.first_byte_us,
+        &e.total_us,
+        &e.input_tokens,
+        &e.output_tokens,
+        &e.cached_tokens,
+        &e.truncated,
+        &e.size_bytes,
+        &body(|b| &b.client_request),
+        &body(|b| &b.gigachat_request),
+        &body(|b| &b.gigachat_response),
+        &body(|b| &b.client_response),
+    ];
+    for (i, v) in values.into_iter().enumerate() {
+        insert.raw_bind_parameter(first + i, v)?;
+    }
+    Ok(())
+}
 
 /// Writes `entries` in one transaction on the SQLite writer's connection (blocking).
 fn insert_sqlite(
@@ -597,40 +649,24 @@ fn insert_sqlite(
 ) -> Result<Vec<Entry>, WriteError> {
     let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
     let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(INSERT_ONE)?;
-        for e in &mut entries {
-            let body = |pick: fn(&Bodies) -> &Option<String>| {
-                e.bodies.as_ref().and_then(|b| pick(b).as_deref())
-            };
-            insert.execute(rusqlite::params![
-                e.ts_ms,
-                e.request_id,
-                e.method,
-                e.path,
-                e.route,
-                e.dialect,
-                e.client_model,
-                e.gigachat_model,
-                e.identity,
-                e.status,
-                e.error,
-                i64::from(e.stream),
-                e.queue_us,
-                e.upload_us,
-                e.first_byte_us,
-                e.total_us,
-                e.input_tokens,
-                e.output_tokens,
-                e.cached_tokens,
-                e.truncated,
-                e.size_bytes,
-                body(|b| &b.client_request),
-                body(|b| &b.gigachat_request),
-                body(|b| &b.gigachat_response),
-                body(|b| &b.client_response),
-            ])?;
-            e.id = tx.last_insert_rowid();
+    let mut rest: &mut [Entry] = &mut entries;
+    while !rest.is_empty() {
+        let size = SQLITE_ROWS
+            .iter()
+            .copied()
+            .find(|n| *n <= rest.len())
+            .unwrap_or(1);
+        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
+        rest = tail;
+        let mut insert = tx.prepare_cached(&insert_sql(size))?;
+        for (row, e) in chunk.iter().enumerate() {
+            bind_row(&mut insert, row * INSERT_COLUMNS + 1, e)?;
+        }
+        insert.raw_execute()?;
+        // One writer, one statement: its rows got consecutive ids, the last one's last.
+        let last = tx.last_insert_rowid();
+        for (e, id) in chunk.iter_mut().rev().zip((0..=last).rev()) {
+            e.id = id;
         }
     }
     tx.commit()?;
