@@ -587,6 +587,14 @@ fn sqlite_writer(path: &Path) -> Result<rusqlite::Connection, rusqlite::Error> {
 /// that many rows share.
 const SQLITE_ROWS: &[usize] = &[64, 8, 1];
 
+/// The SQLite writer's statements, by their number of rows (built once; only the
+/// sizes of [`SQLITE_ROWS`] are used).
+static INSERT_SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    (0..=SQLITE_ROWS.iter().copied().max().unwrap_or(1))
+        .map(insert_sql)
+        .collect()
+});
+
 /// The SQLite writer's statement for `rows` rows.
 fn insert_sql(rows: usize) -> String {
     let row = format!("({})", vec!["?"; INSERT_COLUMNS].join(", "));
@@ -658,7 +666,15 @@ fn insert_sqlite(
             .unwrap_or(1);
         let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
         rest = tail;
-        let mut insert = tx.prepare_cached(&insert_sql(size))?;
+        let built;
+        let sql = match INSERT_SQL.get(size) {
+            Some(sql) => sql.as_str(),
+            None => {
+                built = insert_sql(size);
+                &built
+            }
+        };
+        let mut insert = tx.prepare_cached(sql)?;
         for (row, e) in chunk.iter().enumerate() {
             bind_row(&mut insert, row * INSERT_COLUMNS + 1, e)?;
         }
