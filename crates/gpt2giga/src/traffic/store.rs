@@ -614,9 +614,8 @@ fn bind_row(
     first: usize,
     e: &Entry,
 ) -> rusqlite::Result<()> {
-    let body = |pick: fn(&Bodies) -> &Option<String>| {
-        e.bodies.as_ref().and_then(|b| pick(b).as_deref())
-    };
+    let body =
+        |pick: fn(&Bodies) -> &Option<String>| e.bodies.as_ref().and_then(|b| pick(b).as_deref());
     let values: [&dyn rusqlite::ToSql; INSERT_COLUMNS] = [
         &e.ts_ms,
         &e.request_id,
