@@ -314,33 +314,8 @@ impl Store {
         while !rest.is_empty() {
             // Statements of a few fixed sizes only, so each stays prepared in the
             // connection's statement cache.
-            let size = ROW_COUNTS
-                .iter()
-                .copied()
-                .find(|n| *n <= rest.len())
-                .unwrap_or(1);
-            let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
-            rest = tail;
-            let mut sql = String::with_capacity(512 + chunk.len() * 8 * INSERT_COLUMNS);
-            sql.push_str(
-                "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
-                 client_model, gigachat_model, identity, status, error, stream, queue_us, \
-                 upload_us, first_byte_us, total_us, input_tokens, output_tokens, \
-                 cached_tokens, truncated, size_bytes, client_request, gigachat_request, \
-                 gigachat_response, client_response) VALUES ",
-            );
-            let mut n = 0;
-            for row in 0..chunk.len() {
-                sql.push_str(if row == 0 { "(" } else { ", (" });
-                for col in 0..INSERT_COLUMNS {
-                    n += 1;
-                    if col > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&self.placeholder(n));
-                }
-                sql.push(')');
-            }
+            let chunk = take_chunk(&mut rest, ROW_COUNTS);
+            let mut sql = insert_sql(chunk.len(), |n| self.placeholder(n));
             sql.push_str(" RETURNING id");
             let mut q = sqlx::query(&sql);
             for e in chunk.iter() {
@@ -591,21 +566,47 @@ const SQLITE_ROWS: &[usize] = &[64, 8, 1];
 /// sizes of [`SQLITE_ROWS`] are used).
 static INSERT_SQL: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
     (0..=SQLITE_ROWS.iter().copied().max().unwrap_or(1))
-        .map(insert_sql)
+        .map(|rows| insert_sql(rows, |_| "?".to_string()))
         .collect()
 });
 
-/// The SQLite writer's statement for `rows` rows.
-fn insert_sql(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; INSERT_COLUMNS].join(", "));
-    format!(
+/// The INSERT of `rows` records, its parameters written by `param` (numbered from 1).
+fn insert_sql(rows: usize, mut param: impl FnMut(usize) -> String) -> String {
+    let mut sql = String::with_capacity(512 + rows * 8 * INSERT_COLUMNS);
+    sql.push_str(
         "INSERT INTO traffic (ts_ms, request_id, method, path, route, dialect, \
          client_model, gigachat_model, identity, status, error, stream, queue_us, \
          upload_us, first_byte_us, total_us, input_tokens, output_tokens, cached_tokens, \
          truncated, size_bytes, client_request, gigachat_request, gigachat_response, \
-         client_response) VALUES {}",
-        vec![row; rows].join(", ")
-    )
+         client_response) VALUES ",
+    );
+    let mut n = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for col in 0..INSERT_COLUMNS {
+            n += 1;
+            if col > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&param(n));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The next records of `rest` to insert in one statement: as many as the largest of
+/// `sizes` (largest first) that `rest` still fills, at least one.
+fn take_chunk<'a>(rest: &mut &'a mut [Entry], sizes: &[usize]) -> &'a mut [Entry] {
+    let size = sizes
+        .iter()
+        .copied()
+        .find(|n| *n <= rest.len())
+        .unwrap_or(1)
+        .min(rest.len());
+    let (chunk, tail) = std::mem::take(rest).split_at_mut(size);
+    *rest = tail;
+    chunk
 }
 
 /// Binds `e` as the row whose first parameter is `first` (1-based).
@@ -658,18 +659,13 @@ fn insert_sqlite(
     let tx = conn.transaction()?;
     let mut rest: &mut [Entry] = &mut entries;
     while !rest.is_empty() {
-        let size = SQLITE_ROWS
-            .iter()
-            .copied()
-            .find(|n| *n <= rest.len())
-            .unwrap_or(1);
-        let (chunk, tail) = std::mem::take(&mut rest).split_at_mut(size);
-        rest = tail;
+        let chunk = take_chunk(&mut rest, SQLITE_ROWS);
+        let size = chunk.len();
         let built;
         let sql = match INSERT_SQL.get(size) {
             Some(sql) => sql.as_str(),
             None => {
-                built = insert_sql(size);
+                built = insert_sql(size, |_| "?".to_string());
                 &built
             }
         };
