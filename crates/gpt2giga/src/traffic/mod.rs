@@ -25,7 +25,7 @@ pub use store::{Bodies, Entry, Filter, Store};
 /// Records written in one transaction at most.
 const BATCH: usize = 1024;
 /// How long the writer lets records gather after the first one of a batch.
-const GATHER: Duration = Duration::from_millis(250);
+const GATHER: Duration = Duration::from_millis(50);
 /// Live tails may fall this far behind before they miss records.
 const TAIL_CAPACITY: usize = 1024;
 
