@@ -85,6 +85,13 @@ pub struct Entry {
     pub bodies: Option<Bodies>,
 }
 
+impl Entry {
+    /// One of the record's bodies, when kept.
+    fn body(&self, pick: fn(&Bodies) -> &Option<String>) -> Option<&str> {
+        self.bodies.as_ref().and_then(|b| pick(b).as_deref())
+    }
+}
+
 /// The four bodies of a record (`None` when not kept).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Bodies {
@@ -225,11 +232,17 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| format!("the traffic-log URL is not usable: {}", redacted(&e)))?;
-        let pool = AnyPoolOptions::new()
+        let mut pool = AnyPoolOptions::new();
+        if in_memory {
+            // An in-memory database lives as long as one of its connections: one stays
+            // open for good (the pool would close idle and old ones, then open new ones).
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool
             .acquire_timeout(std::time::Duration::from_secs(5))
-            // An in-memory database lives as long as one of its connections.
-            .min_connections(u32::from(in_memory))
-            .idle_timeout((!in_memory).then_some(std::time::Duration::from_secs(600)))
             .max_connections(match backend {
                 // One writer at a time is all SQLite allows; readers share the rest.
                 Backend::Sqlite => 4,
@@ -318,20 +331,20 @@ impl Store {
             let mut sql = insert_sql(chunk.len(), |n| self.placeholder(n));
             sql.push_str(" RETURNING id");
             let mut q = sqlx::query(&sql);
+            // Borrowed values: nothing of a record (its bodies least of all) is copied.
             for e in chunk.iter() {
-                let b = e.bodies.clone().unwrap_or_default();
                 q = q
                     .bind(e.ts_ms)
-                    .bind(e.request_id.clone())
-                    .bind(e.method.clone())
-                    .bind(e.path.clone())
-                    .bind(e.route.clone())
-                    .bind(e.dialect.clone())
-                    .bind(e.client_model.clone())
-                    .bind(e.gigachat_model.clone())
-                    .bind(e.identity.clone())
+                    .bind(e.request_id.as_str())
+                    .bind(e.method.as_str())
+                    .bind(e.path.as_str())
+                    .bind(e.route.as_str())
+                    .bind(e.dialect.as_str())
+                    .bind(e.client_model.as_deref())
+                    .bind(e.gigachat_model.as_deref())
+                    .bind(e.identity.as_deref())
                     .bind(e.status)
-                    .bind(e.error.clone())
+                    .bind(e.error.as_deref())
                     .bind(i64::from(e.stream))
                     .bind(e.queue_us)
                     .bind(e.upload_us)
@@ -342,10 +355,10 @@ impl Store {
                     .bind(e.cached_tokens)
                     .bind(e.truncated)
                     .bind(e.size_bytes)
-                    .bind(b.client_request)
-                    .bind(b.gigachat_request)
-                    .bind(b.gigachat_response)
-                    .bind(b.client_response);
+                    .bind(e.body(|b| &b.client_request))
+                    .bind(e.body(|b| &b.gigachat_request))
+                    .bind(e.body(|b| &b.gigachat_response))
+                    .bind(e.body(|b| &b.client_response));
             }
             let rows = q.fetch_all(&mut *tx).await?;
             // Both engines number the rows of one VALUES list in its order (RETURNING
@@ -615,8 +628,6 @@ fn bind_row(
     first: usize,
     e: &Entry,
 ) -> rusqlite::Result<()> {
-    let body =
-        |pick: fn(&Bodies) -> &Option<String>| e.bodies.as_ref().and_then(|b| pick(b).as_deref());
     let values: [&dyn rusqlite::ToSql; INSERT_COLUMNS] = [
         &e.ts_ms,
         &e.request_id,
@@ -639,10 +650,10 @@ fn bind_row(
         &e.cached_tokens,
         &e.truncated,
         &e.size_bytes,
-        &body(|b| &b.client_request),
-        &body(|b| &b.gigachat_request),
-        &body(|b| &b.gigachat_response),
-        &body(|b| &b.client_response),
+        &e.body(|b| &b.client_request),
+        &e.body(|b| &b.gigachat_request),
+        &e.body(|b| &b.gigachat_response),
+        &e.body(|b| &b.client_response),
     ];
     for (i, v) in values.into_iter().enumerate() {
         insert.raw_bind_parameter(first + i, v)?;
