@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import run_cli
+from helpers import proc_detail, run_cli
 
 PROMPT = "Make greet() in greet.py return Privet instead of Hello (zq-greeting)"
 
@@ -51,10 +51,7 @@ def run(cli: str, env: dict[str, str], project: Path, target: Path) -> None:
         cwd=str(project),
         timeout=180,
     )
-    detail = (
-        f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-6000:]}\n"
-        f"--- stderr ---\n{proc.stderr[-4000:]}"
-    )
+    detail = proc_detail(proc, out=6000)
     assert proc.returncode == 0, detail
     assert target.read_text() == 'def greet():\n    return "Privet"\n', detail
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]

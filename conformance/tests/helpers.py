@@ -87,6 +87,14 @@ def cli_env(home: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def proc_detail(proc, out: int = 4000, err: int = 4000) -> str:
+    """A finished process's exit code and the ends of its output, for assertion messages."""
+    return (
+        f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-out:]}\n"
+        f"--- stderr ---\n{proc.stderr[-err:]}"
+    )
+
+
 def run_cli(argv: list[str], env: dict[str, str], cwd: str, timeout: float):
     """Runs a CLI to completion in its own process group; on timeout kills that group
     (by its id) and fails the test with what the CLI printed."""

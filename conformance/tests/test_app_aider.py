@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import app_bin, cli_env, run_cli
+from helpers import app_bin, cli_env, proc_detail, run_cli
 
 TIMEOUT = 120.0
 pytestmark = pytest.mark.timeout(2 * TIMEOUT + 30)
@@ -81,7 +81,7 @@ def aider(home: Path, work: Path, *args: str):
         *args,
     ]
     proc = run_cli(argv, env=env, cwd=str(work), timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     # Nothing was fetched from outside loopback (the price list comes from our metadata file).
     assert "raw.githubusercontent.com" not in proc.stdout + proc.stderr, detail

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from helpers import app_dir, app_python, cli_env, run_cli
+from helpers import app_dir, app_python, cli_env, proc_detail, run_cli
 
 TIMEOUT = 120.0
 pytestmark = pytest.mark.timeout(TIMEOUT + 30)
@@ -33,7 +33,7 @@ def drive(proxy_url: str, marker: str, *extra: str) -> dict:
         )
         argv = [app_python("crewai"), f"{app_dir('crewai')}/drive.py", f"{proxy_url}/v1", marker, *extra]
         proc = run_cli(argv, env=env, cwd=home, timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import app_bin, cli_env, run_cli
+from helpers import app_bin, cli_env, proc_detail, run_cli
 
 TIMEOUT = 180.0
 pytestmark = pytest.mark.timeout(TIMEOUT + 30)
@@ -44,7 +44,7 @@ def dcode(home: Path, work: Path, prompt: str, *args: str, **extra: str):
     )
     argv = [app_bin("deepagents", "dcode"), *args, "-n", prompt, "-q"]
     proc = run_cli(argv, env=env, cwd=str(work), timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     return proc, detail
 

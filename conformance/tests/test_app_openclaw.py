@@ -10,7 +10,7 @@ import json
 import os
 import pytest
 
-from helpers import app_dir, cli_env, run_cli, served
+from helpers import app_dir, cli_env, proc_detail, run_cli, served
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -96,10 +96,7 @@ def test_openclaw_writes_a_file(proxy_url, mock, tmp_path):
         cwd=str(project),
         timeout=240,
     )
-    detail = (
-        f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n"
-        f"--- stderr ---\n{proc.stderr[-4000:]}"
-    )
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
 
     # The task is done on disk, and OpenClaw reports it.

@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from helpers import app_dir, app_python, cli_env, run_cli
+from helpers import app_dir, app_python, cli_env, proc_detail, run_cli
 
 TIMEOUT = 90.0
 pytestmark = pytest.mark.timeout(TIMEOUT + 30)
@@ -29,7 +29,7 @@ def drive(proxy_url: str, prompt: str, mode: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="gpt2giga-qwen-agent-") as home:
         argv = [app_python("qwen-agent"), f"{app_dir('qwen-agent')}/drive.py", f"{proxy_url}/v1", prompt, mode]
         proc = run_cli(argv, env=cli_env(home), cwd=home, timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

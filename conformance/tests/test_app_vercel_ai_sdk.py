@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from helpers import app_dir, cli_env, run_cli
+from helpers import app_dir, cli_env, proc_detail, run_cli
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -39,10 +39,7 @@ def drive(proxy_url: str, *steps: str) -> dict[str, dict]:
         proc = run_cli(
             [node, os.path.join(here, "drive.mjs"), *steps], env=env, cwd=here, timeout=TIMEOUT
         )
-    detail = (
-        f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n"
-        f"--- stderr ---\n{proc.stderr[-4000:]}"
-    )
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     results = {}
     for line in proc.stdout.splitlines():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli_env, cli_path, run_cli
+from helpers import cli_env, cli_path, proc_detail, run_cli
 
 TIMEOUT = 120.0
 pytestmark = pytest.mark.timeout(TIMEOUT + 30)
@@ -41,7 +41,7 @@ def claude(proxy_url: str, home: Path, work: Path, *args: str) -> dict:
     )
     argv = [cli_path("claude"), "-p", *args, "--output-format", "json"]
     proc = run_cli(argv, env=env, cwd=str(work), timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])

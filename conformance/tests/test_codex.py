@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli_env, cli_path, run_cli
+from helpers import cli_env, cli_path, proc_detail, run_cli
 
 TIMEOUT = 120.0
 pytestmark = pytest.mark.timeout(2 * TIMEOUT + 30)
@@ -52,7 +52,7 @@ def codex(sandbox, prompt: str) -> str:
     argv = [cli_path("codex"), "exec", "--skip-git-repo-check", "--color", "never",
             "--output-last-message", str(last), prompt]
     proc = run_cli(argv, env=env, cwd=str(work), timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-6000:]}"
+    detail = proc_detail(proc, err=6000)
     assert proc.returncode == 0, detail
     assert last.exists(), f"codex wrote no last message\n{detail}"
     message = last.read_text().strip()

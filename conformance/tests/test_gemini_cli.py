@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli_env, cli_path, run_cli
+from helpers import cli_env, cli_path, proc_detail, run_cli
 
 TIMEOUT = 120.0
 pytestmark = pytest.mark.timeout(TIMEOUT + 30)
@@ -54,7 +54,7 @@ def gemini(proxy_url: str, home: Path, work: Path, prompt: str) -> dict:
         "--skip-trust", "--approval-mode", "yolo", "-m", "gemini-2.5-flash",
     ]
     proc = run_cli(argv, env=env, cwd=str(work), timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     start = proc.stdout.find("{")
     try:

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from helpers import CONFORMANCE_DIR, cli_env, run_cli
+from helpers import CONFORMANCE_DIR, cli_env, proc_detail, run_cli
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemini_node.mjs")
 TIMEOUT = 60.0
@@ -30,7 +30,7 @@ def node(proxy_url: str, *steps: str) -> dict[str, dict]:
     with tempfile.TemporaryDirectory(prefix="gpt2giga-genai-node-") as home:
         env = cli_env(home, GEMINI_BASE_URL=proxy_url, GEMINI_API_KEY="test-key")
         proc = run_cli([node_bin, SCRIPT, *steps], env=env, cwd=CONFORMANCE_DIR, timeout=TIMEOUT)
-    detail = f"exit {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}\n--- stderr ---\n{proc.stderr[-4000:]}"
+    detail = proc_detail(proc)
     assert proc.returncode == 0, detail
     results = {}
     for line in proc.stdout.splitlines():
