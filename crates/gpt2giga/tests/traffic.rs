@@ -222,6 +222,16 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
             "traffic_ts"
         ]
     );
+    let status_index: String = sqlx::query_scalar(
+        "SELECT indexdef::text FROM pg_indexes WHERE indexname = 'traffic_status'",
+    )
+    .fetch_one(&mut pg_conn)
+    .await
+    .unwrap();
+    assert!(
+        status_index.ends_with("WHERE (status <> 200)"),
+        "{status_index}"
+    );
     // Filtered listings agree with filtering the whole listing.
     let all = records(&store, usize::try_from(before).unwrap()).await;
     let mut models: Vec<String> = all
@@ -256,6 +266,33 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
             .map(|e| e.id)
             .collect();
         assert_eq!(got, want, "{model}");
+    }
+    // Statuses: 200 (not in the status index) and the others (in it), alone and as
+    // classes.
+    let mut ranges: Vec<(i64, i64)> = all.iter().map(|e| (e.status, e.status)).collect();
+    ranges.extend([(200, 299), (400, 499), (300, 599)]);
+    ranges.sort_unstable();
+    ranges.dedup();
+    assert!(ranges.iter().any(|r| r.0 == 200) && ranges.iter().any(|r| r.0 >= 400));
+    for (lo, hi) in ranges {
+        let mut want: Vec<i64> = all
+            .iter()
+            .filter(|e| (lo..=hi).contains(&e.status))
+            .map(|e| e.id)
+            .collect();
+        want.sort_unstable_by(|a, b| b.cmp(a));
+        let got: Vec<i64> = store
+            .list(&Filter {
+                status: Some((lo, hi)),
+                limit: 100,
+                ..Filter::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(got, want, "{lo}..={hi}");
     }
     let now = chrono::Utc::now().timestamp_millis();
     let newest = records(&store, 1).await.pop().unwrap();
