@@ -60,10 +60,11 @@ pub struct Entry {
     /// Arrival, Unix milliseconds.
     pub ts_ms: i64,
     pub request_id: String,
-    pub method: String,
+    /// Borrowed from the request's capture (a fixed set of names), owned when read back.
+    pub method: Cow<'static, str>,
     pub path: String,
-    pub route: String,
-    pub dialect: String,
+    pub route: Cow<'static, str>,
+    pub dialect: Cow<'static, str>,
     pub client_model: Option<String>,
     pub gigachat_model: Option<String>,
     pub identity: Option<String>,
@@ -346,10 +347,10 @@ impl Store {
                 q = q
                     .bind(e.ts_ms)
                     .bind(e.request_id.as_str())
-                    .bind(e.method.as_str())
+                    .bind(e.method.as_ref())
                     .bind(e.path.as_str())
-                    .bind(e.route.as_str())
-                    .bind(e.dialect.as_str())
+                    .bind(e.route.as_ref())
+                    .bind(e.dialect.as_ref())
                     .bind(e.client_model.as_deref())
                     .bind(e.gigachat_model.as_deref())
                     .bind(e.identity.as_deref())
@@ -724,10 +725,10 @@ fn entry(r: &AnyRow, with_bodies: bool) -> Result<Entry, sqlx::Error> {
         id: r.try_get("id")?,
         ts_ms: r.try_get("ts_ms")?,
         request_id: r.try_get("request_id")?,
-        method: r.try_get("method")?,
+        method: Cow::Owned(r.try_get("method")?),
         path: r.try_get("path")?,
-        route: r.try_get("route")?,
-        dialect: r.try_get("dialect")?,
+        route: Cow::Owned(r.try_get("route")?),
+        dialect: Cow::Owned(r.try_get("dialect")?),
         client_model: r.try_get("client_model")?,
         gigachat_model: r.try_get("gigachat_model")?,
         identity: r.try_get("identity")?,
