@@ -24,8 +24,10 @@ pub use store::{Bodies, Entry, Filter, Store};
 
 /// Records written in one transaction at most.
 const BATCH: usize = 1024;
-/// How long the writer lets records gather after the first one of a batch.
-const GATHER: Duration = Duration::from_millis(50);
+/// How long the writer lets records gather after the first one of a batch: fewer, larger
+/// transactions (against 50 ms, about a point of RPS back at saturation, measured), while
+/// a live tail still sees a record a tenth of a second after its request ended.
+const GATHER: Duration = Duration::from_millis(100);
 /// Live tails may fall this far behind before they miss records.
 const TAIL_CAPACITY: usize = 1024;
 
