@@ -192,6 +192,29 @@ async fn sqlite_records_every_dialect_with_bodies_and_no_secret() {
     }
 }
 
+/// `filter`'s listing (up to 100) is `all`'s records that `matches` says it should hold,
+/// newest first.
+async fn lists_the_newest_matches(
+    store: &Store,
+    all: &[Entry],
+    filter: Filter,
+    matches: impl Fn(&Entry) -> bool,
+) {
+    let mut want: Vec<i64> = all.iter().filter(|e| matches(e)).map(|e| e.id).collect();
+    want.sort_unstable_by(|a, b| b.cmp(a));
+    let got: Vec<i64> = store
+        .list(&Filter {
+            limit: 100,
+            ..filter.clone()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(got, want, "{filter:?}");
+}
+
 #[tokio::test]
 async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -199,6 +222,19 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
     every_dialect_is_recorded(&pg.url()).await;
     // Retention on PostgreSQL: the size budget's window query.
     let store = Store::open(&pg.url()).await.unwrap();
+    // One failed request besides the recorded ones, for the status index.
+    let failed = Entry {
+        ts_ms: chrono::Utc::now().timestamp_millis(),
+        request_id: "failed".into(),
+        method: "POST".into(),
+        path: "/v1/chat/completions".into(),
+        route: "/chat/completions".into(),
+        dialect: "openai".into(),
+        status: 503,
+        size_bytes: 300,
+        ..Entry::default()
+    };
+    store.insert(vec![failed]).await.unwrap();
     let before = store.count().await.unwrap();
     assert!(before >= 9);
     // The indexes the migrations leave: a model's, the status', the time's.
@@ -244,28 +280,15 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
     assert!(models.len() >= 3, "{models:?}");
     for model in &models {
         let model = model.as_str();
-        let mut want: Vec<i64> = all
-            .iter()
-            .filter(|e| {
-                e.client_model.as_deref() == Some(model)
-                    || e.gigachat_model.as_deref() == Some(model)
-            })
-            .map(|e| e.id)
-            .collect();
-        want.sort_unstable_by(|a, b| b.cmp(a));
-        assert!(!want.is_empty());
-        let got: Vec<i64> = store
-            .list(&Filter {
-                model: Some(model.into()),
-                limit: 100,
-                ..Filter::default()
-            })
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .collect();
-        assert_eq!(got, want, "{model}");
+        let matches = |e: &Entry| {
+            e.client_model.as_deref() == Some(model) || e.gigachat_model.as_deref() == Some(model)
+        };
+        let filter = Filter {
+            model: Some(model.into()),
+            ..Filter::default()
+        };
+        assert!(all.iter().any(matches), "{model}");
+        lists_the_newest_matches(&store, &all, filter, matches).await;
     }
     // Statuses: 200 (not in the status index) and the others (in it), alone and as
     // classes.
@@ -273,26 +296,13 @@ async fn postgres_records_every_dialect_with_bodies_and_no_secret() {
     ranges.extend([(200, 299), (400, 499), (300, 599)]);
     ranges.sort_unstable();
     ranges.dedup();
-    assert!(ranges.iter().any(|r| r.0 == 200) && ranges.iter().any(|r| r.0 >= 400));
+    assert!(all.iter().any(|e| e.status == 200) && all.iter().any(|e| e.status == 503));
     for (lo, hi) in ranges {
-        let mut want: Vec<i64> = all
-            .iter()
-            .filter(|e| (lo..=hi).contains(&e.status))
-            .map(|e| e.id)
-            .collect();
-        want.sort_unstable_by(|a, b| b.cmp(a));
-        let got: Vec<i64> = store
-            .list(&Filter {
-                status: Some((lo, hi)),
-                limit: 100,
-                ..Filter::default()
-            })
-            .await
-            .unwrap()
-            .iter()
-            .map(|e| e.id)
-            .collect();
-        assert_eq!(got, want, "{lo}..={hi}");
+        let filter = Filter {
+            status: Some((lo, hi)),
+            ..Filter::default()
+        };
+        lists_the_newest_matches(&store, &all, filter, |e| (lo..=hi).contains(&e.status)).await;
     }
     let now = chrono::Utc::now().timestamp_millis();
     let newest = records(&store, 1).await.pop().unwrap();
