@@ -197,16 +197,14 @@ async fn sqlite_records_every_dialect_with_bodies_and_no_secret() {
 async fn lists_the_newest_matches(
     store: &Store,
     all: &[Entry],
-    filter: Filter,
+    mut filter: Filter,
     matches: impl Fn(&Entry) -> bool,
 ) {
+    filter.limit = 100;
     let mut want: Vec<i64> = all.iter().filter(|e| matches(e)).map(|e| e.id).collect();
     want.sort_unstable_by(|a, b| b.cmp(a));
     let got: Vec<i64> = store
-        .list(&Filter {
-            limit: 100,
-            ..filter.clone()
-        })
+        .list(&filter)
         .await
         .unwrap()
         .iter()

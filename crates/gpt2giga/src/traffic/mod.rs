@@ -194,14 +194,6 @@ impl Writer {
             Cow::Owned(masked) => masked,
             Cow::Borrowed(_) => s,
         };
-        // Usually the GigaChat model is the client's own: redacted once.
-        let same_model = r.gigachat_model.is_some() && r.gigachat_model == r.client_model;
-        let client_model = r.client_model.map(red);
-        let gigachat_model = if same_model {
-            client_model.clone()
-        } else {
-            r.gigachat_model.map(red)
-        };
         let mut e = Entry {
             id: 0,
             ts_ms: r.ts_ms,
@@ -210,8 +202,8 @@ impl Writer {
             path: red(r.path),
             route: Cow::Borrowed(r.route),
             dialect: Cow::Borrowed(r.dialect),
-            client_model,
-            gigachat_model,
+            client_model: r.client_model.map(red),
+            gigachat_model: r.gigachat_model.map(red),
             identity: r.identity,
             status: i64::from(r.status),
             error: r.error.map(red),

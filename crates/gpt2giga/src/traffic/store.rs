@@ -425,13 +425,13 @@ impl Store {
         let sql = self.select_sql(f, window);
         let mut q = sqlx::query(&sql);
         if let Some(m) = &f.model {
-            q = q.bind(m.clone()).bind(m.clone());
+            q = q.bind(m.as_str()).bind(m.as_str());
         }
         if let Some((lo, hi)) = f.status {
             q = q.bind(lo).bind(hi);
         }
         if let Some(d) = &f.dialect {
-            q = q.bind(d.clone());
+            q = q.bind(d.as_str());
         }
         if let Some(v) = f.since_ms {
             q = q.bind(v);
