@@ -119,6 +119,66 @@ async fn idle_keepalive_connections_close_but_quiet_streams_do_not() {
 }
 
 #[tokio::test]
+async fn plain_connections_speak_http2_with_prior_knowledge_and_stalled_prefaces_close() {
+    let t = TestProxy::start_with(&["--proxy.header-read-timeout-secs", "1"], &[]).await;
+    // h2c with prior knowledge: the preface picks HTTP/2, for plain calls and streams.
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2.get(t.at("/health")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.version()),
+        (200, reqwest::Version::HTTP_2)
+    );
+    t.ctl().set_chunk_size(4);
+    t.ctl().push_reply(Reply::text("over h2c, chunk by chunk"));
+    let r = h2
+        .post(t.at("/v1/chat/completions"))
+        .json(
+            &json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.version()),
+        (200, reqwest::Version::HTTP_2)
+    );
+    let frames = common::openai_frames(&r.text().await.unwrap());
+    assert_eq!(
+        common::delta_text(&frames, "content"),
+        "over h2c, chunk by chunk"
+    );
+    // HTTP/1.1 on the same port, including a method that starts like the preface.
+    let r = http().get(t.at("/health")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.version()),
+        (200, reqwest::Version::HTTP_11)
+    );
+    let r = http().patch(t.at("/health")).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    assert_eq!(r.status(), 405);
+
+    // A client that stops inside the preface's first word is closed at the header
+    // timeout, not held until the keep-alive one.
+    let addr = t.proxy.addr;
+    let took = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(b"PR").unwrap();
+        let started = Instant::now();
+        let got = read_until_closed(&mut s, Duration::from_secs(10));
+        assert_eq!(got, "");
+        started.elapsed()
+    })
+    .await
+    .unwrap();
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+#[tokio::test]
 async fn the_connection_cap_refuses_with_a_clear_503() {
     let t = TestProxy::start_with(&["--proxy.max-connections", "4"], &[]).await;
     let addr = t.proxy.addr;

@@ -1,6 +1,10 @@
 //! The connection loop: accepts connections up to a cap, serves each with hyper (HTTP/1.1
 //! and HTTP/2), and closes the ones that hold resources without using them.
 //!
+//! * **Protocol**: a plain connection speaks HTTP/2 when its first bytes are HTTP/2's
+//!   preface (peeked, not read: h2c with prior knowledge); a TLS connection when ALPN
+//!   chose `h2`. Either way hyper's HTTP/1.1 or HTTP/2 server then reads the socket
+//!   itself from its first byte.
 //! * **Connection cap** (`--proxy.max-connections`): past it, a new connection gets a
 //!   plain `503` with `Retry-After: 1` and is closed, instead of queuing unseen.
 //! * **Header-read timeout** (`--proxy.header-read-timeout-secs`): a connection that has
@@ -30,7 +34,7 @@ use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
 use axum::http::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceExt;
@@ -69,8 +73,67 @@ impl Default for Limits {
 
 /// A source of connections (plain TCP or finished TLS streams).
 pub trait Accept: Send + 'static {
-    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    type Io: AsyncRead + AsyncWrite + Protocol + Unpin + Send + 'static;
     fn accept(&mut self) -> impl Future<Output = (Self::Io, SocketAddr)> + Send;
+}
+
+/// Which HTTP a new connection speaks.
+///
+/// Decided before hyper reads anything, so hyper's own read buffer receives the request
+/// whole. (hyper-util's auto-detecting server reads the first 24 bytes aside and replays
+/// them: hyper's first read then returns 24 bytes, and topping its 8 KiB buffer back up
+/// doubles it — 16 KiB held by every keep-alive connection.)
+pub trait Protocol {
+    /// `Ok(true)` for HTTP/2. `header_read_timeout` bounds a client that stops inside
+    /// the first bytes; a connection that closes first is `Ok(false)` (HTTP/1.1 then
+    /// sees the end of input).
+    fn is_http2(
+        &self,
+        header_read_timeout: Duration,
+    ) -> impl Future<Output = std::io::Result<bool>> + Send;
+}
+
+/// HTTP/2's connection preface (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// What the first bytes of a plain connection say: `Some(true)` for the HTTP/2
+/// preface, `Some(false)` for anything else, `None` until more bytes arrive. `PRI ` is
+/// enough: no HTTP/1.1 method is named `PRI` (the preface was chosen to be one).
+fn preface_says_http2(first: &[u8]) -> Option<bool> {
+    let n = first.len().min(H2_PREFACE.len());
+    if first[..n] != H2_PREFACE[..n] {
+        return Some(false);
+    }
+    (n >= 4).then_some(true)
+}
+
+impl Protocol for tokio::net::TcpStream {
+    async fn is_http2(&self, header_read_timeout: Duration) -> std::io::Result<bool> {
+        let mut first = [0u8; 4];
+        let mut since = None;
+        loop {
+            let n = self.peek(&mut first).await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            if let Some(http2) = preface_says_http2(&first[..n]) {
+                return Ok(http2);
+            }
+            // One to three bytes of `PRI `: `peek` returns at once while they wait in
+            // the socket, so poll gently until the rest arrives or the head times out.
+            let since = *since.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() >= header_read_timeout {
+                return Err(std::io::ErrorKind::TimedOut.into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Protocol for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    async fn is_http2(&self, _: Duration) -> std::io::Result<bool> {
+        Ok(self.get_ref().1.alpn_protocol() == Some(b"h2"))
+    }
 }
 
 impl Accept for tokio::net::TcpListener {
@@ -197,8 +260,24 @@ async fn serve_connection<I>(
     limits: Limits,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Protocol + Unpin + Send + 'static,
 {
+    // A connection that sends nothing is idle; one that stops inside its first bytes
+    // is reading a head (its own timeout, inside `is_http2`).
+    let http2 = tokio::select! {
+        r = io.is_http2(limits.header_read_timeout) => match r {
+            Ok(http2) => http2,
+            Err(e) => {
+                tracing::debug!(peer = %addr, error = %e, "closing connection before its first request");
+                return;
+            }
+        },
+        () = tokio::time::sleep(limits.keepalive_timeout) => {
+            tracing::debug!(peer = %addr, reason = "idle keep-alive timeout", "closing connection");
+            return;
+        }
+        _ = stop.changed() => return,
+    };
     let watch = Arc::new(Watch {
         in_flight: AtomicUsize::new(0),
         reading_head: AtomicBool::new(false),
@@ -230,15 +309,34 @@ async fn serve_connection<I>(
             }
         })
     };
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // The watchdog below owns header and idle timeouts (hyper's own header timer would
-    // also close idle keep-alive connections at its value).
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(None);
-    builder.http2().timer(TokioTimer::new());
-    let conn = builder.serve_connection_with_upgrades(io, service);
+    if http2 {
+        let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .serve_connection(io, service);
+        drive(conn, addr, &watch, limits, stop).await;
+    } else {
+        // The watchdog below owns header and idle timeouts (hyper's own header timer
+        // would also close idle keep-alive connections at its value).
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(None)
+            .serve_connection(io, service);
+        drive(conn, addr, &watch, limits, stop).await;
+    }
+}
+
+/// Runs `conn` to its end, shutting it down gracefully on `stop` and closing it when the
+/// watchdog's deadline passes.
+async fn drive<C>(
+    conn: C,
+    addr: SocketAddr,
+    watch: &Watch,
+    limits: Limits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
     tokio::pin!(conn);
     let mut stopping = *stop.borrow();
     if stopping {
@@ -413,4 +511,29 @@ fn panicked(err: Box<dyn std::any::Any + Send + 'static>) -> Response<String> {
         axum::http::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_decide_the_protocol() {
+        assert_eq!(preface_says_http2(H2_PREFACE), Some(true));
+        assert_eq!(preface_says_http2(b"PRI "), Some(true));
+        // POST, PUT and PATCH share the `P`: undecided until a byte differs.
+        for undecided in [&b"P"[..], b"PR", b"PRI"] {
+            assert_eq!(preface_says_http2(undecided), None, "{undecided:?}");
+        }
+        for http1 in [
+            &b"POST /v1/chat"[..],
+            b"PUT",
+            b"PATCH",
+            b"GET /",
+            b"PRX",
+            b"\x16\x03",
+        ] {
+            assert_eq!(preface_says_http2(http1), Some(false), "{http1:?}");
+        }
+    }
 }
