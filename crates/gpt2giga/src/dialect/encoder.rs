@@ -69,3 +69,16 @@ pub async fn answer<E: Encoder>(
         .map_err(|e| ProxyError::Internal(format!("cannot serialise the answer: {e}")))?;
     Ok(super::respond::json(Bytes::from(body)))
 }
+
+/// Delta texts that exercise JSON escaping (quotes, backslashes, control characters,
+/// the JavaScript line separators, non-ASCII, emoji, empty): encoders that write a
+/// frame from typed fields are checked against the `json!` value they replace.
+#[cfg(test)]
+pub(crate) const TRICKY_TEXTS: &[&str] = &[
+    "",
+    "plain",
+    "quote \" backslash \\ slash /",
+    "line\nbreak\ttab\r\u{0}\u{1f}\u{7f}",
+    "кириллица и emoji 🚀 \u{2028}\u{2029}",
+    "</script><!-- -->",
+];

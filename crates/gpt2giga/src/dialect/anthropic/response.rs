@@ -224,6 +224,54 @@ pub struct MessageEncoder {
     usage: Option<Usage>,
 }
 
+/// A `content_block_delta` of text or thinking: the frame written for nearly every event
+/// of a stream, serialized from borrowed fields (the same bytes as the `json!` value it
+/// replaces — keys in that order — without building a map per delta).
+#[derive(Serialize)]
+struct BlockDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    index: usize,
+    delta: TextDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct TextDelta<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thinking: Option<&'a str>,
+}
+
+impl<'a> BlockDelta<'a> {
+    fn text(index: usize, text: &'a str) -> Self {
+        Self::new(index, "text_delta", Some(text), None)
+    }
+
+    fn thinking(index: usize, thinking: &'a str) -> Self {
+        Self::new(index, "thinking_delta", None, Some(thinking))
+    }
+
+    fn new(
+        index: usize,
+        kind: &'static str,
+        text: Option<&'a str>,
+        thinking: Option<&'a str>,
+    ) -> Self {
+        Self {
+            kind: "content_block_delta",
+            index,
+            delta: TextDelta {
+                kind,
+                text,
+                thinking,
+            },
+        }
+    }
+}
+
 fn frame(out: &mut BytesMut, event: &str, data: &impl Serialize) {
     out.put_slice(b"event: ");
     out.put_slice(event.as_bytes());
@@ -504,12 +552,7 @@ impl crate::dialect::encoder::Encoder for MessageEncoder {
             Event::Reasoning(r) => {
                 let index = self.open_block(true, out.as_deref_mut());
                 if let Some(out) = out {
-                    frame(
-                        out,
-                        "content_block_delta",
-                        &serde_json::json!({"type": "content_block_delta", "index": index,
-                            "delta": {"type": "thinking_delta", "thinking": r}}),
-                    );
+                    frame(out, "content_block_delta", &BlockDelta::thinking(index, &r));
                 }
                 if let Some(Block::Thinking { thinking, .. }) = self.content.last_mut() {
                     thinking.push_str(&r);
@@ -518,12 +561,7 @@ impl crate::dialect::encoder::Encoder for MessageEncoder {
             Event::Text(t) => {
                 let index = self.open_block(false, out.as_deref_mut());
                 if let Some(out) = out {
-                    frame(
-                        out,
-                        "content_block_delta",
-                        &serde_json::json!({"type": "content_block_delta", "index": index,
-                            "delta": {"type": "text_delta", "text": t}}),
-                    );
+                    frame(out, "content_block_delta", &BlockDelta::text(index, &t));
                 }
                 self.text_len += t.len();
                 if let Some(Block::Text { text, .. }) = self.content.last_mut() {
@@ -633,6 +671,24 @@ mod tests {
     use super::*;
     use crate::dialect::encoder::Encoder;
     use serde_json::json;
+
+    #[test]
+    fn typed_deltas_are_the_bytes_of_the_json_values_they_replace() {
+        for (index, t) in crate::dialect::encoder::TRICKY_TEXTS.iter().enumerate() {
+            let text = json!({"type": "content_block_delta", "index": index,
+                "delta": {"type": "text_delta", "text": t}});
+            assert_eq!(
+                serde_json::to_string(&BlockDelta::text(index, t)).unwrap(),
+                text.to_string()
+            );
+            let thinking = json!({"type": "content_block_delta", "index": index,
+                "delta": {"type": "thinking_delta", "thinking": t}});
+            assert_eq!(
+                serde_json::to_string(&BlockDelta::thinking(index, t)).unwrap(),
+                thinking.to_string()
+            );
+        }
+    }
 
     fn opts() -> EncodeOptions {
         EncodeOptions {

@@ -17,6 +17,7 @@
 //! only is just its reasoning item (`incomplete` when cut by the token limit).
 
 use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::request::{Echo, ToolKind, item_id, seal_reasoning};
@@ -329,6 +330,59 @@ struct Frames<'a> {
     seq: &'a mut u64,
 }
 
+/// `response.output_text.delta` and `response.reasoning_summary_text.delta`: the frames
+/// of nearly every event of a stream, serialized from borrowed fields — the bytes
+/// [`Frames::emit`] writes for the same `json!` value (its keys, then `type` and
+/// `sequence_number`), without building a map per delta.
+#[derive(Serialize)]
+struct TextDelta<'a> {
+    item_id: &'a str,
+    output_index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_index: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary_index: Option<u32>,
+    delta: &'a str,
+    /// Output text deltas carry an empty `logprobs`; reasoning deltas none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprobs: Option<[(); 0]>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// Set by [`Frames::delta`].
+    sequence_number: u64,
+}
+
+const OUTPUT_TEXT_DELTA: &str = "response.output_text.delta";
+const REASONING_DELTA: &str = "response.reasoning_summary_text.delta";
+
+impl<'a> TextDelta<'a> {
+    fn output_text(item_id: &'a str, output_index: usize, delta: &'a str) -> Self {
+        Self {
+            item_id,
+            output_index,
+            content_index: Some(0),
+            summary_index: None,
+            delta,
+            logprobs: Some([]),
+            kind: OUTPUT_TEXT_DELTA,
+            sequence_number: 0,
+        }
+    }
+
+    fn reasoning(item_id: &'a str, output_index: usize, delta: &'a str) -> Self {
+        Self {
+            item_id,
+            output_index,
+            content_index: None,
+            summary_index: Some(0),
+            delta,
+            logprobs: None,
+            kind: REASONING_DELTA,
+            sequence_number: 0,
+        }
+    }
+}
+
 impl Frames<'_> {
     /// Writes one event frame, numbering it.
     fn emit(&mut self, kind: &str, mut data: Value) {
@@ -336,12 +390,22 @@ impl Frames<'_> {
             obj.insert("type".into(), Value::String(kind.to_string()));
             obj.insert("sequence_number".into(), Value::from(*self.seq));
         }
+        self.write(kind, &data);
+    }
+
+    /// Writes a text or reasoning delta (numbered like [`Frames::emit`]).
+    fn delta(&mut self, mut delta: TextDelta<'_>) {
+        delta.sequence_number = *self.seq;
+        self.write(delta.kind, &delta);
+    }
+
+    fn write(&mut self, kind: &str, data: &impl Serialize) {
         *self.seq += 1;
         let out = &mut *self.out;
         out.put_slice(b"event: ");
         out.put_slice(kind.as_bytes());
         out.put_slice(b"\ndata: ");
-        if serde_json::to_writer((&mut *out).writer(), &data).is_err() {
+        if serde_json::to_writer((&mut *out).writer(), data).is_err() {
             out.put_slice(b"{}");
         }
         out.put_slice(b"\n\n");
@@ -480,10 +544,7 @@ impl ResponseEncoder {
         if let Some(Item::Reasoning { id, text }) = self.items.last_mut() {
             text.push_str(r);
             if let Some(mut f) = frames(out, &mut self.seq) {
-                f.emit(
-                    "response.reasoning_summary_text.delta",
-                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": r}),
-                );
+                f.delta(TextDelta::reasoning(id, idx, r));
             }
         }
     }
@@ -514,8 +575,7 @@ impl ResponseEncoder {
         if let Some(Item::Message { id, text, .. }) = self.items.last_mut() {
             text.push_str(t);
             if let Some(mut f) = frames(out, &mut self.seq) {
-                f.emit("response.output_text.delta",
-                    json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}));
+                f.delta(TextDelta::output_text(id, idx, t));
             }
         }
     }
@@ -783,6 +843,36 @@ mod tests {
     use super::*;
     use crate::dialect::encoder::Encoder;
     use std::collections::HashMap;
+
+    #[test]
+    fn typed_deltas_are_the_frames_emit_writes_for_the_json_values_they_replace() {
+        let frame = |write: &dyn Fn(&mut Frames<'_>)| {
+            let (mut out, mut seq) = (BytesMut::new(), 41);
+            write(&mut Frames {
+                out: &mut out,
+                seq: &mut seq,
+            });
+            assert_eq!(seq, 42);
+            String::from_utf8(out.to_vec()).unwrap()
+        };
+        for (idx, t) in crate::dialect::encoder::TRICKY_TEXTS.iter().enumerate() {
+            let id = "msg_0123";
+            assert_eq!(
+                frame(&|f| f.delta(TextDelta::output_text(id, idx, t))),
+                frame(&|f| {
+                    f.emit(OUTPUT_TEXT_DELTA,
+                    json!({"item_id": id, "output_index": idx, "content_index": 0, "delta": t, "logprobs": []}))
+                }),
+            );
+            assert_eq!(
+                frame(&|f| f.delta(TextDelta::reasoning(id, idx, t))),
+                frame(&|f| f.emit(
+                    REASONING_DELTA,
+                    json!({"item_id": id, "output_index": idx, "summary_index": 0, "delta": t})
+                )),
+            );
+        }
+    }
 
     fn shape(custom: bool) -> Shape {
         let mut kinds = HashMap::new();
