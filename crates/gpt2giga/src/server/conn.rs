@@ -276,7 +276,8 @@ async fn serve_connection<I>(
             tracing::debug!(peer = %addr, reason = "idle keep-alive timeout", "closing connection");
             return;
         }
-        _ = stop.changed() => return,
+        // Shutting down (or already, when this connection was accepted): nothing to drain.
+        _ = stop.wait_for(|stopping| *stopping) => return,
     };
     let watch = Arc::new(Watch {
         in_flight: AtomicUsize::new(0),

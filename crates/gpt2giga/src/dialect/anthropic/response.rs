@@ -235,39 +235,28 @@ struct BlockDelta<'a> {
     delta: TextDelta<'a>,
 }
 
+/// The `delta` of a [`BlockDelta`]: its `type` first, then its one text field.
 #[derive(Serialize)]
-struct TextDelta<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    text: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    thinking: Option<&'a str>,
+#[serde(tag = "type", rename_all = "snake_case")]
+enum TextDelta<'a> {
+    TextDelta { text: &'a str },
+    ThinkingDelta { thinking: &'a str },
 }
 
 impl<'a> BlockDelta<'a> {
     fn text(index: usize, text: &'a str) -> Self {
-        Self::new(index, "text_delta", Some(text), None)
+        Self::new(index, TextDelta::TextDelta { text })
     }
 
     fn thinking(index: usize, thinking: &'a str) -> Self {
-        Self::new(index, "thinking_delta", None, Some(thinking))
+        Self::new(index, TextDelta::ThinkingDelta { thinking })
     }
 
-    fn new(
-        index: usize,
-        kind: &'static str,
-        text: Option<&'a str>,
-        thinking: Option<&'a str>,
-    ) -> Self {
+    fn new(index: usize, delta: TextDelta<'a>) -> Self {
         Self {
             kind: "content_block_delta",
             index,
-            delta: TextDelta {
-                kind,
-                text,
-                thinking,
-            },
+            delta,
         }
     }
 }
