@@ -112,8 +112,8 @@ pub fn response<E: Encoder>(
                             // upstream connection to hand them over (we are woken by
                             // either that or the end of the turn).
                             idle += 1;
-                            let mut turn = Box::pin(tokio::task::yield_now());
-                            if turn.as_mut().poll(cx).is_pending() {
+                            let turn = std::pin::pin!(tokio::task::yield_now());
+                            if turn.poll(cx).is_pending() {
                                 return Poll::Pending;
                             }
                             continue;
