@@ -20,6 +20,7 @@ use crate::upstream::attachments::{Attachments, Limits};
 use crate::upstream::limiter::Cap;
 use crate::upstream::pool::{self, ClientPool, Owner};
 use crate::upstream::request::{Options, StructuredOutput};
+use crate::upstream::tokens::TokenCounts;
 
 /// Cheap to clone: everything lives behind one `Arc`.
 #[derive(Clone)]
@@ -35,6 +36,8 @@ struct Inner {
     options: Options,
     /// GigaChat's model list (the proxy's own identity), cached for [`MODELS_TTL`].
     models: moka::future::Cache<(), Arc<ModelList>>,
+    /// Token counts of texts already counted by GigaChat.
+    token_counts: TokenCounts,
     api_keys: Vec<String>,
     responses: Arc<Store>,
     /// The shared Redis (`--proxy.state-url`), when configured.
@@ -158,6 +161,7 @@ impl AppState {
                     .max_capacity(1)
                     .time_to_live(MODELS_TTL)
                     .build(),
+                token_counts: TokenCounts::new(),
                 api_keys,
                 responses,
                 redis,
@@ -173,6 +177,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Token counts of texts GigaChat has already counted (for `upstream::tokens`).
+    pub(crate) fn token_counts(&self) -> &TokenCounts {
+        &self.inner.token_counts
     }
 
     /// The proxy's own GigaChat client (its configured credentials).

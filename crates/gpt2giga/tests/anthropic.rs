@@ -672,6 +672,57 @@ async fn count_tokens_uses_gigachats_counter() {
 }
 
 #[tokio::test]
+async fn counted_texts_are_remembered_and_only_new_ones_are_counted() {
+    let p = TestProxy::start().await;
+    let inputs = |i: usize| -> Vec<String> {
+        bodies(p.ctl(), "/tokens/count")[i]["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    let count = |messages: Value| {
+        let body = json!({"model": "claude-x", "messages": messages});
+        let p = &p;
+        async move {
+            let (status, _, v) = json_of(p.post("/v1/messages/count_tokens", &body).await).await;
+            assert_eq!(status, 200, "{v}");
+            v["input_tokens"].as_u64().unwrap()
+        }
+    };
+    let first = json!([user("Hello, world!")]);
+    assert_eq!(count(first.clone()).await, count_tokens("Hello, world!"));
+    assert_eq!(inputs(0), ["Hello, world!"]);
+
+    // The next turn resends the conversation: GigaChat counts only the new texts, the
+    // total is still the whole conversation's.
+    let next = json!([user("Hello, world!"),
+                      {"role": "assistant", "content": "Hi there"},
+                      user("How are you today?")]);
+    let want = ["Hello, world!", "Hi there", "How are you today?"]
+        .iter()
+        .map(|t| count_tokens(t))
+        .sum::<u64>();
+    assert_eq!(count(next.clone()).await, want);
+    assert_eq!(inputs(1), ["Hi there", "How are you today?"]);
+
+    // Everything known: no call at all, the same answer; a stream's message_start too.
+    assert_eq!(count(next.clone()).await, want);
+    p.ctl().push_reply(Reply::text("fine"));
+    let events = stream_events(
+        &p.at("/v1/messages"),
+        &json!({"model": "claude-x", "max_tokens": 64, "stream": true, "messages": first}),
+    )
+    .await;
+    assert_eq!(
+        events[0].1["message"]["usage"]["input_tokens"],
+        count_tokens("Hello, world!")
+    );
+    assert_eq!(bodies(p.ctl(), "/tokens/count").len(), 2);
+}
+
+#[tokio::test]
 async fn count_tokens_failure_is_an_error_not_zero() {
     let p = TestProxy::start().await;
     p.ctl()

@@ -1,18 +1,60 @@
 //! Token counts through GigaChat's own tokenizer (`POST /tokens/count`, §6.1), for the
 //! dialects' counting endpoints (Anthropic `count_tokens`, Gemini `countTokens`) and the
 //! input tokens of Anthropic's `message_start`.
+//!
+//! GigaChat counts each input text on its own, so a request's count is the sum of its
+//! texts' counts. [`TokenCounts`] remembers them: an agent's next turn resends the
+//! whole conversation, and only its new texts need counting.
+
+use std::time::Duration;
 
 use gigachat::types::{TokensCountRequest, v1};
+use sha2::{Digest, Sha256};
 
 use super::Upstream;
 use crate::error::ProxyError;
 use crate::ir;
 use crate::telemetry::metrics;
 
+/// Texts whose counts are remembered; at most a few megabytes.
+const REMEMBERED: u64 = 16 * 1024;
+/// How long a count is reused (a model name may come to mean a newer model).
+const REMEMBER_FOR: Duration = Duration::from_secs(3600);
+
+/// Token counts of single texts by model, as GigaChat gave them. Keyed by a SHA-256 of
+/// model and text: the texts themselves are not kept.
+pub(crate) struct TokenCounts {
+    cache: moka::sync::Cache<[u8; 16], u64>,
+}
+
+impl TokenCounts {
+    pub fn new() -> Self {
+        Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(REMEMBERED)
+                .time_to_live(REMEMBER_FOR)
+                .build(),
+        }
+    }
+
+    fn key(model: &str, text: &str) -> [u8; 16] {
+        let mut h = Sha256::new();
+        h.update(model.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        let digest = h.finalize();
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        key
+    }
+}
+
 /// Counts the translated request (system, messages, function calls and results, tool
-/// definitions) with GigaChat's own tokenizer. Never guesses: any failure is an error.
+/// definitions) with GigaChat's own tokenizer, asking GigaChat only for the texts whose
+/// counts `counts` does not hold yet. Never guesses: any failure is an error.
 pub(crate) async fn count(
     gigachat: &Upstream,
+    counts: &TokenCounts,
     req: &ir::ChatRequest,
     options: &super::request::Options,
     ctx: &gigachat::RequestContext,
@@ -30,19 +72,36 @@ pub(crate) async fn count(
         req
     };
     let (gc, _) = super::request::build(req, &[], options)?;
-    let input = count_inputs(&gc);
+    let mut total = 0;
+    let (mut input, mut keys) = (Vec::new(), Vec::new());
+    for text in count_inputs(&gc) {
+        let key = TokenCounts::key(&gc.model, &text);
+        match counts.cache.get(&key) {
+            Some(n) => total += n,
+            None => {
+                input.push(text);
+                keys.push(key);
+            }
+        }
+    }
     if input.is_empty() {
-        return Ok(0);
+        return Ok(total);
     }
     let request = TokensCountRequest {
         model: gc.model.clone(),
         input,
     };
     let count = gigachat.client().tokens_count(&request, ctx);
-    let counts = metrics::upstream("tokens_count", count)
+    let counted = metrics::upstream("tokens_count", count)
         .await
         .map_err(|e| gigachat.error(e.into()))?;
-    Ok(counts.iter().map(|c| c.tokens).sum())
+    // One count per text, in order (§6.1); anything else is summed but not remembered.
+    if counted.len() == keys.len() {
+        for (key, c) in keys.into_iter().zip(&counted) {
+            counts.cache.insert(key, c.tokens);
+        }
+    }
+    Ok(total + counted.iter().map(|c| c.tokens).sum::<u64>())
 }
 
 /// The texts GigaChat will read for a request.
@@ -60,4 +119,19 @@ fn count_inputs(gc: &v1::ChatRequest) -> Vec<String> {
         input.push(serde_json::to_string(f).unwrap_or_default());
     }
     input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_belongs_to_its_model_and_text() {
+        let k = TokenCounts::key;
+        assert_eq!(k("GigaChat", "Hello"), k("GigaChat", "Hello"));
+        assert_ne!(k("GigaChat", "Hello"), k("GigaChat-2-Max", "Hello"));
+        assert_ne!(k("GigaChat", "Hello"), k("GigaChat", "Hello "));
+        // The separator keeps model and text apart.
+        assert_ne!(k("GigaChat", "a"), k("GigaCha", "ta"));
+    }
 }

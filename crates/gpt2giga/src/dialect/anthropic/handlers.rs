@@ -53,7 +53,7 @@ pub async fn messages(
     let options = state.chat_options(&req.model);
     let (events, counted) = tokio::join!(
         state.chat(&gigachat, ctx.clone(), &req),
-        upstream::tokens::count(&gigachat, &req, &options, &ctx)
+        upstream::tokens::count(&gigachat, state.token_counts(), &req, &options, &ctx)
     );
     let events = events?;
     let input_tokens = counted.unwrap_or_else(|e| {
@@ -90,7 +90,8 @@ pub async fn count_tokens(
     crate::telemetry::metrics::note_model(&req.model);
     let options = state.chat_options(&req.model);
     let ctx = state.request_context(&rid, &headers);
-    let tokens = upstream::tokens::count(&gigachat, &req, &options, &ctx).await?;
+    let tokens =
+        upstream::tokens::count(&gigachat, state.token_counts(), &req, &options, &ctx).await?;
     Ok(json_response(Bytes::from(
         json!({ "input_tokens": tokens }).to_string(),
     )))

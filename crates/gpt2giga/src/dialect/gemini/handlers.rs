@@ -226,7 +226,14 @@ pub(crate) async fn count_tokens(cx: Call<'_>, body: Bytes) -> Result<Response, 
     let (req, _) = request::decode(inner, cx.model, false)?;
     metrics::note_model(&req.model);
     let options = cx.state.chat_options(&req.model);
-    let tokens = crate::upstream::tokens::count(cx.gigachat, &req, &options, &cx.ctx()).await?;
+    let tokens = crate::upstream::tokens::count(
+        cx.gigachat,
+        cx.state.token_counts(),
+        &req,
+        &options,
+        &cx.ctx(),
+    )
+    .await?;
     Ok(respond::json(Bytes::from(
         serde_json::json!({ "totalTokens": tokens }).to_string(),
     )))
