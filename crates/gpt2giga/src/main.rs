@@ -6,6 +6,13 @@ use std::process::ExitCode;
 use gpt2giga::config::Config;
 use gpt2giga::healthcheck;
 
+/// mimalloc instead of the C library's allocator: malloc and free were 11 % of a
+/// proxied request's CPU with glibc's (perf), and mimalloc gives +4–6 % RPS over it in
+/// the benchmark; musl's allocator, in the static build, is slower than glibc's. `no_thp`:
+/// its memory is never backed by transparent huge pages, so RSS stays small.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     if std::env::args_os()
         .nth(1)
