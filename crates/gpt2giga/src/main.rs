@@ -36,10 +36,15 @@ fn main() -> ExitCode {
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // With one CPU (a pinned process, a container limited to one core) one thread runs
+    // everything: a multi-thread runtime would poll on two threads (its worker and this
+    // one) and wake one from the other, for no parallelism.
+    let mut builder = if std::thread::available_parallelism().is_ok_and(|n| n.get() == 1) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("gpt2giga: cannot start the async runtime: {e}");

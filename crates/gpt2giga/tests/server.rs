@@ -410,10 +410,31 @@ fn invalid_value_exits_non_zero_naming_the_flag() {
 #[cfg(feature = "demo")]
 #[tokio::test]
 async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
+    demo_serves_and_stops(false).await;
+}
+
+/// On one CPU the proxy runs everything on one thread (no multi-thread runtime): the
+/// same answers, the same graceful stop.
+#[cfg(feature = "demo")]
+#[tokio::test]
+async fn on_one_cpu_the_proxy_serves_and_stops_the_same_on_one_thread() {
+    demo_serves_and_stops(true).await;
+}
+
+#[cfg(feature = "demo")]
+async fn demo_serves_and_stops(one_cpu: bool) {
     let port = common::free_port();
     let logs = tempfile::tempdir().unwrap();
     let log_file = logs.path().join("nested").join("gpt2giga.log");
-    let mut child = bin()
+    let mut cmd = if one_cpu {
+        let mut c = Command::new(common::procs::find_program("taskset", "util-linux"));
+        c.env_clear().current_dir(std::env::temp_dir());
+        c.args(["-c", "0", env!("CARGO_BIN_EXE_gpt2giga")]);
+        c
+    } else {
+        bin()
+    };
+    let mut child = cmd
         .args([
             "--demo",
             "--proxy.host",
@@ -449,6 +470,13 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(health["mode"], "demo");
+    if one_cpu {
+        // The main thread and the log writer; a multi-thread runtime adds its workers.
+        let threads = std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .unwrap()
+            .count();
+        assert_eq!(threads, 2, "threads on one CPU");
+    }
 
     let r = http()
         .post(format!("{base}/v1/chat/completions"))
@@ -464,6 +492,18 @@ async fn demo_mode_serves_emulator_answers_and_stops_on_sigterm() {
         "{content}"
     );
     assert!(content.contains("Hello demo"), "{content}");
+    let mut streamed = chat_body("Hello stream");
+    streamed["stream"] = json!(true);
+    let r = http()
+        .post(format!("{base}/v1/chat/completions"))
+        .json(&streamed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sse = r.text().await.unwrap();
+    assert!(sse.contains("Hello stream"), "{sse}");
+    assert!(sse.trim_end().ends_with("data: [DONE]"), "{sse}");
 
     // Enough access-log lines to rotate the 4 KiB log file at least once.
     for _ in 0..40 {
