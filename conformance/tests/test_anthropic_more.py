@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 import anthropic
 import httpx
@@ -606,30 +607,41 @@ def emulator_count(mock, body: dict) -> int:
 
 
 def test_count_tokens_matches_gigachat_counter(claude, mock):
-    res = claude.messages.count_tokens(
+    # The proxy remembers the counts GigaChat gave it, text by text, for the whole
+    # session: every text here is new, so GigaChat is asked for all of them.
+    fresh = uuid.uuid4().hex[:8]
+    tool = {**WEATHER, "description": f"{WEATHER['description']} ({fresh})"}
+    request = dict(
         model=MODEL,
-        system=[{"type": "text", "text": "Count carefully.", "cache_control": {"type": "ephemeral"}}],
-        tools=[WEATHER],
+        system=[{"type": "text", "text": f"Count carefully, {fresh}.", "cache_control": {"type": "ephemeral"}}],
+        tools=[tool],
         messages=[
-            user("What is the weather in Samara today?"),
+            user(f"What is the weather in Samara today ({fresh})?"),
             {
                 "role": "assistant",
-                "content": [{"type": "tool_use", "id": "toolu_c1", "name": "get_weather", "input": {"city": "Samara"}}],
+                "content": [{"type": "tool_use", "id": "toolu_c1", "name": "get_weather", "input": {"city": f"Samara {fresh}"}}],
             },
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_c1", "content": "rain"}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_c1", "content": f"rain {fresh}"}]},
         ],
     )
+    res = claude.messages.count_tokens(**request)
     assert res.input_tokens > 0
     counts = mock.requests("/tokens/count")
     assert len(counts) == 1
     body = counts[0]["json"]
     assert body["model"] == "GigaChat"
     joined = "\n".join(body["input"])
-    assert "What is the weather in Samara today?" in joined
-    assert "Count carefully." in joined
+    assert f"What is the weather in Samara today ({fresh})?" in joined
+    assert f"Count carefully, {fresh}." in joined
     assert "get_weather" in joined
     assert mock.chat_requests() == []
     assert res.input_tokens == emulator_count(mock, body)
+
+    # The same conversation again: the same count, and GigaChat is not asked (the one
+    # further count request is the check above, sent to the emulator directly).
+    again = claude.messages.count_tokens(**request)
+    assert again.input_tokens == res.input_tokens
+    assert len(mock.requests("/tokens/count")) == 2
 
 
 @pytest.mark.parametrize("status", [400, 429, 500, 503])

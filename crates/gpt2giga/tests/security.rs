@@ -264,6 +264,48 @@ async fn pass_token_uses_the_callers_identity_with_its_own_token_cache() {
 }
 
 #[tokio::test]
+async fn remembered_token_counts_belong_to_the_identity_that_got_them() {
+    let p = TestProxy::start_with(PASS, &[]).await;
+    let body = json!({"model": "claude-x", "messages": [{"role": "user", "content": "Hello"}]});
+    let alice = format!("Bearer giga-cred-{}:GIGACHAT_API_CORP", b64("alice:secret"));
+    let bob = format!("Bearer giga-cred-{}:GIGACHAT_API_CORP", b64("bob:secret"));
+    let counts = |p: &TestProxy| {
+        p.ctl()
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/tokens/count"))
+            .count()
+    };
+    for (who, calls) in [
+        (Some(&alice), 1),
+        // Alice again: her count is remembered.
+        (Some(&alice), 1),
+        // Bob and the proxy's own identity each ask GigaChat themselves.
+        (Some(&bob), 2),
+        (None, 3),
+        (Some(&bob), 3),
+    ] {
+        let headers: Vec<(&str, &str)> = who
+            .map(|w| ("authorization", w.as_str()))
+            .into_iter()
+            .collect();
+        let r = post_with(&p, "/v1/messages/count_tokens", &headers, &body).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(counts(&p), calls, "after {who:?}");
+    }
+    // A refused identity is refused even for a text others have counted.
+    let mallory = format!("Bearer giga-auth-{}", "not-a-token");
+    let r = post_with(
+        &p,
+        "/v1/messages/count_tokens",
+        &[("authorization", &mallory)],
+        &body,
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
 async fn pass_token_user_password_and_every_endpoint() {
     let mock = MockServer::start_with(MockConfig {
         user: Some("alice".into()),

@@ -21,8 +21,10 @@ const REMEMBERED: u64 = 16 * 1024;
 /// How long a count is reused (a model name may come to mean a newer model).
 const REMEMBER_FOR: Duration = Duration::from_secs(3600);
 
-/// Token counts of single texts by model, as GigaChat gave them. Keyed by a SHA-256 of
-/// model and text: the texts themselves are not kept.
+/// Token counts of single texts by model, as GigaChat gave them to one identity (the
+/// proxy's, or a pass-token caller's: a count is only ever reused for the identity
+/// GigaChat gave it to, so a refused token is still refused). Keyed by a SHA-256 of
+/// identity, model and text: the texts themselves are not kept.
 pub(crate) struct TokenCounts {
     cache: moka::sync::Cache<[u8; 16], u64>,
 }
@@ -37,8 +39,10 @@ impl TokenCounts {
         }
     }
 
-    fn key(model: &str, text: &str) -> [u8; 16] {
+    fn key(owner: &str, model: &str, text: &str) -> [u8; 16] {
         let mut h = Sha256::new();
+        h.update(owner.as_bytes());
+        h.update([0]);
         h.update(model.as_bytes());
         h.update([0]);
         h.update(text.as_bytes());
@@ -72,10 +76,11 @@ pub(crate) async fn count(
         req
     };
     let (gc, _) = super::request::build(req, &[], options)?;
+    let owner = gigachat.owner().key();
     let mut total = 0;
     let (mut input, mut keys) = (Vec::new(), Vec::new());
     for text in count_inputs(&gc) {
-        let key = TokenCounts::key(&gc.model, &text);
+        let key = TokenCounts::key(&owner, &gc.model, &text);
         match counts.cache.get(&key) {
             Some(n) => total += n,
             None => {
@@ -126,12 +131,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_count_belongs_to_its_model_and_text() {
-        let k = TokenCounts::key;
+    fn a_count_belongs_to_its_identity_model_and_text() {
+        let k = |model, text| TokenCounts::key("server", model, text);
         assert_eq!(k("GigaChat", "Hello"), k("GigaChat", "Hello"));
         assert_ne!(k("GigaChat", "Hello"), k("GigaChat-2-Max", "Hello"));
         assert_ne!(k("GigaChat", "Hello"), k("GigaChat", "Hello "));
-        // The separator keeps model and text apart.
+        assert_ne!(
+            k("GigaChat", "Hello"),
+            TokenCounts::key("0a1b", "GigaChat", "Hello")
+        );
+        // The separators keep identity, model and text apart.
         assert_ne!(k("GigaChat", "a"), k("GigaCha", "ta"));
+        assert_ne!(
+            TokenCounts::key("ab", "c", "t"),
+            TokenCounts::key("a", "bc", "t")
+        );
     }
 }
