@@ -105,23 +105,23 @@ struct Endpoints {
 
 impl Endpoints {
     fn new(base: &str, parsed: &Url) -> Result<Self, Error> {
-        let under = |path: &str| endpoint(&format!("{base}/{path}"));
         Ok(Self {
-            chat: under("chat/completions")?,
+            chat: under(base, "chat/completions")?,
             chat_v2: v2_chat_url(parsed),
-            embeddings: under("embeddings")?,
-            models: under("models")?,
-            tokens_count: under("tokens/count")?,
-            balance: under("balance")?,
-            files: under("files")?,
+            embeddings: under(base, "embeddings")?,
+            models: under(base, "models")?,
+            tokens_count: under(base, "tokens/count")?,
+            balance: under(base, "balance")?,
+            files: under(base, "files")?,
         })
     }
 }
 
-/// A URL the client requests (the base URL was validated, so only a malformed id in a
-/// path could fail here).
-fn endpoint(url: &str) -> Result<Url, Error> {
-    Url::parse(url).map_err(|e| Error::Config(format!("invalid GigaChat URL {url:?}: {e}")))
+/// `path` under the base URL (which was validated, so only a malformed id in a path
+/// could fail here).
+fn under(base: &str, path: &str) -> Result<Url, Error> {
+    let url = format!("{base}/{path}");
+    Url::parse(&url).map_err(|e| Error::Config(format!("invalid GigaChat URL {url:?}: {e}")))
 }
 
 enum Body {
@@ -349,7 +349,7 @@ impl Client {
     }
 
     pub async fn model(&self, id: &str, ctx: &RequestContext) -> Result<Model, Error> {
-        let url = endpoint(&format!("{}/models/{}", self.inner.base, path_segment(id)))?;
+        let url = under(&self.inner.base, &format!("models/{}", path_segment(id)))?;
         self.json(http::Method::GET, &url, Body::Empty, ctx).await
     }
 
@@ -384,26 +384,24 @@ impl Client {
     }
 
     pub async fn get_file(&self, id: &str, ctx: &RequestContext) -> Result<FileObject, Error> {
-        let url = endpoint(&format!("{}/files/{}", self.inner.base, path_segment(id)))?;
+        let url = under(&self.inner.base, &format!("files/{}", path_segment(id)))?;
         self.json(http::Method::GET, &url, Body::Empty, ctx).await
     }
 
     pub async fn delete_file(&self, id: &str, ctx: &RequestContext) -> Result<FileDeleted, Error> {
-        let url = endpoint(&format!(
-            "{}/files/{}/delete",
-            self.inner.base,
-            path_segment(id)
-        ))?;
+        let url = under(
+            &self.inner.base,
+            &format!("files/{}/delete", path_segment(id)),
+        )?;
         self.json(http::Method::POST, &url, Body::Empty, ctx).await
     }
 
     /// Raw bytes of a stored file (e.g. a generated image).
     pub async fn file_content(&self, id: &str, ctx: &RequestContext) -> Result<Bytes, Error> {
-        let url = endpoint(&format!(
-            "{}/files/{}/content",
-            self.inner.base,
-            path_segment(id)
-        ))?;
+        let url = under(
+            &self.inner.base,
+            &format!("files/{}/content", path_segment(id)),
+        )?;
         let timeout = self.inner.config.timeout;
         let (response, _permit) = self
             .send(http::Method::GET, &url, &Body::Empty, ctx, false)

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{TestProxy, config_for, http, json_of, text_of};
+use common::{TestProxy, bodies, config_for, http, json_of, text_of};
 use gigachat_mock::{MockConfig, MockServer, Reply};
 use gpt2giga::app::AppState;
 use gpt2giga::server;
@@ -269,13 +269,7 @@ async fn remembered_token_counts_belong_to_the_identity_that_got_them() {
     let body = json!({"model": "claude-x", "messages": [{"role": "user", "content": "Hello"}]});
     let alice = format!("Bearer giga-cred-{}:GIGACHAT_API_CORP", b64("alice:secret"));
     let bob = format!("Bearer giga-cred-{}:GIGACHAT_API_CORP", b64("bob:secret"));
-    let counts = |p: &TestProxy| {
-        p.ctl()
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/tokens/count"))
-            .count()
-    };
+    let counts = |p: &TestProxy| bodies(p.ctl(), "/tokens/count").len();
     for (who, calls) in [
         (Some(&alice), 1),
         // Alice again: her count is remembered.

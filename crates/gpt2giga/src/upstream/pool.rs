@@ -226,9 +226,10 @@ impl Owner {
         match self {
             Owner::Server => "server".to_string(),
             Owner::Caller(fp) => {
+                use std::fmt::Write;
                 let mut out = String::with_capacity(64);
                 for b in fp.0 {
-                    out.push_str(&format!("{b:02x}"));
+                    let _ = write!(out, "{b:02x}");
                 }
                 out
             }

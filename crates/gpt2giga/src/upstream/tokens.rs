@@ -6,6 +6,7 @@
 //! texts' counts. [`TokenCounts`] remembers them: an agent's next turn resends the
 //! whole conversation, and only its new texts need counting.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use gigachat::types::{TokensCountRequest, v1};
@@ -84,7 +85,7 @@ pub(crate) async fn count(
         match counts.cache.get(&key) {
             Some(n) => total += n,
             None => {
-                input.push(text);
+                input.push(text.into_owned());
                 keys.push(key);
             }
         }
@@ -109,19 +110,20 @@ pub(crate) async fn count(
     Ok(total + counted.iter().map(|c| c.tokens).sum::<u64>())
 }
 
-/// The texts GigaChat will read for a request.
-fn count_inputs(gc: &v1::ChatRequest) -> Vec<String> {
+/// The texts GigaChat will read for a request (messages borrowed: most of a long
+/// conversation is only hashed, and only texts not counted yet are copied to be sent).
+fn count_inputs(gc: &v1::ChatRequest) -> Vec<Cow<'_, str>> {
     let mut input = Vec::new();
     for m in &gc.messages {
         if !m.content.is_empty() {
-            input.push(m.content.clone());
+            input.push(Cow::Borrowed(m.content.as_str()));
         }
         if let Some(fc) = &m.function_call {
-            input.push(format!("{}({})", fc.name, fc.arguments));
+            input.push(Cow::Owned(format!("{}({})", fc.name, fc.arguments)));
         }
     }
     for f in gc.functions.iter().flatten() {
-        input.push(serde_json::to_string(f).unwrap_or_default());
+        input.push(Cow::Owned(serde_json::to_string(f).unwrap_or_default()));
     }
     input
 }
