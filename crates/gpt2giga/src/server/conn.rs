@@ -314,7 +314,9 @@ async fn serve_connection<I>(
         let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .serve_connection(io, service);
-        drive(conn, addr, &watch, limits, stop).await;
+        // Boxed: an HTTP/2 connection's state is larger than an HTTP/1 one's, and inline it
+        // sized every connection's task for it (3.9 KB instead of 2.2 KB per connection).
+        Box::pin(drive(conn, addr, &watch, limits, stop)).await;
     } else {
         // The watchdog below owns header and idle timeouts (hyper's own header timer
         // would also close idle keep-alive connections at its value).
