@@ -40,9 +40,87 @@ pub struct Embedding {
     #[serde(default)]
     pub object: String,
     pub index: usize,
-    pub embedding: Vec<f32>,
+    pub embedding: Vector,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<EmbeddingUsage>,
+}
+
+/// An embedding vector as GigaChat wrote it: a JSON array of numbers kept as its text, so
+/// it can be passed on without parsing and re-printing every number. Checked when read:
+/// anything but an array of numbers is refused.
+#[derive(Debug, Clone)]
+pub struct Vector {
+    raw: Box<serde_json::value::RawValue>,
+    len: usize,
+}
+
+impl Vector {
+    /// The array's JSON text, exactly as GigaChat sent it.
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        &self.raw
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The values as `f32` (for arithmetic or a binary encoding).
+    pub fn to_f32(&self) -> Result<Vec<f32>, serde_json::Error> {
+        serde_json::from_str(self.raw.get())
+    }
+
+    /// The count of values when `text` is a JSON array of numbers only. `text` is
+    /// already valid JSON, so an array holding only number characters, commas and
+    /// whitespace holds numbers only (no strings, literals, objects or arrays).
+    fn count_numbers(text: &str) -> Option<usize> {
+        let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+        let numeric = |b: &u8| {
+            matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E' | b',')
+                || b.is_ascii_whitespace()
+        };
+        if !inner.as_bytes().iter().all(numeric) {
+            return None;
+        }
+        if inner.trim().is_empty() {
+            return Some(0);
+        }
+        Some(memchr::memchr_iter(b',', inner.as_bytes()).count() + 1)
+    }
+}
+
+impl PartialEq for Vector {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.get() == other.raw.get()
+    }
+}
+
+impl Serialize for Vector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Vector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let len = Self::count_numbers(raw.get())
+            .ok_or_else(|| serde::de::Error::custom("an embedding must be an array of numbers"))?;
+        Ok(Self { raw, len })
+    }
+}
+
+impl TryFrom<&[f32]> for Vector {
+    type Error = serde_json::Error;
+
+    /// The JSON array of `values` (as `serde_json` prints `f32`).
+    fn try_from(values: &[f32]) -> Result<Self, Self::Error> {
+        serde_json::from_str(&serde_json::to_string(values)?)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,6 +272,39 @@ impl TokenResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embedding_vectors_keep_their_text_and_refuse_anything_but_numbers() {
+        let raw = r#"{"object":"embedding","index":0,"embedding":[ 0.88623046875,-1E-3 , 2 ],"usage":{"prompt_tokens":7}}"#;
+        let e: Embedding = serde_json::from_str(raw).unwrap();
+        assert_eq!(e.embedding.len(), 3);
+        assert_eq!(e.embedding.raw().get(), "[ 0.88623046875,-1E-3 , 2 ]");
+        assert_eq!(
+            e.embedding.to_f32().unwrap(),
+            vec![0.886_230_47, -0.001, 2.0]
+        );
+        assert!(
+            serde_json::to_string(&e)
+                .unwrap()
+                .contains(r#""embedding":[ 0.88623046875,-1E-3 , 2 ]"#)
+        );
+        let empty: Vector = serde_json::from_str("[ ]").unwrap();
+        assert!(empty.is_empty());
+        for bad in [
+            r#"["1"]"#,
+            "[1,null]",
+            "[true]",
+            "[[1]]",
+            r#"[{"a":1}]"#,
+            "1",
+            r#""[1]""#,
+            "{}",
+        ] {
+            assert!(serde_json::from_str::<Vector>(bad).is_err(), "{bad}");
+        }
+        let back = Vector::try_from(&[0.5f32, -2.0][..]).unwrap();
+        assert_eq!((back.raw().get(), back.len()), ("[0.5,-2.0]", 2));
+    }
 
     #[test]
     fn token_shapes_normalise_to_ms() {

@@ -3,6 +3,8 @@
 
 use futures::StreamExt;
 use gigachat::RequestContext;
+use gigachat::types::Vector;
+use serde::Serialize;
 
 use super::Upstream;
 use crate::error::ProxyError;
@@ -17,7 +19,7 @@ const PARALLEL: usize = 4;
 
 /// The vectors of a request, in input order, and the prompt tokens GigaChat counted.
 pub(crate) struct Embedded {
-    pub vectors: Vec<Vec<f32>>,
+    pub vectors: Vec<Vector>,
     pub tokens: u64,
 }
 
@@ -60,6 +62,78 @@ pub(crate) async fn embed(
         }
     }
     Ok(out)
+}
+
+/// A vector as a dialect writes it: GigaChat's numbers passed on as they came (no parsing
+/// and re-printing of every value), or the floats computed from them.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum Values {
+    AsSent(Vector),
+    Computed(Vec<f32>),
+}
+
+impl Values {
+    /// The values as `f32`, for a binary encoding.
+    pub(crate) fn into_f32(self) -> Result<Vec<f32>, ProxyError> {
+        match self {
+            Self::AsSent(v) => floats(&v),
+            Self::Computed(f) => Ok(f),
+        }
+    }
+}
+
+/// In the API description, a list of numbers either way.
+impl utoipa::PartialSchema for Values {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Vec<f32> as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Values {}
+
+/// `v` as it came, or shortened to `dimensions` (then parsed, cut and renormalised).
+pub(crate) fn values(v: Vector, dimensions: Option<u32>) -> Result<Values, ProxyError> {
+    match dimensions {
+        None => Ok(Values::AsSent(v)),
+        Some(d) => Ok(Values::Computed(shorten(floats(&v)?, d)?)),
+    }
+}
+
+fn floats(v: &Vector) -> Result<Vec<f32>, ProxyError> {
+    v.to_f32().map_err(|e| {
+        ProxyError::Upstream(gigachat::Error::Decode(format!(
+            "GigaChat returned an embedding that is not a list of numbers: {e}"
+        )))
+    })
+}
+
+/// The first `dimensions` values of `v`, rescaled to unit L2 norm (a zero vector stays
+/// zero); OpenAI's behaviour for `dimensions` below the model's size.
+fn shorten(mut v: Vec<f32>, dimensions: u32) -> Result<Vec<f32>, ProxyError> {
+    let d = dimensions as usize;
+    if d == 0 || d > v.len() {
+        return Err(ProxyError::invalid_param(
+            format!(
+                "dimensions={dimensions} cannot be honoured: the GigaChat embeddings model returns {}-dimensional vectors (dimensions must be between 1 and {})",
+                v.len(),
+                v.len()
+            ),
+            "dimensions",
+        ));
+    }
+    v.truncate(d);
+    let norm = v
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt();
+    if norm > 0.0 {
+        for x in &mut v {
+            *x = (f64::from(*x) / norm) as f32;
+        }
+    }
+    Ok(v)
 }
 
 /// Splits texts into GigaChat-sized batches, keeping order.

@@ -6,13 +6,14 @@
 //! `dimensions` does; `taskType` and `title` are knowingly ignored (GigaChat's
 //! embeddings take neither).
 
-use gigachat::types::{Model, ModelList};
+use gigachat::types::{Model, ModelList, Vector};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::request::Content;
 use crate::error::ProxyError;
 use crate::upstream::catalog::{self, Served};
+use crate::upstream::embeddings::{Values, values};
 
 /// At most this many requests in one `batchEmbedContents` (Gemini's own cap).
 pub(crate) const MAX_BATCH: usize = 250;
@@ -74,7 +75,9 @@ pub fn text_of(req: &EmbedContentRequest, param: &str) -> Result<String, ProxyEr
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = ContentEmbedding)]
 pub(crate) struct EmbeddingOut {
-    values: Vec<f32>,
+    // GigaChat's numbers as it wrote them, unless `outputDimensionality` shortened them.
+    #[schema(inline)]
+    values: Values,
 }
 
 /// `{"embedding":{"values":[…]}}`
@@ -92,27 +95,24 @@ pub(crate) struct BatchOut {
 }
 
 /// A vector, shortened to `dimensions` when asked.
-fn vector(v: Vec<f32>, dimensions: Option<u32>) -> Result<EmbeddingOut, ProxyError> {
-    let values = match dimensions {
-        None => v,
-        Some(d) => crate::dialect::openai::embeddings::shorten(v, d).map_err(|e| match e {
-            ProxyError::InvalidRequest { message, .. } => ProxyError::invalid_param(
-                message.replace("dimensions", "outputDimensionality"),
-                "outputDimensionality",
-            ),
-            other => other,
-        })?,
-    };
+fn vector(v: Vector, dimensions: Option<u32>) -> Result<EmbeddingOut, ProxyError> {
+    let values = values(v, dimensions).map_err(|e| match e {
+        ProxyError::InvalidRequest { message, .. } => ProxyError::invalid_param(
+            message.replace("dimensions", "outputDimensionality"),
+            "outputDimensionality",
+        ),
+        other => other,
+    })?;
     Ok(EmbeddingOut { values })
 }
 
-pub(crate) fn one(v: Vec<f32>, dimensions: Option<u32>) -> Result<EmbedOut, ProxyError> {
+pub(crate) fn one(v: Vector, dimensions: Option<u32>) -> Result<EmbedOut, ProxyError> {
     Ok(EmbedOut {
         embedding: vector(v, dimensions)?,
     })
 }
 
-pub(crate) fn batch(vectors: Vec<(Vec<f32>, Option<u32>)>) -> Result<BatchOut, ProxyError> {
+pub(crate) fn batch(vectors: Vec<(Vector, Option<u32>)>) -> Result<BatchOut, ProxyError> {
     Ok(BatchOut {
         embeddings: vectors
             .into_iter()
@@ -308,12 +308,17 @@ mod tests {
             text_of(&r, "requests[0].").unwrap_err().param(),
             Some("requests[0].content.parts[0]")
         );
-        let v = serde_json::to_value(one(vec![3.0, 4.0, 0.0], Some(2)).unwrap()).unwrap();
+        let vector = |text: &str| -> Vector { serde_json::from_str(text).unwrap() };
+        let v = serde_json::to_value(one(vector("[3.0, 4.0, 0.0]"), Some(2)).unwrap()).unwrap();
         let values = v["embedding"]["values"].as_array().unwrap();
         assert_eq!(values.len(), 2);
         assert!((values[0].as_f64().unwrap() - 0.6).abs() < 1e-6, "{v}");
         assert!((values[1].as_f64().unwrap() - 0.8).abs() < 1e-6, "{v}");
-        let e = one(vec![1.0], Some(5)).err().unwrap();
+        let e = one(vector("[1.0]"), Some(5)).err().unwrap();
         assert_eq!(e.param(), Some("outputDimensionality"));
+        // Without outputDimensionality, GigaChat's numbers pass as written.
+        let raw =
+            serde_json::to_string(&one(vector("[0.88623046875,-1e-3]"), None).unwrap()).unwrap();
+        assert_eq!(raw, r#"{"embedding":{"values":[0.88623046875,-1e-3]}}"#);
     }
 }

@@ -241,7 +241,10 @@ pub(crate) async fn count_tokens(cx: Call<'_>, body: Bytes) -> Result<Response, 
 
 /// Embeds `texts` with the GigaChat embeddings model that serves the requested name
 /// (an alias's `embeddings_model`, else `--proxy.embeddings`), in order.
-async fn embed_texts(cx: Call<'_>, texts: Vec<String>) -> Result<Vec<Vec<f32>>, ProxyError> {
+async fn embed_texts(
+    cx: Call<'_>,
+    texts: Vec<String>,
+) -> Result<Vec<gigachat::types::Vector>, ProxyError> {
     metrics::note_model(cx.model);
     let model = cx.state.embeddings_model(cx.model).to_string();
     let done = crate::upstream::embeddings::embed(cx.gigachat, &model, texts, &cx.ctx()).await?;

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tiktoken_rs::CoreBPE;
 
+use gigachat::types::Vector;
+
 use crate::error::ProxyError;
+use crate::upstream::embeddings::{Values, values};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmbeddingsRequest {
@@ -157,12 +160,13 @@ struct ItemOut {
     embedding: EmbeddingOut,
 }
 
-/// Floats, or little-endian f32 in base64 (`encoding_format: "base64"`).
+/// Floats (GigaChat's own numbers unless shortened), or little-endian f32 in base64
+/// (`encoding_format: "base64"`).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 #[schema(as = EmbeddingVector)]
 enum EmbeddingOut {
-    Float(Vec<f32>),
+    Float(#[schema(inline)] Values),
     Base64(String),
 }
 
@@ -173,67 +177,38 @@ struct UsageOut {
     total_tokens: u64,
 }
 
-/// The first `dimensions` values of `v`, rescaled to unit L2 norm (a zero vector stays
-/// zero); OpenAI's behaviour for `dimensions` below the model's size.
-pub(crate) fn shorten(mut v: Vec<f32>, dimensions: u32) -> Result<Vec<f32>, ProxyError> {
-    let d = dimensions as usize;
-    if d == 0 || d > v.len() {
-        return Err(ProxyError::invalid_param(
-            format!(
-                "dimensions={dimensions} cannot be honoured: the GigaChat embeddings model returns {}-dimensional vectors (dimensions must be between 1 and {})",
-                v.len(),
-                v.len()
-            ),
-            "dimensions",
-        ));
-    }
-    v.truncate(d);
-    let norm = v
-        .iter()
-        .map(|x| f64::from(*x) * f64::from(*x))
-        .sum::<f64>()
-        .sqrt();
-    if norm > 0.0 {
-        for x in &mut v {
-            *x = (f64::from(*x) / norm) as f32;
-        }
-    }
-    Ok(v)
-}
-
-/// Encodes the vectors (in input order) as OpenAI's list object.
+/// Encodes the vectors (in input order) as OpenAI's list object. Floats are GigaChat's
+/// numbers as it wrote them, unless `dimensions` shortened the vectors.
 pub fn encode(
-    vectors: Vec<Vec<f32>>,
+    vectors: Vec<Vector>,
     prompt_tokens: u64,
     model: &str,
     encoding: Encoding,
     dimensions: Option<u32>,
 ) -> Result<Bytes, ProxyError> {
-    let vectors = match dimensions {
-        None => vectors,
-        Some(d) => vectors
-            .into_iter()
-            .map(|v| shorten(v, d))
-            .collect::<Result<_, _>>()?,
-    };
     let data = vectors
         .into_iter()
         .enumerate()
-        .map(|(index, v)| ItemOut {
-            object: "embedding",
-            index,
-            embedding: match encoding {
-                Encoding::Float => EmbeddingOut::Float(v),
+        .map(|(index, v)| {
+            let values = values(v, dimensions)?;
+            let embedding = match encoding {
+                Encoding::Float => EmbeddingOut::Float(values),
                 Encoding::Base64 => {
-                    let mut bytes = Vec::with_capacity(v.len() * 4);
-                    for f in v {
+                    let floats = values.into_f32()?;
+                    let mut bytes = Vec::with_capacity(floats.len() * 4);
+                    for f in floats {
                         bytes.extend_from_slice(&f.to_le_bytes());
                     }
                     EmbeddingOut::Base64(base64::engine::general_purpose::STANDARD.encode(bytes))
                 }
-            },
+            };
+            Ok(ItemOut {
+                object: "embedding",
+                index,
+                embedding,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, ProxyError>>()?;
     let body = ListOut {
         object: "list",
         data,
@@ -291,7 +266,7 @@ mod tests {
 
     #[test]
     fn base64_is_little_endian_f32() {
-        let body = encode(vec![vec![1.0, -2.5]], 3, "m", Encoding::Base64, None).unwrap();
+        let body = encode(vs(vec![vec![1.0, -2.5]]), 3, "m", Encoding::Base64, None).unwrap();
         let v: Value = serde_json::from_slice(&body).unwrap();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(v["data"][0]["embedding"].as_str().unwrap())
@@ -301,8 +276,44 @@ mod tests {
             [1.0f32.to_le_bytes(), (-2.5f32).to_le_bytes()].concat()
         );
         assert_eq!(v["usage"], json!({"prompt_tokens":3,"total_tokens":3}));
-        assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(2)).is_err());
-        assert!(encode(vec![vec![1.0]], 1, "m", Encoding::Float, Some(1)).is_ok());
+        assert!(encode(vs(vec![vec![1.0]]), 1, "m", Encoding::Float, Some(2)).is_err());
+        assert!(encode(vs(vec![vec![1.0]]), 1, "m", Encoding::Float, Some(1)).is_ok());
+    }
+
+    fn vs(vectors: Vec<Vec<f32>>) -> Vec<Vector> {
+        vectors
+            .iter()
+            .map(|v| Vector::try_from(v.as_slice()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn floats_are_gigachats_numbers_as_written() {
+        // GigaChat writes exact binary fractions; they pass through digit for digit
+        // (parsed to f32 and printed again, 0.88623046875 would become 0.88623047).
+        let v: Vector = serde_json::from_str("[0.88623046875, -0.367919921875,1e-3]").unwrap();
+        assert_eq!(v.len(), 3);
+        let body = encode(vec![v.clone()], 7, "m", Encoding::Float, None).unwrap();
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(
+            text.contains(r#""embedding":[0.88623046875, -0.367919921875,1e-3]"#),
+            "{text}"
+        );
+        // Base64 and dimensions work from the parsed numbers.
+        let b64 = encode(vec![v.clone()], 7, "m", Encoding::Base64, None).unwrap();
+        let j: Value = serde_json::from_slice(&b64).unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(j["data"][0]["embedding"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(&raw[..4], &0.886_230_47_f32.to_le_bytes());
+        assert_eq!(
+            floats(
+                &encode(vec![v], 7, "m", Encoding::Float, Some(2)).unwrap(),
+                0
+            )
+            .len(),
+            2
+        );
     }
 
     fn norm(v: &[f32]) -> f64 {
@@ -323,7 +334,7 @@ mod tests {
     fn dimensions_shorten_and_renormalise() {
         let full: Vec<f32> = (1..=8).map(|i| i as f32 * 0.1).collect();
         let body = encode(
-            vec![full.clone(), vec![0.0; 8]],
+            vs(vec![full.clone(), vec![0.0; 8]]),
             1,
             "m",
             Encoding::Float,
@@ -342,7 +353,7 @@ mod tests {
         assert_eq!(floats(&body, 1), vec![0.0; 3]);
         // Equal to the size: only renormalised.
         let same = floats(
-            &encode(vec![full.clone()], 1, "m", Encoding::Float, Some(8)).unwrap(),
+            &encode(vs(vec![full.clone()]), 1, "m", Encoding::Float, Some(8)).unwrap(),
             0,
         );
         assert_eq!(same.len(), 8);
@@ -351,7 +362,7 @@ mod tests {
 
     #[test]
     fn dimensions_above_size_or_zero_is_400() {
-        let e = encode(vec![vec![0.5; 4]], 1, "m", Encoding::Float, Some(5)).unwrap_err();
+        let e = encode(vs(vec![vec![0.5; 4]]), 1, "m", Encoding::Float, Some(5)).unwrap_err();
         assert_eq!((e.status().as_u16(), e.param()), (400, Some("dimensions")));
         let msg = e.to_string();
         assert!(
@@ -367,10 +378,10 @@ mod tests {
     fn dimensions_with_base64_encode_the_truncated_floats() {
         let full: Vec<f32> = vec![3.0, 4.0, 12.0, 5.0];
         let as_float = floats(
-            &encode(vec![full.clone()], 1, "m", Encoding::Float, Some(2)).unwrap(),
+            &encode(vs(vec![full.clone()]), 1, "m", Encoding::Float, Some(2)).unwrap(),
             0,
         );
-        let body = encode(vec![full], 1, "m", Encoding::Base64, Some(2)).unwrap();
+        let body = encode(vs(vec![full]), 1, "m", Encoding::Base64, Some(2)).unwrap();
         let v: Value = serde_json::from_slice(&body).unwrap();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(v["data"][0]["embedding"].as_str().unwrap())
