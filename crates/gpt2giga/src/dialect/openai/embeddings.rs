@@ -12,11 +12,10 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use bytes::Bytes;
+use gigachat::types::Vector;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tiktoken_rs::CoreBPE;
-
-use gigachat::types::Vector;
 
 use crate::error::ProxyError;
 use crate::upstream::embeddings::{Values, values};
