@@ -282,7 +282,7 @@ mod tests {
     fn vs(vectors: Vec<Vec<f32>>) -> Vec<Vector> {
         vectors
             .iter()
-            .map(|v| Vector::try_from(v.as_slice()).unwrap())
+            .map(|v| serde_json::from_str(&serde_json::to_string(v).unwrap()).unwrap())
             .collect()
     }
 
